@@ -1,0 +1,50 @@
+# Thin wrapper over CMake presets. See README.md.
+#   make        build everything into build/ (programs in build/bin/)
+#   make demo   install what is missing, build, run the live demo
+#   make test   install what is missing, build, run every test (also under ASan+UBSan)
+#   make bench  benchmarks (bench/), figures for docs/performance.md
+PRESET ?= ci
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all build deps deps-run demo test test-debug test-asan bench fuzz format clean
+
+all: build
+
+build:
+	cmake --preset $(PRESET) >/dev/null
+	cmake --build build -j $(JOBS)
+
+deps:
+	bash scripts/install-deps.sh
+
+deps-run:
+	bash scripts/install-deps.sh --run
+
+demo: deps-run
+	$(MAKE) build
+	bash scripts/demo.sh
+
+test: deps
+	$(MAKE) test-asan
+	$(MAKE) test-debug
+
+test-debug: build
+	ctest --test-dir build --output-on-failure -j $(JOBS) --timeout 600
+
+test-asan:
+	cmake --preset asan-ubsan >/dev/null
+	cmake --build build-asan -j $(JOBS)
+	ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 600 -L unit
+
+bench: deps build
+	bash bench/run.sh
+
+fuzz:
+	cmake --preset fuzz >/dev/null
+	cmake --build build-fuzz -j $(JOBS)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan build-release build-fuzz

@@ -1,0 +1,95 @@
+/* rules.h - preservation rules of the collector (issue 4).
+ * Pure logic, no I/O: the collector feeds readings (in seq order per
+ * container, each marked live or late) and clock ticks, the rules keep one
+ * explicit state machine per alarm type and emit alarm changes through a
+ * callback. All clinical timers run on READING time (ts of readings, or the
+ * `now` passed to rules_on_tick), never on the wall clock, so tests replay
+ * hours in milliseconds. Implementation in collector/rules/*.c. */
+#ifndef RULES_H
+#define RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ot_err.h"
+#include "ot_reading.h"
+
+/* One preservation profile (config/preservation.json), per organ/tissue and
+ * optionally per preservation mode. */
+struct rules_profile {
+    char name[48];
+    double temp_min_c, temp_max_c;
+    int64_t excursion_grace_s;
+    int64_t max_cold_ischemia_min;
+    double warn_fraction;    /* e.g. 0.8: warn at 80 % of the ischaemia limit */
+    double shock_max_g;
+    int64_t lid_open_max_s;
+    double hysteresis_c;     /* band re-entry margin so a hovering value does not flap */
+    double battery_low_pct;
+    int64_t gnss_lost_s;
+    int64_t sensor_silent_s;
+    int64_t escalate_after_s;
+    int64_t forecast_horizon_s; /* warn when the trend leaves the band within this */
+};
+
+struct rules_profiles; /* opaque set loaded from the file */
+
+/* Loads and validates; errors name file, key and expectation in err. */
+enum ot_err rules_profiles_load(const char *path, struct rules_profiles **out, char *err,
+                                size_t errlen);
+void rules_profiles_free(struct rules_profiles *p);
+/* Finds "kidney" (or "kidney/hypothermic" style variants); NULL if none. */
+const struct rules_profile *rules_profile_find(const struct rules_profiles *p, const char *name);
+
+/* What the rules need to know of the shipment the container carries. */
+struct rules_shipment {
+    int64_t id;
+    const struct rules_profile *profile;
+    int64_t cross_clamp_at;  /* epoch ms */
+    int has_dest;
+    double dest_lat, dest_lon;
+    int air;                 /* mode air/mixed: use air speeds for ETA */
+    int64_t handoff_until;   /* lid may be open until this time (hand-off in progress) */
+};
+
+enum rules_severity { RULES_INFO = 0, RULES_WARNING, RULES_CRITICAL };
+enum rules_change { RULES_RAISED = 0, RULES_ESCALATED, RULES_CLEARED };
+
+/* Alarm types (stable strings, used in API, MQTT and storage):
+ * temp_excursion, temp_forecast, ischemia_warn, ischemia_limit, eta_late,
+ * lid_open, shock, battery_low, gnss_lost, sensor_silent, gateway_offline,
+ * escalation is a change (RULES_ESCALATED) of an existing alarm. */
+struct rules_event {
+    const char *type;
+    enum rules_change change;
+    enum rules_severity severity;
+    int64_t at;          /* reading time it happened */
+    int late;            /* happened in replayed backlog */
+    double value;
+    char message[192];   /* human text, no patient data */
+};
+
+typedef void (*rules_emit_fn)(void *ctx, const struct rules_event *ev);
+
+struct rules_state; /* per container */
+struct rules_state *rules_state_new(void);
+void rules_state_free(struct rules_state *s);
+
+/* Feeds one reading. */
+void rules_on_reading(struct rules_state *s, const struct rules_shipment *sh,
+                      const struct ot_reading *r, int late, rules_emit_fn emit, void *ctx);
+/* Time passes without readings (silence, ischaemia, escalation); now is ms.
+ * gateway_online: last state message said online. */
+void rules_on_tick(struct rules_state *s, const struct rules_shipment *sh, int64_t now,
+                   int gateway_online, rules_emit_fn emit, void *ctx);
+/* A person acknowledged alarm `type`: stops its escalation clock. */
+void rules_on_ack(struct rules_state *s, const char *type, int64_t now);
+
+/* Projected arrival (epoch ms) from the last position and recent speed, or
+ * 0 if unknown. */
+int64_t rules_eta(const struct rules_state *s, const struct rules_shipment *sh);
+
+/* Great-circle distance in km (haversine). */
+double rules_distance_km(double lat1, double lon1, double lat2, double lon2);
+
+#endif

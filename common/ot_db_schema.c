@@ -1,0 +1,173 @@
+/* ot_db_schema.c - numbered schema migrations. Never edit a released
+ * migration: add the next one. Times are epoch milliseconds UTC. */
+#include "ot_db_schema.h"
+
+#include <stddef.h>
+
+static const char *const m0001_init[] = {
+    /* shipments: created by coordinators through the API. Only one shipment
+     * per container may be open (created or in_transit) at a time. */
+    "CREATE TABLE shipments ("
+    " id INTEGER PRIMARY KEY,"
+    " container TEXT NOT NULL,"
+    " profile TEXT NOT NULL,"
+    " donation_code TEXT NOT NULL,"
+    " cross_clamp_at INTEGER NOT NULL,"
+    " origin_name TEXT, origin_lat REAL, origin_lon REAL,"
+    " dest_name TEXT, dest_lat REAL, dest_lon REAL,"
+    " mode TEXT NOT NULL CHECK (mode IN ('ground','air','mixed')),"
+    " status TEXT NOT NULL DEFAULT 'created' CHECK (status IN"
+    "  ('created','in_transit','delivered','closed','discarded')),"
+    " created_at INTEGER NOT NULL, created_by TEXT NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " delivered_at INTEGER, closed_at INTEGER,"
+    " eta INTEGER,"                /* projected arrival (collector) */
+    " eta_computed_at INTEGER"
+    ");"
+    "CREATE INDEX shipments_container ON shipments(container, status);"
+    "CREATE UNIQUE INDEX shipments_one_open ON shipments(container)"
+    " WHERE status IN ('created','in_transit');"
+
+    ,
+    /* readings: one row per (container, seq); shipment_id is the shipment
+     * open for the container when the reading was stored. */
+    "CREATE TABLE readings ("
+    " container TEXT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " gateway TEXT NOT NULL,"
+    " boot INTEGER NOT NULL,"
+    " ts INTEGER NOT NULL,"
+    " received_at INTEGER NOT NULL,"
+    " late INTEGER NOT NULL DEFAULT 0,"
+    " shipment_id INTEGER REFERENCES shipments(id),"
+    " temp_c REAL, temp2_c REAL, ambient_c REAL, lat REAL, lon REAL, alt_m REAL,"
+    " speed_kmh REAL, heading_deg REAL, lid_open INTEGER, shock_g REAL,"
+    " battery_pct REAL, gnss_fix INTEGER,"
+    " missing TEXT,"               /* JSON array of channels declared unreadable */
+    " extra TEXT,"                 /* JSON object of non-canonical channels */
+    " PRIMARY KEY (container, seq)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX readings_shipment_ts ON readings(shipment_id, ts);"
+    "CREATE INDEX readings_container_ts ON readings(container, ts);"
+
+    ,
+    /* per-container delivery state: what the collector has stored, what it
+     * acknowledged, and the gateway's last state message. */
+    "CREATE TABLE containers ("
+    " container TEXT PRIMARY KEY,"
+    " gateway TEXT,"
+    " online INTEGER NOT NULL DEFAULT 0,"
+    " boot INTEGER,"
+    " state_ts INTEGER,"
+    " last_seen INTEGER,"          /* collector clock when last message arrived */
+    " max_seq INTEGER,"            /* highest seq stored */
+    " ack_seq INTEGER"             /* every seq <= ack_seq stored or declared lost */
+    ");"
+
+    ,
+    /* gaps in seq (missing readings) and declared losses */
+    "CREATE TABLE seq_gaps ("
+    " container TEXT NOT NULL,"
+    " from_seq INTEGER NOT NULL,"
+    " to_seq INTEGER NOT NULL,"
+    " kind TEXT NOT NULL CHECK (kind IN ('gap','lost')),"
+    " detected_at INTEGER NOT NULL,"
+    " closed_at INTEGER,"
+    " PRIMARY KEY (container, from_seq, kind)"
+    ");"
+
+    "CREATE TABLE alarms ("
+    " id INTEGER PRIMARY KEY,"
+    " shipment_id INTEGER REFERENCES shipments(id),"
+    " container TEXT NOT NULL,"
+    " type TEXT NOT NULL,"
+    " severity TEXT NOT NULL CHECK (severity IN ('info','warning','critical')),"
+    " state TEXT NOT NULL CHECK (state IN ('raised','acknowledged','cleared')),"
+    " raised_at INTEGER NOT NULL,"     /* reading time */
+    " cleared_at INTEGER,"
+    " acked_at INTEGER, acked_by TEXT, ack_comment TEXT,"
+    " escalated_at INTEGER,"
+    " late INTEGER NOT NULL DEFAULT 0,"/* raised from replayed backlog */
+    " message TEXT NOT NULL,"
+    " value REAL,"
+    " updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX alarms_shipment ON alarms(shipment_id, state);"
+    "CREATE INDEX alarms_container ON alarms(container, state);"
+
+    ,
+    /* API tokens, stored as SHA-256 of the secret */
+    "CREATE TABLE tokens ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " role TEXT NOT NULL CHECK (role IN ('crew','coordinator','auditor','admin')),"
+    " token_hash TEXT NOT NULL UNIQUE,"
+    " containers TEXT NOT NULL DEFAULT '[]',"
+    " created_at INTEGER NOT NULL,"
+    " revoked_at INTEGER"
+    ");"
+
+    ,
+    /* custody ledger: one hash chain per shipment (docs/internals/ledger.md) */
+    "CREATE TABLE custody ("
+    " shipment_id INTEGER NOT NULL REFERENCES shipments(id),"
+    " idx INTEGER NOT NULL,"
+    " ts INTEGER NOT NULL,"
+    " type TEXT NOT NULL,"
+    " actor_name TEXT NOT NULL, actor_role TEXT NOT NULL,"
+    " from_party TEXT, to_party TEXT, witness TEXT,"
+    " lat REAL, lon REAL, temp_c REAL,"
+    " seal TEXT, comment TEXT,"
+    " readings_count INTEGER NOT NULL DEFAULT 0,"
+    " readings_from_seq INTEGER, readings_to_seq INTEGER,"
+    " readings_root TEXT,"
+    " prev_hash TEXT NOT NULL,"
+    " hash TEXT NOT NULL,"
+    " PRIMARY KEY (shipment_id, idx)"
+    ");"
+    "CREATE TRIGGER custody_no_update BEFORE UPDATE ON custody"
+    " BEGIN SELECT RAISE(ABORT, 'custody ledger is append-only'); END;"
+    "CREATE TRIGGER custody_no_delete BEFORE DELETE ON custody"
+    " BEGIN SELECT RAISE(ABORT, 'custody ledger is append-only'); END;"
+    "CREATE TABLE ledger_heads ("
+    " shipment_id INTEGER NOT NULL REFERENCES shipments(id),"
+    " idx INTEGER NOT NULL,"
+    " hash TEXT NOT NULL,"
+    " signature TEXT NOT NULL,"        /* Ed25519 over the head, hex */
+    " public_key TEXT NOT NULL,"
+    " signed_at INTEGER NOT NULL,"
+    " PRIMARY KEY (shipment_id, idx)"
+    ");"
+
+    ,
+    /* every write through the API: who, what, when, why */
+    "CREATE TABLE audit ("
+    " id INTEGER PRIMARY KEY,"
+    " ts INTEGER NOT NULL,"
+    " actor_name TEXT NOT NULL, actor_role TEXT NOT NULL,"
+    " action TEXT NOT NULL, target TEXT, detail TEXT"
+    ");"
+
+    ,
+    /* change feed for the API's Server-Sent Events (id = Last-Event-ID) */
+    "CREATE TABLE events ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " ts INTEGER NOT NULL,"
+    " kind TEXT NOT NULL CHECK (kind IN ('reading','alarm','custody','shipment')),"
+    " shipment_id INTEGER, container TEXT,"
+    " payload TEXT NOT NULL"
+    ");"
+
+    ,
+    /* counters the collector keeps for /metrics (rejects by reason, ...) */
+    "CREATE TABLE counters ("
+    " name TEXT NOT NULL, label TEXT NOT NULL DEFAULT '',"
+    " value INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (name, label)"
+    ");",
+    NULL};
+
+const char *const *const ot_db_migrations[] = {
+    m0001_init,
+    NULL,
+};

@@ -1,0 +1,68 @@
+/* ot_ledger.h - the custody ledger (SPEC "Custody ledger", issue 6).
+ * One hash chain per shipment in table `custody`; each entry's hash is
+ * SHA-256 over a canonical encoding (docs/internals/ledger.md) that includes
+ * prev_hash and the Merkle root of the readings of the interval since the
+ * previous entry. The head is signed with the server's Ed25519 key.
+ * Used by organtrack-api (append, export) and organtrack-ledger (verify).
+ * Implementation: common/ot_ledger.c (owned by the ledger work). */
+#ifndef OT_LEDGER_H
+#define OT_LEDGER_H
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ot_err.h"
+
+struct ot_ledger_key; /* opaque: Ed25519 key pair (EVP_PKEY) */
+
+/* Loads the private key from path, generating it (mode 0600) if absent. */
+enum ot_err ot_ledger_key_load(const char *path, struct ot_ledger_key **out);
+void ot_ledger_key_free(struct ot_ledger_key *k);
+/* Public key as 64 hex chars + NUL. */
+void ot_ledger_key_public_hex(const struct ot_ledger_key *k, char out[65]);
+
+/* A custody event as submitted (API body already validated for shape). */
+struct ot_custody_input {
+    const char *type;  /* packed handoff departed arrived received opened discarded note */
+    const char *actor_name, *actor_role;
+    const char *from_party, *to_party, *witness; /* may be NULL */
+    int has_place;
+    double lat, lon;
+    const char *seal, *comment; /* may be NULL */
+    int64_t ts;                 /* server time, epoch ms */
+};
+
+/* Appends one entry for shipment_id: checks the sequence is possible
+ * (received before departed, hand-off to the same party, closed shipment,
+ * hand-off without witness -> OT_ERR_CONFLICT or OT_ERR_INVAL with a reason
+ * in `why`), takes the container temperature from the latest reading,
+ * computes the readings digest since the previous entry, hashes, stores,
+ * signs the new head - all in one transaction. On success *entry_out (if not
+ * NULL) is the stored entry as JSON (caller frees with cJSON_Delete). */
+enum ot_err ot_ledger_append(sqlite3 *db, const struct ot_ledger_key *key, int64_t shipment_id,
+                             const struct ot_custody_input *in, cJSON **entry_out, char *why,
+                             size_t whylen);
+
+/* The trail as a JSON array of entries (caller frees). */
+enum ot_err ot_ledger_entries(sqlite3 *db, int64_t shipment_id, cJSON **out);
+
+/* Exports: bundle (self-contained JSON that `organtrack-ledger verify`
+ * accepts), EPCIS 2.0 JSON-LD document, CSV. *out malloc'd, caller frees. */
+enum ot_err ot_ledger_export_bundle(sqlite3 *db, int64_t shipment_id, char **out, size_t *len);
+enum ot_err ot_ledger_export_epcis(sqlite3 *db, int64_t shipment_id, char **out, size_t *len);
+enum ot_err ot_ledger_export_csv(sqlite3 *db, int64_t shipment_id, char **out, size_t *len);
+
+/* Verification result: ok, counts, or the first bad entry and why. */
+struct ot_ledger_report {
+    int ok;
+    int64_t shipments, entries, readings;
+    int64_t bad_shipment, bad_index; /* -1 when not applicable */
+    char why[256];
+};
+/* Verifies a bundle (JSON text) or every shipment of a database. */
+enum ot_err ot_ledger_verify_bundle(const char *json, size_t len, struct ot_ledger_report *rep);
+enum ot_err ot_ledger_verify_db(sqlite3 *db, struct ot_ledger_report *rep);
+
+#endif

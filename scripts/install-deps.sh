@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what organtrack needs on Debian 12, only what is missing.
+#   scripts/install-deps.sh          build + run + test dependencies
+#   scripts/install-deps.sh --run    build + run (the demo)
+# Runs as root (apt-get); a no-op when everything is present.
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config git ca-certificates
+  libmodbus-dev libpaho-mqtt-dev libcjson-dev libsqlite3-dev
+  libcurl4-openssl-dev libssl-dev libmicrohttpd-dev
+  mosquitto mosquitto-clients sqlite3 curl)
+test_pkgs=(libcmocka-dev influxdb python3 python3-paho-mqtt python3-pymodbus
+  python3-serial socat chromium clang libclang-rt-14-dev procps)
+
+want=("${build_pkgs[@]}")
+if [ "${1:-}" != "--run" ]; then
+  want+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+# Node.js and npm: Debian's (18.x, npm 9) unless a newer one is already there
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: missing Debian packages: ${missing[*]} (run as root)" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  # the packaged services must not start on their default ports: we run our own
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d.organtrack
+  chmod +x /usr/sbin/policy-rc.d.organtrack
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    cp /usr/sbin/policy-rc.d.organtrack /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  rm -f /usr/sbin/policy-rc.d.organtrack
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# front-end libraries for the web dashboard (and playwright-core for tests)
+if [ -f dashboard-api/web/package.json ] && [ ! -d dashboard-api/web/node_modules ]; then
+  (cd dashboard-api/web && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -1,0 +1,264 @@
+"""ottest - shared harness for organtrack's integration and e2e tests.
+
+Starts real parts (mosquitto, influxd, our programs) on free loopback ports
+in a private temp dir, waits for readiness by probing ports (never sleeping
+a fixed time), and stops every child by PID. Usage:
+
+    with ottest.Env("gateway-outage") as env:
+        broker = env.mosquitto()
+        sim = env.program("organtrack-sensors", {...config...})
+        ...
+
+Environment: OT_BIN (dir of built programs, default build/bin),
+OT_KEEP=1 keeps the temp dir for post-mortem.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("OT_BIN", os.path.join(ROOT, "build", "bin"))
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=15.0, proc=None, host="127.0.0.1"):
+    """Waits until something accepts TCP on port; fails fast if proc died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process {proc.args[0]} exited {proc.returncode} before port {port} opened")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"port {port} not open after {timeout}s")
+
+
+def wait_for(pred, timeout=20.0, what="condition", interval=0.05):
+    """Polls pred() until truthy; returns its value or raises TimeoutError."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last={last!r})")
+
+
+class Proc:
+    def __init__(self, name, popen, log_path):
+        self.name, self.p, self.log_path = name, popen, log_path
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        """Stops by PID; escalates to SIGKILL after timeout. Returns exit code."""
+        if self.p.poll() is None:
+            try:
+                self.p.send_signal(sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        return self.p.returncode
+
+    def kill(self):
+        return self.stop(signal.SIGKILL, timeout=5.0)
+
+
+class Env:
+    def __init__(self, name):
+        self.name = name
+        self.procs = []
+        self.dir = tempfile.mkdtemp(prefix=f"ot-{name}-")
+        os.chmod(self.dir, 0o755)  # mosquitto drops to its own user
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, et, ev, tb):
+        self.close(failed=et is not None)
+        return False
+
+    def close(self, failed=False):
+        for p in reversed(self.procs):
+            p.stop()
+        if failed:
+            for p in self.procs:
+                sys.stderr.write(f"----- log of {p.name} (pid {p.pid}) -----\n{p.log()[-6000:]}\n")
+        if os.environ.get("OT_KEEP") or failed:
+            sys.stderr.write(f"kept {self.dir}\n")
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def path(self, *parts):
+        p = os.path.join(self.dir, *parts)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        return p
+
+    def write_json(self, name, obj):
+        p = self.path(name)
+        with open(p, "w") as f:
+            json.dump(obj, f, indent=1)
+        return p
+
+    def spawn(self, name, argv, env=None, cwd=None):
+        log = self.path("logs", f"{name}.{len(self.procs)}.log")
+        f = open(log, "ab")
+        e = dict(os.environ)
+        if env:
+            e.update(env)
+        p = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             env=e, cwd=cwd or ROOT)
+        f.close()
+        proc = Proc(name, p, log)
+        self.procs.append(proc)
+        return proc
+
+    def program(self, prog, config, args=(), name=None, wait=None):
+        """Starts build/bin/<prog> --config <tmp>/<name>.json; wait=port to probe."""
+        name = name or prog.replace("organtrack-", "")
+        cfg = self.write_json(f"{name}.json", config)
+        proc = self.spawn(name, [os.path.join(BIN, prog), "--config", cfg, *args])
+        if wait:
+            wait_port(wait, proc=proc.p)
+        return proc
+
+    def mosquitto(self, port=None, extra="", passwords=None, acl=None):
+        """A private mosquitto on 127.0.0.1:port with persistence in the temp dir."""
+        port = port or free_port()
+        data = self.path("mosquitto", "data", ".keep")
+        data = os.path.dirname(data)
+        try:
+            import pwd
+            pw = pwd.getpwnam("mosquitto")
+            os.chown(data, pw.pw_uid, pw.pw_gid)
+            os.chown(os.path.dirname(data), pw.pw_uid, pw.pw_gid)
+        except (KeyError, PermissionError):
+            pass
+        conf = [f"listener {port} 127.0.0.1", "persistence true",
+                f"persistence_location {data}/", "autosave_interval 1",
+                "max_queued_messages 100000", "max_inflight_messages 100",
+                "log_dest stderr", "log_type error", "log_type warning", "log_type notice"]
+        if passwords:
+            conf.append(f"password_file {passwords}")
+            conf.append("allow_anonymous false")
+        else:
+            conf.append("allow_anonymous true")
+        if acl:
+            conf.append(f"acl_file {acl}")
+        if extra:
+            conf.append(extra)
+        cpath = self.path("mosquitto", "mosquitto.conf")
+        with open(cpath, "w") as f:
+            f.write("\n".join(conf) + "\n")
+        proc = self.spawn("mosquitto", ["mosquitto", "-c", cpath])
+        wait_port(port, proc=proc.p)
+        proc.port = port
+        return proc
+
+    def influxd(self):
+        """A private InfluxDB 1.x on 127.0.0.1 with its data in the temp dir."""
+        http = free_port()
+        rpc = free_port()
+        d = os.path.dirname(self.path("influxdb", "meta", ".keep"))
+        base = os.path.dirname(d)
+        conf = f"""reporting-disabled = true
+bind-address = "127.0.0.1:{rpc}"
+[meta]
+  dir = "{base}/meta"
+[data]
+  dir = "{base}/data"
+  wal-dir = "{base}/wal"
+  query-log-enabled = false
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:{http}"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  enabled = false
+"""
+        cpath = os.path.join(base, "influxdb.conf")
+        with open(cpath, "w") as f:
+            f.write(conf)
+        proc = self.spawn("influxd", ["influxd", "-config", cpath])
+        wait_port(http, proc=proc.p)
+        proc.port = http
+        return proc
+
+
+def influx_query(port, db, q):
+    import urllib.parse
+    import urllib.request
+    url = f"http://127.0.0.1:{port}/query?" + urllib.parse.urlencode({"db": db, "q": q})
+    with urllib.request.urlopen(url, data=b"" if q.upper().startswith("CREATE") else None, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def http(method, url, body=None, token=None, timeout=10):
+    """Returns (status, parsed-json-or-text, headers)."""
+    import urllib.error
+    import urllib.request
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            raw, status, headers = r.read(), r.status, r.headers
+    except urllib.error.HTTPError as e:
+        raw, status, headers = e.read(), e.code, e.headers
+    try:
+        return status, json.loads(raw), headers
+    except ValueError:
+        return status, raw.decode(errors="replace"), headers
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def main(fn):
+    """Runs a test function; prints a one-line verdict; exit code for ctest."""
+    t0 = time.monotonic()
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - report every failure as a test failure
+        import traceback
+        traceback.print_exc()
+        print(f"FAIL {fn.__name__}: {e} ({time.monotonic()-t0:.1f}s)")
+        sys.exit(1)
+    print(f"PASS {fn.__name__} ({time.monotonic()-t0:.1f}s)")
