@@ -49,6 +49,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # front-end libraries for the web dashboard (and playwright-core for tests)
-if [ -f dashboard-api/web/package.json ] && [ ! -d dashboard-api/web/node_modules ]; then
-  (cd dashboard-api/web && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# (and test tooling: playwright-core, ajv + the EPCIS schema), each from its own lock file
+for d in dashboard-api/web tests/epcis; do
+  if [ -f "$d/package-lock.json" ] && [ ! -d "$d/node_modules" ]; then
+    (cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done

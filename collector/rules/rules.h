@@ -12,39 +12,13 @@
 #include <stdint.h>
 
 #include "ot_err.h"
+#include "ot_preservation.h"
 #include "ot_reading.h"
-
-/* One preservation profile (config/preservation.json), per organ/tissue and
- * optionally per preservation mode. */
-struct rules_profile {
-    char name[48];
-    double temp_min_c, temp_max_c;
-    int64_t excursion_grace_s;
-    int64_t max_cold_ischemia_min;
-    double warn_fraction;    /* e.g. 0.8: warn at 80 % of the ischaemia limit */
-    double shock_max_g;
-    int64_t lid_open_max_s;
-    double hysteresis_c;     /* band re-entry margin so a hovering value does not flap */
-    double battery_low_pct;
-    int64_t gnss_lost_s;
-    int64_t sensor_silent_s;
-    int64_t escalate_after_s;
-    int64_t forecast_horizon_s; /* warn when the trend leaves the band within this */
-};
-
-struct rules_profiles; /* opaque set loaded from the file */
-
-/* Loads and validates; errors name file, key and expectation in err. */
-enum ot_err rules_profiles_load(const char *path, struct rules_profiles **out, char *err,
-                                size_t errlen);
-void rules_profiles_free(struct rules_profiles *p);
-/* Finds "kidney" (or "kidney/hypothermic" style variants); NULL if none. */
-const struct rules_profile *rules_profile_find(const struct rules_profiles *p, const char *name);
 
 /* What the rules need to know of the shipment the container carries. */
 struct rules_shipment {
     int64_t id;
-    const struct rules_profile *profile;
+    const struct ot_preservation *profile;
     int64_t cross_clamp_at;  /* epoch ms */
     int has_dest;
     double dest_lat, dest_lon;
