@@ -8,9 +8,9 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config git ca-certificates
   libmodbus-dev libpaho-mqtt-dev libcjson-dev libsqlite3-dev
   libcurl4-openssl-dev libssl-dev libmicrohttpd-dev
-  mosquitto mosquitto-clients sqlite3 curl)
+  mosquitto mosquitto-clients sqlite3 curl socat procps)
 test_pkgs=(libcmocka-dev influxdb python3 python3-paho-mqtt python3-pymodbus
-  python3-serial socat chromium clang libclang-rt-14-dev procps)
+  python3-serial openssl chromium clang libclang-rt-14-dev wrk)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" != "--run" ]; then

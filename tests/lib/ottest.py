@@ -152,8 +152,36 @@ class Env:
             wait_port(wait, proc=proc.p)
         return proc
 
-    def mosquitto(self, port=None, extra="", passwords=None, acl=None):
-        """A private mosquitto on 127.0.0.1:port with persistence in the temp dir."""
+    def tls_certs(self):
+        """A private CA and a server certificate for 127.0.0.1/localhost
+        (openssl CLI). Returns dict(ca=, cert=, key=) paths."""
+        d = os.path.dirname(self.path("tls", ".keep"))
+        run = lambda *a: subprocess.run(a, check=True, capture_output=True, cwd=d)
+        run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=organtrack test CA", "-keyout", "ca.key", "-out", "ca.crt")
+        run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+            "-keyout", "server.key", "-out", "server.csr")
+        with open(os.path.join(d, "san.ext"), "w") as f:
+            f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt")
+        for f in os.listdir(d):
+            os.chmod(os.path.join(d, f), 0o644)
+        return {"ca": os.path.join(d, "ca.crt"), "cert": os.path.join(d, "server.crt"),
+                "key": os.path.join(d, "server.key")}
+
+    def mosquitto_passwd(self, users):
+        """Writes a mosquitto password file for {user: password}; returns its path."""
+        p = self.path("mosquitto", "passwd")
+        open(p, "w").close()
+        for u, pw in users.items():
+            subprocess.run(["mosquitto_passwd", "-b", p, u, pw], check=True, capture_output=True)
+        os.chmod(p, 0o644)
+        return p
+
+    def mosquitto(self, port=None, extra="", passwords=None, acl=None, tls=None, tls_port=None):
+        """A private mosquitto on 127.0.0.1:port with persistence in the temp dir.
+        tls=env.tls_certs() adds a TLS listener on tls_port (proc.tls_port)."""
         port = port or free_port()
         data = self.path("mosquitto", "data", ".keep")
         data = os.path.dirname(data)
@@ -175,6 +203,11 @@ class Env:
             conf.append("allow_anonymous true")
         if acl:
             conf.append(f"acl_file {acl}")
+        if tls:
+            tls_port = tls_port or free_port()
+            conf.insert(0, "per_listener_settings false")
+            conf += [f"listener {tls_port} 127.0.0.1", f"cafile {tls['ca']}",
+                     f"certfile {tls['cert']}", f"keyfile {tls['key']}", "tls_version tlsv1.2"]
         if extra:
             conf.append(extra)
         cpath = self.path("mosquitto", "mosquitto.conf")
@@ -182,7 +215,10 @@ class Env:
             f.write("\n".join(conf) + "\n")
         proc = self.spawn("mosquitto", ["mosquitto", "-c", cpath])
         wait_port(port, proc=proc.p)
+        if tls:
+            wait_port(tls_port, proc=proc.p)
         proc.port = port
+        proc.tls_port = tls_port
         return proc
 
     def influxd(self):

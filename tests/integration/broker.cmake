@@ -1,0 +1,1 @@
+ot_py_test(integration.broker_security broker_security.py)
