@@ -167,7 +167,31 @@ static const char *const m0001_init[] = {
     ");",
     NULL};
 
+/* 0002 (ledger, issue 6): which readings each custody entry commits to.
+ * A reading is covered exactly once (primary key), by the first entry
+ * appended after it was stored, so a reading replayed late from a gateway's
+ * spool is covered by the next entry instead of silently changing the digest
+ * of an interval that is already sealed. temp_ts: time of the reading the
+ * entry's temp_c comes from. docs/internals/ledger.md. */
+static const char *const m0002_custody_readings[] = {
+    "ALTER TABLE custody ADD COLUMN temp_ts INTEGER;"
+    ,
+    "CREATE TABLE custody_readings ("
+    " shipment_id INTEGER NOT NULL,"
+    " idx INTEGER NOT NULL,"
+    " container TEXT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " PRIMARY KEY (container, seq)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX custody_readings_entry ON custody_readings(shipment_id, idx, container, seq);"
+    "CREATE TRIGGER custody_readings_no_update BEFORE UPDATE ON custody_readings"
+    " BEGIN SELECT RAISE(ABORT, 'custody ledger is append-only'); END;"
+    "CREATE TRIGGER custody_readings_no_delete BEFORE DELETE ON custody_readings"
+    " BEGIN SELECT RAISE(ABORT, 'custody ledger is append-only'); END;",
+    NULL};
+
 const char *const *const ot_db_migrations[] = {
     m0001_init,
+    m0002_custody_readings,
     NULL,
 };
