@@ -4,7 +4,7 @@
  * explicit state machine per alarm type and emit alarm changes through a
  * callback. All clinical timers run on READING time (ts of readings, or the
  * `now` passed to rules_on_tick), never on the wall clock, so tests replay
- * hours in milliseconds. Implementation in collector/rules/*.c. */
+ * hours in milliseconds. Implementation in collector/rules/rules_*.c. */
 #ifndef RULES_H
 #define RULES_H
 

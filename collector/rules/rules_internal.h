@@ -1,0 +1,145 @@
+/* rules_internal.h - shared inside collector/rules only.
+ *
+ * Every alarm type has one struct rules__alarm holding its explicit state:
+ *
+ *   INACTIVE --condition seen--> PENDING --grace expired--> RAISED
+ *   RAISED --rules_on_ack--> ACKED            (still active, escalation clock stopped)
+ *   RAISED/ACKED --worse (rule) or unacked past escalate_after_s--> ESCALATED event
+ *   PENDING --condition gone--> INACTIVE      (no event: nothing was raised)
+ *   RAISED/ACKED --condition gone past hysteresis--> INACTIVE (RULES_CLEARED)
+ *
+ * Rules without a grace time go straight from INACTIVE to RAISED. The
+ * helpers below are the only place that emits events, so every event
+ * carries the alarm's type, its current severity, the reading time and the
+ * late flag consistently. */
+#ifndef RULES_INTERNAL_H
+#define RULES_INTERNAL_H
+
+#include "rules.h"
+
+enum rules__phase { RULES__INACTIVE = 0, RULES__PENDING, RULES__RAISED, RULES__ACKED };
+
+enum rules__type {
+    RULES__TEMP_EXCURSION = 0,
+    RULES__TEMP_FORECAST,
+    RULES__ISCHEMIA_WARN,
+    RULES__ISCHEMIA_LIMIT,
+    RULES__ETA_LATE,
+    RULES__LID_OPEN,
+    RULES__SHOCK,
+    RULES__BATTERY_LOW,
+    RULES__GNSS_LOST,
+    RULES__SENSOR_SILENT,
+    RULES__GATEWAY_OFFLINE,
+    RULES__TYPE_COUNT
+};
+
+struct rules__alarm {
+    enum rules__phase phase;
+    enum rules_severity severity;
+    int64_t since;     /* PENDING/RAISED: reading time the condition began */
+    int64_t raised_at; /* reading time of RULES_RAISED */
+    int64_t esc_from;  /* start of the no-ack escalation clock, -1: not started (late) */
+    unsigned esc_done; /* bit per severity already escalated for lack of ack */
+    double value;      /* value quoted in messages (peak for some rules) */
+};
+
+/* Forecast window: readings of the last RULES__FC_WINDOW_MS, at most
+ * RULES__FC_CAP of them. */
+#define RULES__FC_CAP 128
+#define RULES__FC_WINDOW_MS (10 * 60 * 1000LL)
+#define RULES__FC_MIN_POINTS 5
+#define RULES__FC_MIN_SPAN_MS (60 * 1000LL)
+
+/* ETA speed window */
+#define RULES__SPEED_CAP 64
+#define RULES__SPEED_WINDOW_MS (10 * 60 * 1000LL)
+
+struct rules__sample {
+    int64_t ts;
+    double v;
+};
+
+struct rules_state {
+    struct rules__alarm a[RULES__TYPE_COUNT];
+
+    /* temperature (temp_excursion, temp_forecast, sensor_silent) */
+    int has_temp;
+    int64_t last_temp_ts;
+    double last_temp;
+    struct rules__sample fc[RULES__FC_CAP];
+    size_t fc_n;
+    double fc_proj; /* last projection at the horizon */
+
+    /* position and speed (eta_late, gnss_lost) */
+    int has_pos;
+    double lat, lon;
+    int64_t pos_ts;
+    struct rules__sample speed[RULES__SPEED_CAP];
+    size_t speed_n;
+    double anchor_lat, anchor_lon; /* fix the derived speed is measured from */
+    int64_t anchor_ts;
+    int gnss_seen; /* container reports GNSS at all: arms gnss_lost */
+
+    /* lid, shock */
+    int64_t lid_open_since; /* -1: closed */
+    int64_t last_shock_ts;
+
+    /* silence */
+    int64_t first_tick;   /* baseline when no temp reading was ever seen, -1 none */
+    int late_since_tick;  /* a late reading with temp_c arrived since the last tick */
+
+    int64_t latest; /* highest reading time seen (readings and ticks) */
+};
+
+/* Stable type string of an alarm index, and index of a string (-1). */
+const char *rules__type_name(enum rules__type t);
+int rules__type_find(const char *name);
+
+/* State changes; each emits exactly one event (fmt: message). */
+void rules__raise(struct rules_state *s, enum rules__type t, enum rules_severity sev, int64_t at,
+                  int late, double value, rules_emit_fn emit, void *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 9, 10)));
+/* Raises severity of an active alarm (no-op if already at sev or above). */
+void rules__escalate(struct rules_state *s, enum rules__type t, enum rules_severity sev,
+                     int64_t at, int late, double value, rules_emit_fn emit, void *ctx,
+                     const char *fmt, ...) __attribute__((format(printf, 9, 10)));
+void rules__clear(struct rules_state *s, enum rules__type t, int64_t at, int late, double value,
+                  rules_emit_fn emit, void *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+
+static inline int rules__active(const struct rules_state *s, enum rules__type t)
+{
+    return s->a[t].phase == RULES__RAISED || s->a[t].phase == RULES__ACKED;
+}
+
+/* One function pair per rule module. */
+void rules__temp_on_reading(struct rules_state *s, const struct rules_shipment *sh,
+                            const struct ot_reading *r, int late, rules_emit_fn emit, void *ctx);
+void rules__forecast_on_reading(struct rules_state *s, const struct rules_shipment *sh,
+                                const struct ot_reading *r, int late, rules_emit_fn emit,
+                                void *ctx);
+void rules__ischemia_check(struct rules_state *s, const struct rules_shipment *sh, int64_t now,
+                           int late, rules_emit_fn emit, void *ctx);
+void rules__eta_on_reading(struct rules_state *s, const struct rules_shipment *sh,
+                           const struct ot_reading *r, int late, rules_emit_fn emit, void *ctx);
+void rules__eta_check(struct rules_state *s, const struct rules_shipment *sh, int64_t now,
+                      int late, rules_emit_fn emit, void *ctx);
+void rules__lid_on_reading(struct rules_state *s, const struct rules_shipment *sh,
+                           const struct ot_reading *r, int late, rules_emit_fn emit, void *ctx);
+void rules__shock_on_reading(struct rules_state *s, const struct rules_shipment *sh,
+                             const struct ot_reading *r, int late, rules_emit_fn emit, void *ctx);
+void rules__battery_on_reading(struct rules_state *s, const struct rules_shipment *sh,
+                               const struct ot_reading *r, int late, rules_emit_fn emit,
+                               void *ctx);
+void rules__gnss_on_reading(struct rules_state *s, const struct rules_shipment *sh,
+                            const struct ot_reading *r, int late, rules_emit_fn emit, void *ctx);
+void rules__silence_on_reading(struct rules_state *s, const struct rules_shipment *sh,
+                               const struct ot_reading *r, int late, rules_emit_fn emit,
+                               void *ctx);
+void rules__silence_on_tick(struct rules_state *s, const struct rules_shipment *sh, int64_t now,
+                            int gateway_online, rules_emit_fn emit, void *ctx);
+void rules__escalation_check(struct rules_state *s, const struct rules_shipment *sh, int64_t now,
+                             rules_emit_fn emit, void *ctx);
+
+#endif
