@@ -349,12 +349,82 @@ static void load_hostile(void **state)
     assert_int_not_equal(ot_profile_load("a b", tmpdir, &p, err, sizeof err), OT_OK);
 }
 
+static const struct ot_profile_channel *find(const struct ot_profile *p, const char *name)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->ch[i].name, name) == 0)
+            return &p->ch[i];
+    fail_msg("channel %s missing in %s", name, p->name);
+    return NULL;
+}
+
+/* The shipped profiles load and decode known register contents right. */
+static void shipped_profiles(void **state)
+{
+    (void)state;
+    struct ot_profile p;
+    char err[512] = "";
+    const char *dir = OT_SOURCE_DIR "/sensors/profiles";
+    uint16_t r[2];
+
+    if (ot_profile_load("xy-md02", dir, &p, err, sizeof err) != OT_OK)
+        fail_msg("%s", err);
+    const struct ot_profile_channel *c = find(&p, "temperature");
+    assert_int_equal(c->function, OT_FN_INPUT);
+    assert_int_equal(c->address, 1);
+    r[0] = 0xFF33; /* the manual's example: -20.5 degC */
+    assert_float_equal(ot_profile_decode(c, r), -20.5, 1e-9);
+    r[0] = 0x0131;
+    assert_float_equal(ot_profile_decode(c, r), 30.5, 1e-9);
+    c = find(&p, "humidity");
+    assert_int_equal(c->address, 2);
+    r[0] = 0x0222;
+    assert_float_equal(ot_profile_decode(c, r), 54.6, 1e-9);
+
+    if (ot_profile_load("teltonika-rut955", dir, &p, err, sizeof err) != OT_OK)
+        fail_msg("%s", err);
+    c = find(&p, "latitude");
+    assert_int_equal(c->function, OT_FN_HOLDING);
+    assert_int_equal(c->address, 143);
+    assert_int_equal(c->type, OT_T_F32);
+    assert_int_equal(c->word_order_little, 0);
+    r[0] = 0x424C; /* 51.15f = 0x424C999A, high word first */
+    r[1] = 0x999A;
+    assert_float_equal(ot_profile_decode(c, r), 51.15, 1e-5);
+    assert_int_equal(find(&p, "longitude")->address, 145);
+    c = find(&p, "satellites");
+    r[0] = 0;
+    r[1] = 9;
+    assert_float_equal(ot_profile_decode(c, r), 9.0, 0);
+
+    if (ot_profile_load("organtrack-module", dir, &p, err, sizeof err) != OT_OK)
+        fail_msg("%s", err);
+    static const char *const canon[] = {"temp_c",   "temp2_c",  "ambient_c",   "lat",
+                                        "lon",      "alt_m",    "speed_kmh",   "heading_deg",
+                                        "lid_open", "shock_g",  "battery_pct", "gnss_fix"};
+    for (size_t i = 0; i < sizeof canon / sizeof canon[0]; i++)
+        (void)find(&p, canon[i]);
+    c = find(&p, "temp_c");
+    r[0] = 0xFE70; /* -400 * 0.01 */
+    assert_float_equal(ot_profile_decode(c, r), -4.0, 1e-9);
+    c = find(&p, "lon");
+    r[0] = 0x1E9D; /* 51.3667 as i32 1e-7, big word order */
+    r[1] = 0xEFB8;
+    assert_float_equal(ot_profile_decode(c, r), 51.3667, 1e-9);
+    c = find(&p, "alt_m");
+    assert_int_equal(c->word_order_little, 1);
+    r[0] = 0x0000; /* 1.5f little word order */
+    r[1] = 0x3FC0;
+    assert_float_equal(ot_profile_decode(c, r), 1.5, 0);
+    assert_int_equal(find(&p, "lid_open")->function, OT_FN_DISCRETE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(decode_known), cmocka_unit_test(encode_known),
         cmocka_unit_test(roundtrip),    cmocka_unit_test(load_good),
-        cmocka_unit_test(load_hostile),
+        cmocka_unit_test(load_hostile), cmocka_unit_test(shipped_profiles),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
