@@ -65,4 +65,16 @@ struct ot_ledger_report {
 enum ot_err ot_ledger_verify_bundle(const char *json, size_t len, struct ot_ledger_report *rep);
 enum ot_err ot_ledger_verify_db(sqlite3 *db, struct ot_ledger_report *rep);
 
+/* Added by the ledger work (additive; the declarations above are fixed). */
+
+/* "format" of an exported bundle. */
+#define OT_LEDGER_BUNDLE_FORMAT "organtrack-custody-bundle-v1"
+
+/* As the functions above, but when pubkey_hex (64 hex chars) is not NULL
+ * the head must be signed by that key: a re-signed trail is caught. */
+enum ot_err ot_ledger_verify_bundle_key(const char *json, size_t len, const char *pubkey_hex,
+                                        struct ot_ledger_report *rep);
+enum ot_err ot_ledger_verify_db_key(sqlite3 *db, const char *pubkey_hex,
+                                    struct ot_ledger_report *rep);
+
 #endif
