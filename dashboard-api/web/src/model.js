@@ -1,0 +1,59 @@
+// Derived facts about a shipment as the API reports it: preservation band,
+// viability deadline, whether the ETA is late, and one overall status
+// (ok / warning / alarm) for the big crew display and the map markers.
+import { toMs, num } from './util.js';
+
+export function band(sh) {
+  const b = sh?.band || sh?.preservation || {};
+  return { temp_min_c: num(b.temp_min_c), temp_max_c: num(b.temp_max_c) };
+}
+
+export function latest(sh) {
+  return sh?.latest || null;
+}
+
+export function deadlineMs(sh) {
+  const d = toMs(sh?.deadline);
+  if (Number.isFinite(d)) return d;
+  const cc = toMs(sh?.cross_clamp_at);
+  const lim = num(sh?.ischemia?.limit_min);
+  return Number.isFinite(cc) && Number.isFinite(lim) ? cc + lim * 60000 : NaN;
+}
+
+export function etaMs(sh) {
+  return toMs(sh?.eta);
+}
+
+export function isLate(sh) {
+  const e = etaMs(sh);
+  const d = deadlineMs(sh);
+  return Number.isFinite(e) && Number.isFinite(d) && e > d;
+}
+
+export function activeAlarmCount(sh) {
+  const a = sh?.alarms_active;
+  if (Array.isArray(a)) return a.length;
+  return typeof a === 'number' ? a : 0;
+}
+
+export function isActiveAlarm(a) {
+  return a && a.state !== 'cleared';
+}
+
+/** 'alarm' | 'warning' | 'ok' from alarms, band and ischaemia. */
+export function status(sh, alarms) {
+  const active = (alarms || []).filter((a) => a.state === 'raised' || a.state === 'acknowledged');
+  const temp = num(latest(sh)?.temp_c);
+  const b = band(sh);
+  const outside = Number.isFinite(temp) && ((Number.isFinite(b.temp_min_c) && temp < b.temp_min_c) || (Number.isFinite(b.temp_max_c) && temp > b.temp_max_c));
+  const rem = num(sh?.ischemia?.remaining_min);
+  const lim = num(sh?.ischemia?.limit_min);
+  if (active.some((a) => a.severity === 'critical') || outside || (Number.isFinite(rem) && rem <= 0)) return 'alarm';
+  if (alarms === undefined && activeAlarmCount(sh) > 0) return 'alarm';
+  if (active.length || isLate(sh) || (Number.isFinite(rem) && Number.isFinite(lim) && rem < lim * 0.25)) return 'warning';
+  return 'ok';
+}
+
+export function profileName(p) {
+  return String(p || '').split('/')[0];
+}

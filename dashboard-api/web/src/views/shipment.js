@@ -1,0 +1,69 @@
+// Shipment view: temperature chart with the preservation band, the route
+// travelled (positions of the readings) on the map, alarms and the custody
+// timeline.
+import { h, num, items, toMs } from '../util.js';
+import { t, tv } from '../i18n.js';
+import { api, all } from '../api.js';
+import { renderMap } from '../map.js';
+import { renderChart } from '../chart.js';
+import { band, latest, status, profileName } from '../model.js';
+import { statusBadge, facts, route, alarmList, custodyTimeline, errorText, title } from '../components.js';
+
+export function shipmentView(root, { params }) {
+  const id = params[0];
+  let d = null;
+  let error = null;
+
+  async function load() {
+    try {
+      const [sh, readings, alarms, custody] = await Promise.all([
+        api.shipment(id),
+        all(`/shipments/${encodeURIComponent(id)}/readings?limit=1000`, 10).catch(() => []),
+        api.alarms(id).then(items).catch(() => []),
+        all(`/shipments/${encodeURIComponent(id)}/custody`).catch(() => []),
+      ]);
+      d = { sh, readings, alarms, custody };
+      error = null;
+    } catch (e) {
+      error = e;
+    }
+    render();
+  }
+
+  function render() {
+    root.replaceChildren();
+    root.append(h('p', {}, h('a', { href: '#/coordinator' }, '← ', t('nav.coordinator'))));
+    if (error) root.append(h('p', { class: 'error', role: 'alert' }, errorText(error)));
+    if (!d) {
+      root.append(h('p', { class: 'muted' }, t('loading')));
+      return;
+    }
+    const { sh, readings, alarms, custody } = d;
+    const st = status(sh, alarms);
+    const l = latest(sh);
+    const sorted = [...readings].sort((a, b) => toMs(a.ts) - toMs(b.ts));
+    root.append(h('header', { class: 'ship-head' },
+      h('h1', {}, title(sh)), statusBadge(st, true)));
+    root.append(route(sh));
+    root.append(h('p', { class: 'muted' }, tv('sstatus', sh.status), ' · ', t('label.profile'), ': ', tv('profile', profileName(sh.profile))));
+    root.append(facts(sh));
+    root.append(h('section', { class: 'panel' }, h('h2', {}, t('ship.chart')),
+      renderChart(sorted, band(sh), { width: 900, height: 280, spark: false })));
+    const places = [];
+    if (sh.origin) places.push({ lat: num(sh.origin.lat), lon: num(sh.origin.lon), label: sh.origin.name || '' });
+    if (sh.destination) places.push({ lat: num(sh.destination.lat), lon: num(sh.destination.lon), label: sh.destination.name || '' });
+    root.append(h('section', { class: 'panel' }, h('h2', {}, t('ship.route')),
+      renderMap({
+        routes: [{ points: sorted.map((r) => [num(r.lon), num(r.lat)]) }],
+        places,
+        markers: [{ lat: num(l?.lat), lon: num(l?.lon), status: st, label: title(sh), short: sh.container }],
+        label: t('ship.route'),
+      })));
+    root.append(h('div', { class: 'two' },
+      h('section', { class: 'panel' }, h('h2', {}, t('alarm.title')), alarmList(alarms, { canAck: true, onChange: load, onlyActive: false })),
+      h('section', { class: 'panel' }, h('h2', {}, t('custody.title')), custodyTimeline(custody))));
+  }
+
+  load();
+  return { refresh: load, render, destroy() {} };
+}

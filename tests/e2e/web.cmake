@@ -1,0 +1,14 @@
+# Web dashboard (issue 5). web_i18n: every key in kk, ru and en (node).
+# web_dashboard: a real headless Chromium (Debian's chromium, driven by
+# playwright-core) against the running collector + API with mosquitto;
+# exits 77 (skipped) only when organtrack-api or organtrack-collector is not
+# built. Screenshots land in <build>/tests/artefacts/.
+find_program(OT_NODE_E2E NAMES node nodejs)
+if(OT_NODE_E2E)
+  add_test(NAME web_i18n COMMAND ${OT_NODE_E2E} ${PROJECT_SOURCE_DIR}/dashboard-api/web/tools/check-i18n.mjs)
+  set_tests_properties(web_i18n PROPERTIES LABELS "unit;web" TIMEOUT 60)
+endif()
+ot_e2e_test(web_dashboard web_dashboard.py)
+set_property(TEST web_dashboard APPEND PROPERTY ENVIRONMENT
+  "OT_ARTEFACTS=${CMAKE_BINARY_DIR}/tests/artefacts;OT_NODE=${OT_NODE_E2E}")
+set_tests_properties(web_dashboard PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
