@@ -1,0 +1,485 @@
+/* alarms.c - glue between the worker and the preservation rules
+ * (collector/rules, pure logic): finds each container's open shipment and
+ * profile, feeds readings and ticks, turns rule events into rows of the
+ * alarms table (one open alarm per shipment and type), 'alarm' events,
+ * InfluxDB points and webhook bodies, notices acknowledgements the API
+ * writes, and publishes each container's alarm list (retained) after the
+ * transaction commits. Runs only on the worker thread. */
+#include "ingest.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ot_log.h"
+#include "ot_time.h"
+
+#ifdef OT_HAVE_RULES
+#include "ot_preservation.h"
+#endif
+
+#define SHIPMENT_RECHECK_MS 1000
+#define HANDOFF_WINDOW_MS (10 * 60 * 1000)
+
+enum ot_err alarms__prepare(struct ingest *in)
+{
+    enum ot_err rc;
+    if ((rc = ingest__prepare(in, &in->st_sel_shipment,
+                              "SELECT id,profile,cross_clamp_at,dest_lat,dest_lon,mode FROM "
+                              "shipments WHERE container=? AND status IN ('created','in_transit')"
+                              " ORDER BY id DESC LIMIT 1")) ||
+        (rc = ingest__prepare(in, &in->st_sel_handoff,
+                              "SELECT MAX(ts) FROM custody WHERE shipment_id=? AND type IN "
+                              "('handoff','packed','opened','received')")) ||
+        (rc = ingest__prepare(in, &in->st_sel_open_alarm,
+                              "SELECT id,state FROM alarms WHERE shipment_id=? AND type=? AND "
+                              "state<>'cleared' ORDER BY id DESC LIMIT 1")) ||
+        (rc = ingest__prepare(in, &in->st_ins_alarm,
+                              "INSERT INTO alarms(shipment_id,container,type,severity,state,"
+                              "raised_at,late,message,value,updated_at) VALUES"
+                              "(?,?,?,?,'raised',?,?,?,?,?)")) ||
+        (rc = ingest__prepare(in, &in->st_upd_alarm_raise,
+                              "UPDATE alarms SET severity=?,message=?,value=?,updated_at=? "
+                              "WHERE id=?")) ||
+        (rc = ingest__prepare(in, &in->st_upd_alarm_escalate,
+                              "UPDATE alarms SET severity=?,escalated_at=?,message=?,value=?,"
+                              "updated_at=? WHERE id=?")) ||
+        (rc = ingest__prepare(in, &in->st_upd_alarm_clear,
+                              "UPDATE alarms SET state='cleared',cleared_at=?,updated_at=? "
+                              "WHERE id=?")) ||
+        (rc = ingest__prepare(in, &in->st_sel_alarm_list,
+                              "SELECT * FROM (SELECT id,type,severity,state,raised_at,cleared_at,"
+                              "message,late FROM alarms WHERE shipment_id=? ORDER BY id DESC "
+                              "LIMIT 200) ORDER BY id")) ||
+        (rc = ingest__prepare(in, &in->st_sel_acked,
+                              "SELECT id,container,type FROM alarms WHERE "
+                              "state='acknowledged'")) ||
+        (rc = ingest__prepare(in, &in->st_upd_eta,
+                              "UPDATE shipments SET eta=?,eta_computed_at=? WHERE id=?")))
+        return rc;
+    return OT_OK;
+}
+
+void alarms__container_free(struct container *c)
+{
+#ifdef OT_HAVE_RULES
+    rules_state_free(c->rules);
+    c->rules = NULL;
+#else
+    (void)c;
+#endif
+}
+
+void alarms__refresh_shipment(struct ingest *in, struct container *c, int force)
+{
+    int64_t mono = ot_time_mono_ms();
+    int64_t id = 0;
+    if (!force && c->ship_checked && mono - c->ship_checked < SHIPMENT_RECHECK_MS)
+        return;
+    c->ship_checked = mono;
+    sqlite3_stmt *st = in->st_sel_shipment;
+    sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        if (id != c->ship_id) {
+            const char *prof = (const char *)sqlite3_column_text(st, 1);
+            snprintf(c->profile, sizeof c->profile, "%s", prof ? prof : "");
+            c->profile_warned = 0;
+        }
+#ifdef OT_HAVE_RULES
+        struct rules_shipment *rs = &c->rsh;
+        rs->id = id;
+        rs->cross_clamp_at = sqlite3_column_int64(st, 2);
+        rs->has_dest = sqlite3_column_type(st, 3) != SQLITE_NULL &&
+                       sqlite3_column_type(st, 4) != SQLITE_NULL;
+        rs->dest_lat = sqlite3_column_double(st, 3);
+        rs->dest_lon = sqlite3_column_double(st, 4);
+        const char *mode = (const char *)sqlite3_column_text(st, 5);
+        rs->air = mode && (!strcmp(mode, "air") || !strcmp(mode, "mixed"));
+#endif
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (src != SQLITE_ROW && src != SQLITE_DONE) {
+        ot_error("sqlite shipment look-up failed error=\"%s\"", sqlite3_errmsg(in->db));
+        return;
+    }
+    if (id != c->ship_id) {
+        ot_info("container shipment container=%s shipment_id=%lld profile=%s", c->name,
+                (long long)id, id ? c->profile : "-");
+        c->ship_id = id;
+        c->alarms_dirty = 1;
+        c->n_acked = 0;
+#ifdef OT_HAVE_RULES
+        rules_state_free(c->rules);
+        c->rules = NULL;
+        c->pres = NULL;
+        c->rules_seq = -1;
+        if (id) {
+            c->pres = in->profiles ? ot_preservation_find(in->profiles, c->profile) : NULL;
+            if (!c->pres && !c->profile_warned) {
+                ot_warn("no preservation profile, rules off container=%s shipment_id=%lld "
+                        "profile=%s",
+                        c->name, (long long)id, c->profile);
+                c->profile_warned = 1;
+            }
+            if (c->pres) {
+                c->rules = rules_state_new();
+                if (!c->rules)
+                    ot_error("out of memory for rules state container=%s", c->name);
+            }
+        }
+#endif
+    }
+#ifdef OT_HAVE_RULES
+    if (id) {
+        c->rsh.profile = c->pres;
+        c->rsh.handoff_until = 0;
+        sqlite3_bind_int64(in->st_sel_handoff, 1, id);
+        if (sqlite3_step(in->st_sel_handoff) == SQLITE_ROW &&
+            sqlite3_column_type(in->st_sel_handoff, 0) != SQLITE_NULL)
+            c->rsh.handoff_until = sqlite3_column_int64(in->st_sel_handoff, 0) + HANDOFF_WINDOW_MS;
+        sqlite3_reset(in->st_sel_handoff);
+    }
+#endif
+}
+
+#ifdef OT_HAVE_RULES
+static const char *severity_name(enum rules_severity s)
+{
+    switch (s) {
+    case RULES_INFO:
+        return "info";
+    case RULES_WARNING:
+        return "warning";
+    case RULES_CRITICAL:
+        return "critical";
+    }
+    return "warning";
+}
+
+static const char *change_name(enum rules_change ch)
+{
+    switch (ch) {
+    case RULES_RAISED:
+        return "raised";
+    case RULES_ESCALATED:
+        return "escalated";
+    case RULES_CLEARED:
+        return "cleared";
+    }
+    return "raised";
+}
+
+struct emit_ctx {
+    struct ingest *in;
+    struct container *c;
+};
+
+static int64_t open_alarm(struct ingest *in, int64_t ship, const char *type, char *state,
+                          size_t slen)
+{
+    int64_t id = 0;
+    sqlite3_stmt *st = in->st_sel_open_alarm;
+    sqlite3_bind_int64(st, 1, ship);
+    sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        const char *s = (const char *)sqlite3_column_text(st, 1);
+        snprintf(state, slen, "%s", s ? s : "raised");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return id;
+}
+
+static void bind_value(sqlite3_stmt *st, int idx, double v)
+{
+    if (v == v) /* not NaN */
+        sqlite3_bind_double(st, idx, v);
+    else
+        sqlite3_bind_null(st, idx);
+}
+
+static void on_event(void *vctx, const struct rules_event *ev)
+{
+    struct emit_ctx *ctx = vctx;
+    struct ingest *in = ctx->in;
+    struct container *c = ctx->c;
+    char state[24] = "raised";
+    const char *sev = severity_name(ev->severity);
+    int64_t id = open_alarm(in, c->ship_id, ev->type, state, sizeof state);
+    enum ot_err rc = OT_OK;
+    sqlite3_stmt *st;
+    switch (ev->change) {
+    case RULES_RAISED:
+    case RULES_ESCALATED:
+        if (!id) {
+            st = in->st_ins_alarm;
+            sqlite3_bind_int64(st, 1, c->ship_id);
+            sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 3, ev->type, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 4, sev, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 5, ev->at);
+            sqlite3_bind_int(st, 6, ev->late != 0);
+            sqlite3_bind_text(st, 7, ev->message, -1, SQLITE_STATIC);
+            bind_value(st, 8, ev->value);
+            sqlite3_bind_int64(st, 9, in->now);
+            rc = ingest__step_done(in, st);
+            id = sqlite3_last_insert_rowid(in->db);
+            snprintf(state, sizeof state, "raised");
+            ingest__count(in, "alarms", ev->type, 1);
+        } else if (ev->change == RULES_RAISED) {
+            st = in->st_upd_alarm_raise;
+            sqlite3_bind_text(st, 1, sev, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, ev->message, -1, SQLITE_STATIC);
+            bind_value(st, 3, ev->value);
+            sqlite3_bind_int64(st, 4, in->now);
+            sqlite3_bind_int64(st, 5, id);
+            rc = ingest__step_done(in, st);
+        } else {
+            st = in->st_upd_alarm_escalate;
+            sqlite3_bind_text(st, 1, sev, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 2, ev->at);
+            sqlite3_bind_text(st, 3, ev->message, -1, SQLITE_STATIC);
+            bind_value(st, 4, ev->value);
+            sqlite3_bind_int64(st, 5, in->now);
+            sqlite3_bind_int64(st, 6, id);
+            rc = ingest__step_done(in, st);
+        }
+        break;
+    case RULES_CLEARED:
+        if (!id)
+            return; /* nothing open */
+        st = in->st_upd_alarm_clear;
+        sqlite3_bind_int64(st, 1, ev->at);
+        sqlite3_bind_int64(st, 2, in->now);
+        sqlite3_bind_int64(st, 3, id);
+        rc = ingest__step_done(in, st);
+        snprintf(state, sizeof state, "cleared");
+        break;
+    }
+    if (rc)
+        return;
+    char at[32];
+    ot_time_format_iso(ev->at, at, sizeof at);
+    ot_info("alarm %s container=%s shipment_id=%lld type=%s severity=%s at=%s late=%d id=%lld",
+            change_name(ev->change), c->name, (long long)c->ship_id, ev->type, sev, at,
+            ev->late != 0, (long long)id);
+    c->alarms_dirty = 1;
+
+    /* event for the API stream, webhook body */
+    cJSON *o = cJSON_CreateObject();
+    if (o) {
+        cJSON_AddStringToObject(o, "event", "alarm");
+        cJSON_AddNumberToObject(o, "id", (double)id);
+        cJSON_AddStringToObject(o, "container", c->name);
+        cJSON_AddNumberToObject(o, "shipment_id", (double)c->ship_id);
+        cJSON_AddStringToObject(o, "type", ev->type);
+        cJSON_AddStringToObject(o, "change", change_name(ev->change));
+        cJSON_AddStringToObject(o, "severity", sev);
+        cJSON_AddStringToObject(o, "state", state);
+        cJSON_AddStringToObject(o, "at", at);
+        cJSON_AddBoolToObject(o, "late", ev->late != 0);
+        cJSON_AddStringToObject(o, "message", ev->message);
+        if (ev->value == ev->value)
+            cJSON_AddNumberToObject(o, "value", ev->value);
+        char *body = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (body) {
+            sqlite3_bind_int64(in->st_ins_event, 1, in->now);
+            sqlite3_bind_text(in->st_ins_event, 2, "alarm", -1, SQLITE_STATIC);
+            sqlite3_bind_int64(in->st_ins_event, 3, c->ship_id);
+            sqlite3_bind_text(in->st_ins_event, 4, c->name, -1, SQLITE_STATIC);
+            sqlite3_bind_text(in->st_ins_event, 5, body, -1, SQLITE_STATIC);
+            ingest__step_done(in, in->st_ins_event);
+            if (in->wh)
+                ingest__queue_hook(in, body);
+            else
+                cJSON_free(body);
+        }
+    }
+    if (in->ix) {
+        char ship[24];
+        struct ot_lineproto *lp = &in->lp;
+        snprintf(ship, sizeof ship, "%lld", (long long)c->ship_id);
+        ot_lineproto_begin(lp, "alarm");
+        ot_lineproto_tag(lp, "container", c->name);
+        ot_lineproto_tag(lp, "shipment", ship);
+        ot_lineproto_tag(lp, "type", ev->type);
+        ot_lineproto_tag(lp, "change", change_name(ev->change));
+        ot_lineproto_field_int(lp, "id", id);
+        ot_lineproto_field_string(lp, "severity", sev);
+        ot_lineproto_field_bool(lp, "late", ev->late != 0);
+        ot_lineproto_field_string(lp, "message", ev->message);
+        if (ev->value == ev->value)
+            ot_lineproto_field_float(lp, "value", ev->value);
+        if (ot_lineproto_end(lp, ev->at))
+            ingest__count(in, "influx", "unencodable", 1);
+    }
+}
+#endif
+
+void alarms__on_reading(struct ingest *in, struct container *c, const struct ot_reading *r,
+                        int late)
+{
+#ifdef OT_HAVE_RULES
+    if (!c->ship_id || !c->rules || !c->pres)
+        return;
+    if (r->seq <= c->rules_seq) {
+        ingest__count(in, "rules", "out_of_order", 1);
+        return;
+    }
+    c->rules_seq = r->seq;
+    struct emit_ctx ctx = {in, c};
+    rules_on_reading(c->rules, &c->rsh, r, late, on_event, &ctx);
+#else
+    (void)in;
+    (void)c;
+    (void)r;
+    (void)late;
+#endif
+}
+
+void alarms__tick(struct ingest *in, int64_t now)
+{
+    for (size_t i = 0; i < in->n_ct; i++) {
+        struct container *c = in->ct[i];
+        alarms__refresh_shipment(in, c, 0);
+#ifdef OT_HAVE_RULES
+        if (!c->ship_id || !c->rules || !c->pres)
+            continue;
+        struct emit_ctx ctx = {in, c};
+        rules_on_tick(c->rules, &c->rsh, now, c->online, on_event, &ctx);
+#else
+        (void)now;
+#endif
+    }
+}
+
+void alarms__update_eta(struct ingest *in)
+{
+#ifdef OT_HAVE_RULES
+    for (size_t i = 0; i < in->n_ct; i++) {
+        struct container *c = in->ct[i];
+        if (!c->ship_id || !c->rules || !c->pres)
+            continue;
+        int64_t eta = rules_eta(c->rules, &c->rsh);
+        if (eta <= 0)
+            continue;
+        sqlite3_bind_int64(in->st_upd_eta, 1, eta);
+        sqlite3_bind_int64(in->st_upd_eta, 2, in->now);
+        sqlite3_bind_int64(in->st_upd_eta, 3, c->ship_id);
+        ingest__step_done(in, in->st_upd_eta);
+    }
+#else
+    (void)in;
+#endif
+}
+
+void alarms__poll_acks(struct ingest *in)
+{
+    sqlite3_stmt *st = in->st_sel_acked;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        const char *cname = (const char *)sqlite3_column_text(st, 1);
+        const char *type = (const char *)sqlite3_column_text(st, 2);
+        struct container *c = NULL;
+        if (!cname || !type)
+            continue;
+        for (size_t i = 0; i < in->n_ct; i++)
+            if (!strcmp(in->ct[i]->name, cname))
+                c = in->ct[i];
+        if (!c)
+            continue;
+        int seen = 0;
+        for (size_t k = 0; k < c->n_acked; k++)
+            if (c->acked_ids[k] == id)
+                seen = 1;
+        if (seen)
+            continue;
+        if (c->n_acked == c->cap_acked) {
+            size_t ncap = c->cap_acked ? c->cap_acked * 2 : 8;
+            int64_t *na = realloc(c->acked_ids, ncap * sizeof *na);
+            if (!na)
+                continue;
+            c->acked_ids = na;
+            c->cap_acked = ncap;
+        }
+        c->acked_ids[c->n_acked++] = id;
+        ot_info("alarm acknowledged container=%s id=%lld type=%s", c->name, (long long)id, type);
+#ifdef OT_HAVE_RULES
+        if (c->rules)
+            rules_on_ack(c->rules, type, in->now);
+#endif
+        c->alarms_dirty = 1;
+    }
+    sqlite3_reset(st);
+}
+
+static char *alarm_list_json(struct ingest *in, struct container *c)
+{
+    cJSON *root = cJSON_CreateObject(), *arr;
+    char *out = NULL;
+    if (!root)
+        return NULL;
+    cJSON_AddNumberToObject(root, "v", 1);
+    cJSON_AddStringToObject(root, "container", c->name);
+    arr = cJSON_AddArrayToObject(root, "alarms");
+    if (!arr)
+        goto done;
+    if (c->ship_id) {
+        sqlite3_stmt *st = in->st_sel_alarm_list;
+        sqlite3_bind_int64(st, 1, c->ship_id);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            char t[32];
+            cJSON *a = cJSON_CreateObject();
+            if (!a)
+                break;
+            cJSON_AddNumberToObject(a, "id", (double)sqlite3_column_int64(st, 0));
+            cJSON_AddStringToObject(a, "type", (const char *)sqlite3_column_text(st, 1));
+            cJSON_AddStringToObject(a, "severity", (const char *)sqlite3_column_text(st, 2));
+            cJSON_AddStringToObject(a, "state", (const char *)sqlite3_column_text(st, 3));
+            cJSON_AddStringToObject(a, "raised_at",
+                                    ot_time_format_iso(sqlite3_column_int64(st, 4), t, sizeof t));
+            if (sqlite3_column_type(st, 5) == SQLITE_NULL)
+                cJSON_AddNullToObject(a, "cleared_at");
+            else
+                cJSON_AddStringToObject(
+                    a, "cleared_at", ot_time_format_iso(sqlite3_column_int64(st, 5), t, sizeof t));
+            cJSON_AddStringToObject(a, "message", (const char *)sqlite3_column_text(st, 6));
+            cJSON_AddBoolToObject(a, "late", sqlite3_column_int(st, 7) != 0);
+            cJSON_AddItemToArray(arr, a);
+        }
+        sqlite3_reset(st);
+    }
+    out = cJSON_PrintUnformatted(root);
+done:
+    cJSON_Delete(root);
+    return out;
+}
+
+void alarms__publish_dirty(struct ingest *in, int all)
+{
+    char topic[OT_TOPIC_MAX];
+    if (!in->mqtt)
+        return;
+    for (size_t i = 0; i < in->n_ct; i++) {
+        struct container *c = in->ct[i];
+        int want = c->alarms_dirty || (all && (c->ship_id || c->alarms_ship_published > 0));
+        if (!want)
+            continue;
+        if (ot_topic(topic, sizeof topic, in->cc->mqtt.topic_root, c->name, "alarms"))
+            continue;
+        char *body = alarm_list_json(in, c);
+        if (!body)
+            continue;
+        if (!mqtt__publish_retained(in->mqtt, topic, body, strlen(body))) {
+            c->alarms_dirty = 0;
+            c->alarms_ship_published = c->ship_id;
+        }
+        cJSON_free(body);
+    }
+}

@@ -1,0 +1,123 @@
+/* collector.h - internals of organtrack-collector shared across its files
+ * (module__verb names). Threads (docs/internals/collector.md):
+ *   - Paho's callback thread copies each message into the bounded queue;
+ *   - the worker thread (ingest.c) owns SQLite, the rules and the alarms;
+ *   - the InfluxDB writer thread (influx.c) and the webhook thread
+ *     (webhook.c) take work from the worker through their own bounded queues.
+ * Nothing else is shared. */
+#ifndef COLLECTOR_H
+#define COLLECTOR_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ot_conf.h"
+#include "ot_err.h"
+#include "ot_mqtt.h"
+#include "ot_reading.h"
+
+#define COLLECTOR_WEBHOOKS_MAX 8
+
+struct collector_webhook {
+    const char *url;
+    int on_alarm;
+};
+
+struct collector_conf {
+    struct ot_conf conf; /* owns the tree the strings point into */
+    struct ot_mqtt_conf mqtt;
+    const char *database;
+    const char *preservation; /* "" = no rules */
+    int64_t late_after_s;
+    int64_t queue_max;        /* messages in the ingest queue */
+    int64_t queue_max_mb;     /* bytes in the ingest queue */
+    int64_t batch_max;        /* messages per transaction */
+    int64_t tick_ms;          /* rules tick period */
+    int64_t eta_every_s;
+    int64_t ack_poll_ms;      /* poll for API acknowledgements */
+    const char *log_level;
+    /* influxdb (enabled when url set) */
+    int influx_on;
+    const char *influx_url, *influx_db, *influx_token, *influx_org, *influx_bucket;
+    const char *influx_spool_dir; /* "" = "<database>.influx-spool" */
+    int64_t influx_spool_max_mb;
+    int64_t influx_batch_lines;
+    int64_t influx_flush_ms;
+    int64_t influx_timeout_ms;
+    /* webhooks */
+    size_t n_webhooks;
+    struct collector_webhook webhooks[COLLECTOR_WEBHOOKS_MAX];
+    int64_t webhook_queue_max;
+    int64_t webhook_retries;
+    int64_t webhook_timeout_ms;
+};
+
+/* config.c */
+enum ot_err config__load(struct collector_conf *cc, const char *file);
+void config__free(struct collector_conf *cc);
+
+/* queue.c: bounded FIFO of received MQTT messages (many producers, one consumer) */
+struct queue_msg {
+    char topic[OT_TOPIC_MAX];
+    char *payload; /* owned, NUL-terminated, may be NULL for an empty payload */
+    size_t len;    /* original length (payload holds at most OT_BATCH_MAX_BYTES+1) */
+    int64_t received_at;
+};
+struct queue;
+struct queue *queue__new(size_t max_msgs, size_t max_bytes);
+void queue__free(struct queue *q);
+/* Copies the message in; waits up to wait_ms for room. OT_ERR_FULL if none. */
+enum ot_err queue__push(struct queue *q, const char *topic, const void *payload, size_t len,
+                        int64_t wait_ms);
+/* Takes up to max messages (waits up to wait_ms for the first). Caller frees
+ * each payload with queue__msg_free. Returns the number taken. */
+size_t queue__pop(struct queue *q, struct queue_msg *out, size_t max, int64_t wait_ms);
+void queue__msg_free(struct queue_msg *m);
+/* Wakes a waiting consumer. */
+void queue__kick(struct queue *q);
+size_t queue__length(struct queue *q);
+
+/* mqtt.c */
+struct mqtt;
+enum ot_err mqtt__start(const struct collector_conf *cc, struct queue *q, struct mqtt **out);
+void mqtt__stop(struct mqtt *m);
+/* Publishes retained QoS 1; OT_ERR_MQTT if not connected. Thread-safe. */
+enum ot_err mqtt__publish_retained(struct mqtt *m, const char *topic, const char *payload,
+                                   size_t len);
+/* Returns 1 once after each (re)connection: the caller republishes state. */
+int mqtt__take_reconnected(struct mqtt *m);
+int mqtt__connected(struct mqtt *m);
+
+/* influx.c: writer thread; lines are handed over, never block ingest */
+struct influx;
+enum ot_err influx__start(const struct collector_conf *cc, struct influx **out);
+void influx__stop(struct influx *ix);
+/* Appends complete line-protocol lines (ending in \n). Never blocks on the
+ * network; if the in-memory buffer is full the writer spools it. */
+void influx__submit(struct influx *ix, const char *lines, size_t len);
+/* Counter deltas since last call (for the counters table). */
+void influx__take_counts(struct influx *ix, int64_t *written, int64_t *dropped,
+                         int64_t *failures);
+
+/* webhook.c */
+struct webhook;
+enum ot_err webhook__start(const struct collector_conf *cc, struct webhook **out);
+void webhook__stop(struct webhook *w);
+/* Queues one JSON body for every hook subscribed to `event`; copies body. */
+void webhook__submit(struct webhook *w, const char *event, const char *body);
+void webhook__take_counts(struct webhook *w, int64_t *sent, int64_t *dropped);
+
+/* ingest.c: the worker */
+struct ingest;
+enum ot_err ingest__open(const struct collector_conf *cc, struct mqtt *m, struct influx *ix,
+                         struct webhook *wh, struct ingest **out);
+/* MQTT client for acks and alarm lists (NULL: publish nothing). */
+void ingest__set_mqtt(struct ingest *in, struct mqtt *m);
+/* Runs until *stop is set, then drains what is queued. */
+enum ot_err ingest__run(struct ingest *in, struct queue *q, volatile sig_atomic_t *stop);
+void ingest__close(struct ingest *in);
+
+#endif

@@ -1,0 +1,100 @@
+/* main.c - organtrack-collector: arguments, configuration, start and stop
+ * of the threads. The main thread becomes the worker (ingest.c). */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector.h"
+#include "ot_log.h"
+#include "ot_signal.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: organtrack-collector --config FILE\n"
+               "  subscribes to gateway readings and state over MQTT, validates and stores\n"
+               "  them in SQLite, acknowledges end to end, runs the preservation rules and\n"
+               "  publishes alarms; optionally writes InfluxDB and calls webhooks.\n"
+               "  --config FILE  JSON configuration (docs/collector.md)\n"
+               "  --help         this text\n"
+               "  --version      print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *file = NULL;
+    struct collector_conf cc;
+    struct queue *q = NULL;
+    struct mqtt *m = NULL;
+    struct influx *ix = NULL;
+    struct webhook *wh = NULL;
+    struct ingest *in = NULL;
+    int rc = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("organtrack-collector %s\n", OT_VERSION);
+            return 0;
+        } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            file = argv[++i];
+        } else {
+            fprintf(stderr, "organtrack-collector: unknown argument %s\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!file) {
+        fprintf(stderr, "organtrack-collector: --config FILE is required\n");
+        return 2;
+    }
+    ot_log_init("collector", OT_LOG_INFO);
+    if (config__load(&cc, file)) {
+        fprintf(stderr, "organtrack-collector: %s\n", cc.conf.err);
+        config__free(&cc);
+        return 1;
+    }
+    ot_log_set_level((enum ot_log_level)ot_log_level_parse(cc.log_level));
+    ot_signal_install();
+    if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+        ot_error("curl init failed");
+        goto done;
+    }
+    q = queue__new((size_t)cc.queue_max, (size_t)cc.queue_max_mb * 1024 * 1024);
+    if (!q) {
+        ot_error("out of memory for the ingest queue");
+        goto done;
+    }
+    if (cc.influx_on && influx__start(&cc, &ix))
+        goto done;
+    if (cc.n_webhooks && webhook__start(&cc, &wh))
+        goto done;
+    /* the database before MQTT: nothing is taken from the broker that we
+     * could not store */
+    if (ingest__open(&cc, NULL, ix, wh, &in))
+        goto done;
+    if (mqtt__start(&cc, q, &m))
+        goto done;
+    ingest__set_mqtt(in, m);
+    ot_info("collector started version=%s config=%s", OT_VERSION, file);
+    if (ingest__run(in, q, &ot_signal_stop) == OT_OK)
+        rc = 0;
+    ot_info("collector stopping");
+done:
+    /* the worker drained the queue; then MQTT, the database, the writers */
+    if (in)
+        ingest__set_mqtt(in, NULL);
+    mqtt__stop(m);
+    ingest__close(in);
+    webhook__stop(wh);
+    influx__stop(ix);
+    queue__free(q);
+    curl_global_cleanup();
+    config__free(&cc);
+    if (rc)
+        ot_error("collector exiting with failure");
+    else
+        ot_info("collector stopped");
+    return rc;
+}

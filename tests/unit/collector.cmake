@@ -1,0 +1,8 @@
+# Collector unit tests (issue 4)
+ot_unit_test(test_lineproto)
+if(TARGET collector_core)
+  ot_unit_test(test_collector_queue)
+  target_link_libraries(test_collector_queue PRIVATE collector_core)
+  ot_unit_test(test_collector_config)
+  target_link_libraries(test_collector_config PRIVATE collector_core)
+endif()
