@@ -9,7 +9,8 @@
  * is assumed: 60 km/h ground, 500 km/h air. ETA = time of the last fix +
  * distance / speed; within 0.5 km of the destination the ETA is the fix time.
  * On a tick the ETA is never earlier than now (a vehicle that stopped
- * reporting is not assumed to have arrived).
+ * reporting is not assumed to have arrived). Arrival (a fix within 0.5 km)
+ * clears the alarm whatever the time.
  *
  * State machine (deadline = cross_clamp_at + max_cold_ischemia_min):
  *   INACTIVE --ETA > deadline--> RAISED warning
@@ -94,7 +95,19 @@ void rules__eta_check(struct rules_state *s, const struct rules_shipment *sh, in
     if (!eta)
         return;
     double km = rules_distance_km(s->lat, s->lon, sh->dest_lat, sh->dest_lon);
-    if (km > ETA_ARRIVED_KM && eta < now)
+    if (km <= ETA_ARRIVED_KM) {
+        /* arrived: the projection is over, late or not */
+        rules__clear(s, RULES__ETA_LATE, now, late, 0, emit, ctx,
+                     "arrived at the destination %.0f min %s the viability deadline",
+                     fabs((double)(s->pos_ts - sh->cross_clamp_at -
+                                   p->max_cold_ischemia_min * 60000) /
+                          60000.0),
+                     s->pos_ts > sh->cross_clamp_at + p->max_cold_ischemia_min * 60000
+                         ? "after"
+                         : "before");
+        return;
+    }
+    if (eta < now)
         eta = now;
     int64_t limit_ms = p->max_cold_ischemia_min * 60000;
     int64_t deadline = sh->cross_clamp_at + limit_ms;

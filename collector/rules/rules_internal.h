@@ -49,7 +49,7 @@ struct rules__alarm {
 #define RULES__FC_CAP 128
 #define RULES__FC_WINDOW_MS (10 * 60 * 1000LL)
 #define RULES__FC_MIN_POINTS 5
-#define RULES__FC_MIN_SPAN_MS (60 * 1000LL)
+#define RULES__FC_MIN_SPAN_MS (5 * 60 * 1000LL)
 
 /* ETA speed window */
 #define RULES__SPEED_CAP 64
@@ -86,7 +86,8 @@ struct rules_state {
     int64_t last_shock_ts;
 
     /* silence */
-    int64_t first_tick;   /* baseline when no temp reading was ever seen, -1 none */
+    int64_t online_since; /* tick time the gateway was first seen online (again), -1 */
+    int online;           /* gateway_online of the previous tick */
     int late_since_tick;  /* a late reading with temp_c arrived since the last tick */
 
     int64_t latest; /* highest reading time seen (readings and ticks) */

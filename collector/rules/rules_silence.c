@@ -8,9 +8,10 @@
  *    live reading.
  *  - sensor_silent (critical): the gateway is online but no reading with
  *    temp_c arrived for sensor_silent_s: the product temperature is unknown
- *    while the link works. Evaluated on ticks only while online, against
- *    the newest temp_c reading ts (or the first tick, for a container that
- *    never reported). Not raised on a tick when late readings with temp_c
+ *    while the link works. Evaluated on ticks only while online, from the
+ *    later of the newest temp_c reading ts and the tick that first saw the
+ *    gateway online (again): a gateway that just reconnected gets
+ *    sensor_silent_s to deliver before its sensor is called silent. Not raised on a tick when late readings with temp_c
  *    arrived since the previous tick (a backlog is draining: the sensor
  *    works). Cleared by any reading with temp_c.
  * Timers compare the tick's now with reading ts: both are epoch ms. */
@@ -44,8 +45,9 @@ void rules__silence_on_tick(struct rules_state *s, const struct rules_shipment *
     const struct ot_preservation *p = sh->profile;
     int draining = s->late_since_tick;
     s->late_since_tick = 0;
-    if (s->first_tick < 0)
-        s->first_tick = now;
+    if (gateway_online && (!s->online || s->online_since < 0))
+        s->online_since = now;
+    s->online = gateway_online ? 1 : 0;
     if (!gateway_online) {
         rules__raise(s, RULES__GATEWAY_OFFLINE, RULES_WARNING, now, 0, 0, emit, ctx,
                      "gateway offline: readings will arrive as backlog");
@@ -53,7 +55,9 @@ void rules__silence_on_tick(struct rules_state *s, const struct rules_shipment *
     }
     if (rules__active(s, RULES__GATEWAY_OFFLINE))
         rules__clear(s, RULES__GATEWAY_OFFLINE, now, 0, 0, emit, ctx, "gateway back online");
-    int64_t last = s->has_temp ? s->last_temp_ts : s->first_tick;
+    int64_t last = s->online_since;
+    if (s->has_temp && s->last_temp_ts > last)
+        last = s->last_temp_ts;
     int64_t silent_ms = now - last;
     if (!rules__active(s, RULES__SENSOR_SILENT) && !draining &&
         silent_ms >= p->sensor_silent_s * 1000)

@@ -38,7 +38,7 @@ struct rules_state *rules_state_new(void)
         return NULL;
     s->lid_open_since = -1;
     s->last_shock_ts = -1;
-    s->first_tick = -1;
+    s->online_since = -1;
     s->latest = INT64_MIN;
     return s;
 }

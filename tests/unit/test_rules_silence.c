@@ -1,0 +1,127 @@
+/* test_rules_silence.c - sensor_silent vs gateway_offline (rules_on_tick). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "test_rules_fixture.h"
+
+struct fx {
+    struct ot_preservation p;
+    struct rules_shipment sh;
+    struct rules_state *s;
+    struct rec rec;
+};
+
+static int setup(void **state)
+{
+    static struct fx f;
+    memset(&f, 0, sizeof f);
+    f.p = fx_profile();
+    f.p.forecast_horizon_s = 0;
+    f.p.max_cold_ischemia_min = 0;
+    f.sh = fx_shipment(&f.p);
+    f.s = rules_state_new();
+    assert_non_null(f.s);
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    rules_state_free(f->s);
+    return 0;
+}
+
+static void reading(struct fx *f, int64_t ts, int late)
+{
+    struct ot_reading r = fx_temp(ts, 4.0);
+    rules_on_reading(f->s, &f->sh, &r, late, rec_emit, &f->rec);
+}
+
+static void tick(struct fx *f, int64_t now, int online)
+{
+    rules_on_tick(f->s, &f->sh, now, online, rec_emit, &f->rec);
+}
+
+static void sensor_silent_while_gateway_online(void **state)
+{
+    struct fx *f = *state;
+    for (int64_t t = T0; t < T0 + 10 * MIN; t += 10 * SEC) {
+        reading(f, t, 0);
+        tick(f, t + 5 * SEC, 1);
+    }
+    assert_int_equal(f->rec.n, 0);
+    int64_t last = T0 + 10 * MIN - 10 * SEC;
+    /* readings arrive without temp_c (declared missing) */
+    for (int64_t t = last + 10 * SEC; t < last + 3 * MIN; t += 10 * SEC) {
+        struct ot_reading r = fx_missing(t);
+        rules_on_reading(f->s, &f->sh, &r, 0, rec_emit, &f->rec);
+        tick(f, t + SEC, 1);
+    }
+    assert_int_equal(rec_count(&f->rec, "sensor_silent", -1), 0);
+    tick(f, last + 3 * MIN, 1);
+    assert_int_equal(rec_count(&f->rec, "sensor_silent", RULES_RAISED), 1);
+    const struct rules_event *ev = rec_last(&f->rec, "sensor_silent");
+    assert_int_equal(ev->severity, RULES_CRITICAL);
+    assert_int_equal(ev->at, last + 3 * MIN);
+    assert_non_null(strstr(ev->message, "product temperature unknown"));
+    assert_int_equal(rec_count(&f->rec, "gateway_offline", -1), 0);
+    tick(f, last + 4 * MIN, 1);
+    assert_int_equal(rec_count(&f->rec, "sensor_silent", RULES_RAISED), 1);
+    reading(f, last + 5 * MIN, 0);
+    assert_int_equal(rec_count(&f->rec, "sensor_silent", RULES_CLEARED), 1);
+    tick(f, last + 5 * MIN + 5 * SEC, 1);
+    assert_int_equal(rec_count(&f->rec, "sensor_silent", RULES_RAISED), 1);
+}
+
+static void gateway_offline_is_not_a_dead_sensor(void **state)
+{
+    struct fx *f = *state;
+    for (int64_t t = T0; t < T0 + 10 * MIN; t += 10 * SEC)
+        reading(f, t, 0);
+    /* the gateway's last will: offline for 40 min (a flight) */
+    for (int64_t t = T0 + 10 * MIN; t < T0 + 50 * MIN; t += 30 * SEC)
+        tick(f, t, 0);
+    assert_int_equal(rec_count(&f->rec, "gateway_offline", RULES_RAISED), 1);
+    assert_int_equal(rec_first(&f->rec, "gateway_offline")->severity, RULES_WARNING);
+    assert_int_equal(rec_first(&f->rec, "gateway_offline")->at, T0 + 10 * MIN);
+    assert_int_equal(rec_count(&f->rec, "sensor_silent", -1), 0);
+    /* back online, the backlog drains (late readings between ticks) */
+    tick(f, T0 + 50 * MIN, 1);
+    assert_int_equal(rec_count(&f->rec, "gateway_offline", RULES_CLEARED), 1);
+    int64_t b = T0 + 10 * MIN;
+    for (int k = 0; k < 8; k++) {
+        for (int i = 0; i < 30; i++, b += 10 * SEC)
+            reading(f, b, 1);
+        tick(f, T0 + 50 * MIN + (k + 1) * MIN, 1); /* older than 180 s from k = 2 on */
+    }
+    assert_int_equal(rec_count(&f->rec, "sensor_silent", -1), 0);
+    /* nobody acknowledged the offline alarm: critical after 10 min, re-paged
+     * once more after another 10 min, then cleared */
+    assert_int_equal(rec_count(&f->rec, "gateway_offline", RULES_ESCALATED), 2);
+}
+
+static void never_reported_container_goes_silent(void **state)
+{
+    struct fx *f = *state;
+    tick(f, T0, 1);
+    tick(f, T0 + 2 * MIN, 1);
+    assert_int_equal(f->rec.n, 0);
+    tick(f, T0 + 3 * MIN, 1);
+    assert_int_equal(rec_count(&f->rec, "sensor_silent", RULES_RAISED), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(sensor_silent_while_gateway_online, setup, teardown),
+        cmocka_unit_test_setup_teardown(gateway_offline_is_not_a_dead_sensor, setup, teardown),
+        cmocka_unit_test_setup_teardown(never_reported_container_goes_silent, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
