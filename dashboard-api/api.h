@@ -1,0 +1,310 @@
+/* api.h - organtrack-api internals shared across its files (prefix api__).
+ * The design is described in docs/internals/api.md: libmicrohttpd with an
+ * epoll thread pool, a route table with roles (default deny), a pool of
+ * SQLite connections with statements prepared once per connection, and a
+ * single SSE pump thread that feeds suspended event-stream connections. */
+#ifndef OT_API_H
+#define OT_API_H
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ot_err.h"
+
+struct ot_preservation_set;
+struct ot_ledger_key;
+
+/* ---- configuration (config.c) ---- */
+
+struct api_config {
+    char listen_host[64];
+    int listen_port;
+    char database[512];
+    char preservation[512];
+    char web_root[512];
+    char ledger_key[512];
+    int64_t max_body_bytes;
+    int64_t threads;        /* MHD worker threads */
+    int64_t connection_limit;
+    int64_t sse_heartbeat_s;
+    int64_t sse_poll_ms;
+    int64_t sse_max_clients;
+    int64_t clock_skew_min; /* cross_clamp_at may be this far in the future */
+    char mqtt_host[256];    /* set when an "mqtt" section names tcp://host:port */
+    int mqtt_port;
+    char log_level[16];
+};
+
+/* Loads and validates; on failure err names file and key. */
+enum ot_err api__config_load(const char *file, struct api_config *cfg, char *err, size_t errlen);
+
+/* ---- roles and tokens (auth.c) ---- */
+
+enum api_role {
+    API_ROLE_CREW = 1 << 0,
+    API_ROLE_COORDINATOR = 1 << 1,
+    API_ROLE_AUDITOR = 1 << 2,
+    API_ROLE_ADMIN = 1 << 3,
+};
+#define API_ROLES_READ (API_ROLE_CREW | API_ROLE_COORDINATOR | API_ROLE_AUDITOR)
+#define API_MAX_CONTAINERS 32
+
+struct api_principal {
+    int64_t token_id;
+    char name[65];
+    enum api_role role;
+    size_t n_containers;
+    char containers[API_MAX_CONTAINERS][65];
+    char containers_json[API_MAX_CONTAINERS * 68 + 4]; /* JSON array text */
+};
+
+const char *api__role_name(enum api_role r);
+/* Parses "crew" etc.; 0 if unknown. */
+enum api_role api__role_parse(const char *s);
+/* 1 if the principal may see shipments of container c (crew: listed only). */
+int api__may_container(const struct api_principal *p, const char *c);
+
+/* ---- SQLite pool (db.c) ---- */
+
+enum api_stmt {
+    ST_TOKEN_BY_HASH,
+    ST_SHIP_LIST,
+    ST_SHIP_GET,
+    ST_SHIP_INSERT,
+    ST_SHIP_OPEN_FOR_CONTAINER,
+    ST_SHIP_SET_STATUS,
+    ST_PING,
+    ST_READINGS,
+    ST_READINGS_BUCKETED,
+    ST_ALARMS_LIST,
+    ST_ALARM_GET,
+    ST_ALARM_ACK,
+    ST_EVENT_INSERT,
+    ST_AUDIT_INSERT,
+    ST_EVENTS_AFTER,
+    ST_EVENTS_MAX_ID,
+    ST_TOKEN_INSERT,
+    ST_TOKEN_LIST,
+    ST_TOKEN_REVOKE,
+    ST__COUNT
+};
+
+struct api_db {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST__COUNT];
+};
+
+struct api_pool;
+enum ot_err api__pool_open(const char *path, size_t n, struct api_pool **out);
+void api__pool_close(struct api_pool *p);
+/* Blocks until a connection is free. Never NULL. */
+struct api_db *api__pool_get(struct api_pool *p);
+void api__pool_put(struct api_pool *p, struct api_db *d);
+/* The statement, prepared on first use and reset+cleared; NULL on failure (logged). */
+sqlite3_stmt *api__stmt(struct api_db *d, enum api_stmt which);
+/* Opens one stand-alone connection with statements (CLI, SSE pump). */
+enum ot_err api__db_open(const char *path, struct api_db *d);
+void api__db_close(struct api_db *d);
+enum ot_err api__db_exec(struct api_db *d, const char *sql);
+/* Appends an audit row and (when kind != NULL) an events row, in the caller's transaction. */
+enum ot_err api__audit(struct api_db *d, const struct api_principal *who, const char *action,
+                       const char *target, const cJSON *detail);
+enum ot_err api__event(struct api_db *d, const char *kind, int64_t shipment_id,
+                       const char *container, const cJSON *payload);
+
+/* ---- server context ---- */
+
+struct api_ctx {
+    struct api_config cfg;
+    struct api_pool *pool;
+    struct ot_preservation_set *pres;
+    struct ot_ledger_key *key;
+    struct api_sse *sse;
+    struct api_metrics *metrics;
+    char web_root_real[4096]; /* realpath of web_root, "" if absent */
+};
+
+/* ---- request and response (http.c) ---- */
+
+struct api_req {
+    struct api_ctx *ctx;
+    struct MHD_Connection *conn;
+    const char *method; /* "GET", ... (HEAD is served as GET) */
+    const char *url;
+    char *body;
+    size_t body_len;
+    int body_too_big;
+    int64_t started_mono_us;
+    int route;                 /* index in the route table, or API_ROUTE_* */
+    int64_t path_id;           /* {id} of the route */
+    int authenticated;
+    struct api_principal who;
+    /* response being built */
+    unsigned status;
+    struct MHD_Response *resp;
+    int responded;
+    int queued;
+    struct api_db *db; /* pooled connection, taken on first use (api__req_db) */
+};
+
+#define API_ROUTE_UNMATCHED (-1)
+#define API_ROUTE_STATIC (-2)
+
+/* The request's pooled SQLite connection (released after the handler). */
+struct api_db *api__req_db(struct api_req *r);
+
+/* Queue a JSON document (takes ownership of j). */
+void api__reply_json(struct api_req *r, unsigned status, cJSON *j);
+/* Queue {"error":{"code":code,"message":msg}}. */
+void api__reply_error(struct api_req *r, unsigned status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Queue raw bytes (copied) with a content type. */
+void api__reply_bytes(struct api_req *r, unsigned status, const char *ctype, const char *data,
+                      size_t len, const char *disposition);
+/* Query parameter or NULL. */
+const char *api__query(struct api_req *r, const char *key);
+/* 400 naming the first query parameter not in known (NULL-terminated); 0 if all known. */
+int api__query_check(struct api_req *r, const char *const *known);
+/* Parses the body as a JSON object; replies 400/413 itself and returns NULL on failure. */
+cJSON *api__body_json(struct api_req *r);
+
+/* ---- route table (routes.c) ---- */
+
+typedef void (*api_handler)(struct api_req *r);
+
+struct api_route {
+    const char *method;
+    const char *pattern; /* segments; "{id}" matches a positive integer */
+    unsigned roles;      /* 0 = public (no token) */
+    api_handler handler;
+    const char *name;    /* metrics label */
+};
+
+extern const struct api_route api__routes[];
+extern const size_t api__n_routes;
+/* Finds the route for method+path. Returns index, or -1 with *path_known set
+ * when some route matches the path under another method (405). */
+int api__route_find(const char *method, const char *path, int64_t *id, int *path_known);
+/* Matches a path against a pattern; 1 on match (id filled when {id} present). */
+int api__route_match(const char *pattern, const char *path, int64_t *id);
+
+/* ---- validation helpers (validate.c; pure, unit-tested) ---- */
+
+struct api_place {
+    char name[129];
+    double lat, lon;
+};
+
+struct api_shipment_in {
+    char container[65];
+    char profile[48];
+    char donation_code[65];
+    int64_t cross_clamp_at;
+    struct api_place origin, destination;
+    char mode[8];
+};
+
+/* Validates a create-shipment body; on failure fills field (the JSON key
+ * path, e.g. "origin.lat") and msg, and returns OT_ERR_INVAL. now_ms and
+ * skew_ms bound cross_clamp_at. Profile existence is the caller's check. */
+enum ot_err api__shipment_parse(const cJSON *body, int64_t now_ms, int64_t skew_ms,
+                                struct api_shipment_in *out, char *field, size_t fieldlen,
+                                char *msg, size_t msglen);
+
+struct api_custody_in {
+    char type[16];
+    char from[129], to[129], witness[129];
+    int has_place;
+    double lat, lon;
+    char seal[65];
+    char comment[1001];
+};
+enum ot_err api__custody_parse(const cJSON *body, struct api_custody_in *out, char *field,
+                               size_t fieldlen, char *msg, size_t msglen);
+
+/* 1 if s is 1..64 chars of [A-Za-z0-9 ._/:-] (donation codes: ISBT 128 DIN etc). */
+int api__donation_code_valid(const char *s);
+/* Optional short free text without control characters; 1 if valid (len <= max). */
+int api__text_valid(const char *s, size_t max);
+/* limit parameter: NULL -> def; else 1..max. 0 on success. */
+int api__parse_limit(const char *s, int64_t def, int64_t max, int64_t *out);
+/* Time parameter: RFC 3339 or epoch ms. 0 on success. */
+int api__parse_time(const char *s, int64_t *ms);
+/* Cursor "A" or "A.B" of non-negative integers. 0 on success. */
+int api__parse_cursor(const char *s, int64_t *a, int64_t *b);
+/* Static path: rejects "..", NUL, backslash, empty segments; maps "/" to
+ * "/index.html"; writes the relative path (no leading '/'). 0 on success. */
+int api__static_path(const char *url, char *out, size_t outlen);
+/* Content type for a file name by extension. */
+const char *api__content_type(const char *name);
+/* Formats one SSE message; data may contain newlines (split into data: lines).
+ * Returns bytes written or -1 if it does not fit. */
+int api__sse_format(char *buf, size_t cap, int64_t id, const char *event, const char *data);
+/* Great-circle distance in km. */
+double api__haversine_km(double lat1, double lon1, double lat2, double lon2);
+
+/* ---- handlers ---- */
+
+void api__h_health(struct api_req *r);
+void api__h_me(struct api_req *r);
+void api__h_profiles(struct api_req *r);
+void api__h_ship_list(struct api_req *r);
+void api__h_ship_create(struct api_req *r);
+void api__h_ship_get(struct api_req *r);
+void api__h_ship_patch(struct api_req *r);
+void api__h_readings(struct api_req *r);
+void api__h_alarms(struct api_req *r);
+void api__h_alarm_ack(struct api_req *r);
+void api__h_custody_list(struct api_req *r);
+void api__h_custody_post(struct api_req *r);
+void api__h_export(struct api_req *r);
+void api__h_events(struct api_req *r);
+void api__h_metrics(struct api_req *r);
+void api__h_tokens_list(struct api_req *r);
+void api__h_tokens_create(struct api_req *r);
+void api__h_tokens_revoke(struct api_req *r);
+void api__h_static(struct api_req *r);
+
+/* Loads a shipment row and checks the principal may see it; replies 404/403
+ * itself and returns NULL. The JSON is the full shipment object. */
+cJSON *api__shipment_load(struct api_req *r, struct api_db *d, int64_t id, char *container,
+                          size_t clen, char *status, size_t slen);
+/* Changes the status inside the caller's transaction (event + audit); 0 on success. */
+int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id,
+                             const char *container, const char *from, const char *to,
+                             const char *why);
+/* Alarm object from an ST_ALARMS_LIST/ST_ALARM_GET row. */
+cJSON *api__alarm_row(sqlite3_stmt *st);
+/* Shipment object for row id (full detail); NULL if absent. */
+cJSON *api__shipment_json(struct api_ctx *ctx, struct api_db *d, int64_t id);
+
+/* ---- tokens (auth.c) ---- */
+
+/* Looks up "Bearer X" header value; 0 and fills p on success. */
+int api__authenticate(struct api_db *d, const char *authz, struct api_principal *p);
+/* Creates a token; writes the secret ("ot_" + 64 hex) into secret (68 bytes). */
+enum ot_err api__token_create(struct api_db *d, enum api_role role, const char *name,
+                              const char *const *containers, size_t n, char secret[68],
+                              int64_t *id_out);
+/* Token rows as JSON array (no hashes); caller frees. */
+cJSON *api__token_list(struct api_db *d);
+/* 0 revoked, OT_ERR_NOTFOUND if no such live token. */
+enum ot_err api__token_revoke(struct api_db *d, int64_t id);
+/* The `organtrack-api token ...` subcommand; returns exit code. */
+int api__token_cli(int argc, char **argv);
+
+/* ---- SSE (events.c) and metrics (metrics.c) ---- */
+
+enum ot_err api__sse_start(struct api_ctx *ctx);
+void api__sse_stop(struct api_ctx *ctx);
+void api__sse_free(struct api_ctx *ctx);
+int64_t api__sse_clients(const struct api_ctx *ctx);
+
+enum ot_err api__metrics_new(struct api_metrics **out);
+void api__metrics_free(struct api_metrics *m);
+void api__metrics_observe(struct api_metrics *m, int route, unsigned status, int64_t us);
+
+#endif

@@ -1,0 +1,330 @@
+/* custody.c - the custody trail through the ledger (common/ot_ledger.h),
+ * auditor exports, and alarm acknowledgement.
+ *
+ * A custody POST is appended by ot_ledger_append, which runs its own
+ * transaction (chain check, readings digest, hash, signed head). The
+ * consequences for the shipment (departed -> in_transit, received ->
+ * delivered, discarded -> discarded), the SSE event and the audit row are
+ * then written in a second transaction; the ledger entry is the record of
+ * truth and the status follows it. */
+#include "http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ot_ledger.h"
+#include "ot_log.h"
+#include "ot_time.h"
+
+void api__h_custody_list(struct api_req *r)
+{
+    if (api__query_check(r, (const char *const[]){NULL}))
+        return;
+    struct api_db *d = api__req_db(r);
+    cJSON *ship = api__shipment_load(r, d, r->path_id, NULL, 0, NULL, 0);
+    if (!ship)
+        return;
+    cJSON_Delete(ship);
+    cJSON *arr = NULL;
+    enum ot_err rc = ot_ledger_entries(d->db, r->path_id, &arr);
+    if (rc || !arr) {
+        cJSON_Delete(arr);
+        api__reply_error(r, 500, "internal", "ledger: %s", ot_strerror(rc));
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (!o) {
+        cJSON_Delete(arr);
+        api__reply_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    /* a trail is short (tens of entries): one page */
+    cJSON_AddItemToObject(o, "items", arr);
+    cJSON_AddNullToObject(o, "next");
+    api__reply_json(r, 200, o);
+}
+
+/* Status a custody event moves the shipment to, or NULL. */
+static const char *custody_status(const char *type, const char *cur)
+{
+    if (strcmp(type, "departed") == 0 && strcmp(cur, "created") == 0)
+        return "in_transit";
+    if (strcmp(type, "received") == 0 &&
+        (strcmp(cur, "in_transit") == 0 || strcmp(cur, "created") == 0))
+        return "delivered";
+    if (strcmp(type, "discarded") == 0 && strcmp(cur, "discarded") && strcmp(cur, "closed"))
+        return "discarded";
+    return NULL;
+}
+
+void api__h_custody_post(struct api_req *r)
+{
+    struct api_custody_in in;
+    char field[64], msg[256], why[256] = "", container[65], status[16], target[32];
+    cJSON *entry = NULL;
+    cJSON *body = api__body_json(r);
+    if (!body)
+        return;
+    enum ot_err prc = api__custody_parse(body, &in, field, sizeof field, msg, sizeof msg);
+    cJSON_Delete(body);
+    if (prc) {
+        api__reply_error(r, 400, "invalid_field", "%s", msg);
+        return;
+    }
+    struct api_db *d = api__req_db(r);
+    cJSON *ship = api__shipment_load(r, d, r->path_id, container, sizeof container, status,
+                                     sizeof status);
+    if (!ship)
+        return;
+    cJSON_Delete(ship);
+    if (strcmp(status, "closed") == 0 || strcmp(status, "discarded") == 0) {
+        api__reply_error(r, 409, "conflict", "shipment %lld is %s: the trail is closed",
+                         (long long)r->path_id, status);
+        return;
+    }
+    struct ot_custody_input ci = {
+        .type = in.type,
+        .actor_name = r->who.name,
+        .actor_role = api__role_name(r->who.role),
+        .from_party = in.from[0] ? in.from : NULL,
+        .to_party = in.to[0] ? in.to : NULL,
+        .witness = in.witness[0] ? in.witness : NULL,
+        .has_place = in.has_place,
+        .lat = in.lat,
+        .lon = in.lon,
+        .seal = in.seal[0] ? in.seal : NULL,
+        .comment = in.comment[0] ? in.comment : NULL,
+        .ts = ot_time_now_ms(),
+    };
+    enum ot_err rc = ot_ledger_append(d->db, r->ctx->key, r->path_id, &ci, &entry, why, sizeof why);
+    if (rc == OT_ERR_CONFLICT) {
+        api__reply_error(r, 409, "conflict", "type: %s", why[0] ? why : "not possible now");
+        cJSON_Delete(entry);
+        return;
+    }
+    if (rc == OT_ERR_INVAL || rc == OT_ERR_RANGE) {
+        api__reply_error(r, 422, "rejected", "%s", why[0] ? why : "ledger refused the entry");
+        cJSON_Delete(entry);
+        return;
+    }
+    if (rc) {
+        api__reply_error(r, 500, "internal", "ledger: %s", why[0] ? why : ot_strerror(rc));
+        cJSON_Delete(entry);
+        return;
+    }
+    if (!entry)
+        entry = cJSON_CreateObject();
+    ot_info("custody appended shipment=%lld type=%s by=%s", (long long)r->path_id, in.type,
+            r->who.name);
+    /* consequences: status, event, audit */
+    snprintf(target, sizeof target, "shipment/%lld", (long long)r->path_id);
+    int ok = api__db_exec(d, "BEGIN IMMEDIATE") == OT_OK;
+    if (ok) {
+        const char *next = custody_status(in.type, status);
+        if (next && api__shipment_set_status(r, d, r->path_id, container, status, next,
+                                             in.comment[0] ? in.comment : in.type))
+            ok = 0;
+        cJSON *ev = cJSON_CreateObject();
+        cJSON *au = cJSON_CreateObject();
+        if (ok && ev && au) {
+            cJSON_AddStringToObject(ev, "change", "appended");
+            cJSON_AddNumberToObject(ev, "shipment_id", (double)r->path_id);
+            cJSON_AddItemToObject(ev, "entry", cJSON_Duplicate(entry, 1));
+            cJSON_AddStringToObject(au, "type", in.type);
+            if (in.comment[0])
+                cJSON_AddStringToObject(au, "comment", in.comment);
+            const cJSON *idx = cJSON_GetObjectItemCaseSensitive(entry, "index");
+            if (cJSON_IsNumber(idx))
+                cJSON_AddNumberToObject(au, "index", idx->valuedouble);
+            ok = api__event(d, "custody", r->path_id, container, ev) == OT_OK &&
+                 api__audit(d, &r->who, "custody.append", target, au) == OT_OK;
+        } else {
+            ok = 0;
+        }
+        cJSON_Delete(ev);
+        cJSON_Delete(au);
+        if (!ok || api__db_exec(d, "COMMIT")) {
+            api__db_exec(d, "ROLLBACK");
+            ok = 0;
+        }
+    }
+    if (!ok)
+        ot_error("custody follow-up failed (entry stored) shipment=%lld type=%s",
+                 (long long)r->path_id, in.type);
+    api__reply_json(r, 201, entry);
+}
+
+void api__h_export(struct api_req *r)
+{
+    static const char *const known[] = {"format", NULL};
+    char *out = NULL, disp[96], target[32];
+    size_t len = 0;
+    enum ot_err rc;
+    const char *ctype, *ext;
+    if (api__query_check(r, known))
+        return;
+    const char *fmt = api__query(r, "format");
+    if (!fmt)
+        fmt = "bundle";
+    struct api_db *d = api__req_db(r);
+    if (strcmp(fmt, "epcis") == 0) {
+        ctype = "application/ld+json";
+        ext = "jsonld";
+    } else if (strcmp(fmt, "bundle") == 0) {
+        ctype = "application/json";
+        ext = "json";
+    } else if (strcmp(fmt, "csv") == 0) {
+        ctype = "text/csv; charset=utf-8";
+        ext = "csv";
+    } else {
+        api__reply_error(r, 400, "invalid_parameter", "format: expected epcis, bundle or csv");
+        return;
+    }
+    cJSON *ship = api__shipment_load(r, d, r->path_id, NULL, 0, NULL, 0);
+    if (!ship)
+        return;
+    cJSON_Delete(ship);
+    if (strcmp(fmt, "epcis") == 0)
+        rc = ot_ledger_export_epcis(d->db, r->path_id, &out, &len);
+    else if (strcmp(fmt, "bundle") == 0)
+        rc = ot_ledger_export_bundle(d->db, r->path_id, &out, &len);
+    else
+        rc = ot_ledger_export_csv(d->db, r->path_id, &out, &len);
+    if (rc || !out) {
+        free(out);
+        api__reply_error(r, 500, "internal", "export %s: %s", fmt, ot_strerror(rc));
+        return;
+    }
+    snprintf(disp, sizeof disp, "attachment; filename=\"shipment-%lld-%s.%s\"",
+             (long long)r->path_id, fmt, ext);
+    snprintf(target, sizeof target, "shipment/%lld", (long long)r->path_id);
+    cJSON *au = cJSON_CreateObject();
+    if (au) {
+        cJSON_AddStringToObject(au, "format", fmt);
+        cJSON_AddNumberToObject(au, "bytes", (double)len);
+        api__audit(d, &r->who, "export", target, au); /* autocommit */
+        cJSON_Delete(au);
+    }
+    api__reply_bytes(r, 200, ctype, out, len, disp);
+    free(out);
+}
+
+void api__h_alarm_ack(struct api_req *r)
+{
+    char comment[1001] = "", target[32];
+    cJSON *alarm = NULL;
+    if (r->body_len > 0) {
+        cJSON *body = api__body_json(r);
+        if (!body)
+            return;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, body)
+        {
+            if (strcmp(it->string, "comment")) {
+                api__reply_error(r, 400, "invalid_field", "%.64s: unknown key (comment)",
+                                 it->string);
+                cJSON_Delete(body);
+                return;
+            }
+        }
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(body, "comment");
+        if (c && !cJSON_IsNull(c)) {
+            if (!cJSON_IsString(c) || !api__text_valid(c->valuestring, 1000)) {
+                api__reply_error(r, 400, "invalid_field",
+                                 "comment: expected a string of at most 1000 printable "
+                                 "characters");
+                cJSON_Delete(body);
+                return;
+            }
+            snprintf(comment, sizeof comment, "%s", c->valuestring);
+        }
+        cJSON_Delete(body);
+    }
+    struct api_db *d = api__req_db(r);
+    if (api__db_exec(d, "BEGIN IMMEDIATE")) {
+        api__reply_error(r, 503, "busy", "database busy, retry");
+        return;
+    }
+    sqlite3_stmt *st = api__stmt(d, ST_ALARM_GET);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, r->path_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        api__db_exec(d, "ROLLBACK");
+        api__reply_error(r, 404, "not_found", "alarm %lld: no such alarm", (long long)r->path_id);
+        return;
+    }
+    alarm = api__alarm_row(st);
+    sqlite3_reset(st);
+    if (!alarm)
+        goto fail;
+    const cJSON *cont = cJSON_GetObjectItemCaseSensitive(alarm, "container");
+    const cJSON *acked = cJSON_GetObjectItemCaseSensitive(alarm, "acked_at");
+    const cJSON *sid = cJSON_GetObjectItemCaseSensitive(alarm, "shipment_id");
+    if (!cJSON_IsString(cont) || !api__may_container(&r->who, cont->valuestring)) {
+        api__db_exec(d, "ROLLBACK");
+        cJSON_Delete(alarm);
+        api__reply_error(r, 403, "forbidden", "alarm %lld: its container is not on this crew token",
+                         (long long)r->path_id);
+        return;
+    }
+    if (!cJSON_IsNull(acked)) {
+        api__db_exec(d, "ROLLBACK");
+        cJSON_Delete(alarm);
+        api__reply_error(r, 409, "conflict", "alarm %lld: already acknowledged",
+                         (long long)r->path_id);
+        return;
+    }
+    char who[160], container[65];
+    int64_t ship_id = cJSON_IsNumber(sid) ? (int64_t)sid->valuedouble : 0;
+    snprintf(container, sizeof container, "%s", cont->valuestring);
+    snprintf(who, sizeof who, "%s (%s)", r->who.name, api__role_name(r->who.role));
+    st = api__stmt(d, ST_ALARM_ACK);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, r->path_id);
+    sqlite3_bind_int64(st, 2, ot_time_now_ms());
+    sqlite3_bind_text(st, 3, who, -1, SQLITE_STATIC);
+    if (comment[0])
+        sqlite3_bind_text(st, 4, comment, -1, SQLITE_STATIC);
+    int s = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (s != SQLITE_DONE)
+        goto fail;
+    cJSON_Delete(alarm);
+    alarm = NULL;
+    st = api__stmt(d, ST_ALARM_GET);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, r->path_id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        alarm = api__alarm_row(st);
+    sqlite3_reset(st);
+    if (!alarm)
+        goto fail;
+    cJSON *ev = cJSON_CreateObject();
+    cJSON *au = cJSON_CreateObject();
+    int ok = ev && au;
+    if (ok) {
+        snprintf(target, sizeof target, "alarm/%lld", (long long)r->path_id);
+        cJSON_AddStringToObject(ev, "change", "acknowledged");
+        cJSON_AddItemToObject(ev, "alarm", cJSON_Duplicate(alarm, 1));
+        if (comment[0])
+            cJSON_AddStringToObject(au, "comment", comment);
+        ok = api__event(d, "alarm", ship_id, container, ev) == OT_OK &&
+             api__audit(d, &r->who, "alarm.ack", target, au) == OT_OK;
+    }
+    cJSON_Delete(ev);
+    cJSON_Delete(au);
+    if (!ok || api__db_exec(d, "COMMIT"))
+        goto fail;
+    ot_info("alarm acknowledged id=%lld by=%s", (long long)r->path_id, r->who.name);
+    api__reply_json(r, 200, alarm);
+    return;
+fail:
+    cJSON_Delete(alarm);
+    api__db_exec(d, "ROLLBACK");
+    api__reply_error(r, 500, "internal", "could not acknowledge the alarm");
+}

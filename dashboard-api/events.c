@@ -1,0 +1,444 @@
+/* events.c - GET /api/v1/events, Server-Sent Events tailing table `events`.
+ *
+ * How it works: an event-stream connection must not hold one of the few
+ * MHD worker threads while it waits. Its response is a content-reader
+ * callback that hands out whatever bytes are pending in the client's
+ * buffer; when the buffer is empty the callback suspends the connection
+ * (MHD_suspend_connection) and returns 0, so the worker thread moves on to
+ * other connections. One pump thread, with its own SQLite connection, wakes
+ * every sse_poll_ms (default 200 ms), reads rows with id > the client's last
+ * id (filtered to the token's containers for crew), formats them as
+ *   id: N / event: KIND / data: JSON
+ * appends a ": heartbeat" comment after sse_heartbeat_s of silence, and
+ * resumes the connections that have bytes to send.
+ *
+ * Guarantees: events reach a client in id order, each once per connection;
+ * a client reconnecting with Last-Event-ID (header, or ?last_event_id=)
+ * gets exactly the events after that id that it may see; a new client
+ * without it starts at the newest event. A slow client's buffer is capped:
+ * the pump stops reading for it until it drains (no unbounded memory).
+ * Locking: the suspend decision (reader) and the resume decision (pump)
+ * are both taken under the client's mutex, so no wake-up is lost; clients
+ * are reference-counted so the pump never touches a freed one. */
+#include "http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ot_log.h"
+#include "ot_parse.h"
+#include "ot_time.h"
+
+#define SSE_BUF_HIGH (64 * 1024)  /* stop fetching above this many pending bytes */
+#define SSE_BATCH 100             /* rows per client per tick */
+#define SSE_MSG_MAX (128 * 1024)  /* one formatted message */
+
+struct sse_client {
+    pthread_mutex_t mu;
+    struct api_sse *sse;
+    struct MHD_Connection *conn;
+    int refs;         /* registry mutex */
+    int gone;         /* registry mutex: MHD freed the response */
+    int suspended;    /* client mutex */
+    char *buf;        /* client mutex: pending bytes buf[off..len) */
+    size_t len, off, cap;
+    int64_t last_id;  /* pump only (after registration) */
+    int64_t last_write_ms;
+    int scoped;       /* crew: filter by containers_json */
+    char containers_json[API_MAX_CONTAINERS * 68 + 4];
+    struct sse_client *next;
+};
+
+struct api_sse {
+    struct api_ctx *ctx;
+    pthread_mutex_t mu; /* registry */
+    pthread_cond_t cv;
+    struct sse_client *head;
+    int64_t n;
+    int stopping;
+    pthread_t pump;
+    int pump_started;
+    struct api_db db;
+};
+
+static void client_unref_locked(struct api_sse *s, struct sse_client *c)
+{
+    if (--c->refs > 0)
+        return;
+    pthread_mutex_destroy(&c->mu);
+    free(c->buf);
+    free(c);
+    (void)s;
+}
+
+/* Appends bytes under the client mutex; caps growth. 0 on success. */
+static int client_append(struct sse_client *c, const char *data, size_t n)
+{
+    if (c->off > 0 && c->off == c->len)
+        c->off = c->len = 0;
+    if (c->len + n > c->cap) {
+        if (c->off > 0) {
+            memmove(c->buf, c->buf + c->off, c->len - c->off);
+            c->len -= c->off;
+            c->off = 0;
+        }
+        if (c->len + n > c->cap) {
+            size_t ncap = c->cap ? c->cap : 4096;
+            while (ncap < c->len + n)
+                ncap *= 2;
+            if (ncap > SSE_BUF_HIGH + SSE_MSG_MAX + 4096)
+                return -1;
+            char *nb = realloc(c->buf, ncap);
+            if (!nb)
+                return -1;
+            c->buf = nb;
+            c->cap = ncap;
+        }
+    }
+    memcpy(c->buf + c->len, data, n);
+    c->len += n;
+    return 0;
+}
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct sse_client *c = cls;
+    ssize_t ret = 0;
+    (void)pos;
+    pthread_mutex_lock(&c->mu);
+    if (c->len > c->off) {
+        size_t n = c->len - c->off;
+        if (n > max)
+            n = max;
+        memcpy(buf, c->buf + c->off, n);
+        c->off += n;
+        ret = (ssize_t)n;
+    } else if (__atomic_load_n(&c->sse->stopping, __ATOMIC_ACQUIRE)) {
+        ret = MHD_CONTENT_READER_END_OF_STREAM;
+    } else {
+        c->suspended = 1;
+        MHD_suspend_connection(c->conn);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return ret;
+}
+
+static void sse_free(void *cls)
+{
+    struct sse_client *c = cls;
+    struct api_sse *s = c->sse;
+    pthread_mutex_lock(&s->mu);
+    struct sse_client **pp = &s->head;
+    while (*pp && *pp != c)
+        pp = &(*pp)->next;
+    if (*pp) {
+        *pp = c->next;
+        s->n--;
+    }
+    c->gone = 1;
+    client_unref_locked(s, c);
+    pthread_mutex_unlock(&s->mu);
+    ot_info("event stream closed");
+}
+
+/* Formats one events row into out; returns length or -1. */
+static int format_row(sqlite3_stmt *st, char *out, size_t cap)
+{
+    char iso[32];
+    cJSON *o = cJSON_CreateObject();
+    int n = -1;
+    if (!o)
+        return -1;
+    int64_t id = sqlite3_column_int64(st, 0);
+    const char *kind = (const char *)sqlite3_column_text(st, 2);
+    cJSON_AddNumberToObject(o, "id", (double)id);
+    cJSON_AddStringToObject(o, "ts", ot_time_format_iso(sqlite3_column_int64(st, 1), iso, sizeof iso));
+    cJSON_AddStringToObject(o, "kind", kind ? kind : "");
+    if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+        cJSON_AddNullToObject(o, "shipment_id");
+    else
+        cJSON_AddNumberToObject(o, "shipment_id", (double)sqlite3_column_int64(st, 3));
+    const char *cont = (const char *)sqlite3_column_text(st, 4);
+    if (cont)
+        cJSON_AddStringToObject(o, "container", cont);
+    else
+        cJSON_AddNullToObject(o, "container");
+    const char *payload = (const char *)sqlite3_column_text(st, 5);
+    cJSON *p = payload ? cJSON_Parse(payload) : NULL;
+    if (p)
+        cJSON_AddItemToObject(o, "data", p);
+    else if (payload)
+        cJSON_AddStringToObject(o, "data", payload);
+    else
+        cJSON_AddNullToObject(o, "data");
+    char *txt = cJSON_PrintUnformatted(o); /* one line: no raw newlines */
+    if (txt)
+        n = api__sse_format(out, cap, id, kind ? kind : "message", txt);
+    cJSON_free(txt);
+    cJSON_Delete(o);
+    return n;
+}
+
+static void pump_client(struct api_sse *s, struct sse_client *c, char *msg, int64_t now)
+{
+    int want;
+    pthread_mutex_lock(&c->mu);
+    want = c->len - c->off < SSE_BUF_HIGH;
+    pthread_mutex_unlock(&c->mu);
+    int appended = 0;
+    if (want) {
+        sqlite3_stmt *st = api__stmt(&s->db, ST_EVENTS_AFTER);
+        if (st) {
+            sqlite3_bind_int64(st, 1, c->last_id);
+            if (c->scoped)
+                sqlite3_bind_text(st, 2, c->containers_json, -1, SQLITE_STATIC);
+            sqlite3_bind_int(st, 3, SSE_BATCH);
+            while (sqlite3_step(st) == SQLITE_ROW) {
+                int64_t id = sqlite3_column_int64(st, 0);
+                int n = format_row(st, msg, SSE_MSG_MAX);
+                if (n < 0) {
+                    ot_warn("event too large for the stream, skipped id=%lld", (long long)id);
+                    c->last_id = id;
+                    continue;
+                }
+                pthread_mutex_lock(&c->mu);
+                int rc = client_append(c, msg, (size_t)n);
+                int full = c->len - c->off >= SSE_BUF_HIGH;
+                pthread_mutex_unlock(&c->mu);
+                if (rc)
+                    break;
+                c->last_id = id;
+                appended = 1;
+                if (full)
+                    break;
+            }
+            sqlite3_reset(st);
+        }
+    }
+    pthread_mutex_lock(&c->mu);
+    if (!appended && now - c->last_write_ms >= s->ctx->cfg.sse_heartbeat_s * 1000) {
+        static const char hb[] = ": heartbeat\n\n";
+        if (client_append(c, hb, sizeof hb - 1) == 0)
+            appended = 1;
+    }
+    if (appended)
+        c->last_write_ms = now;
+    if (c->len > c->off && c->suspended) {
+        c->suspended = 0;
+        MHD_resume_connection(c->conn);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void *pump_main(void *arg)
+{
+    struct api_sse *s = arg;
+    char *msg = malloc(SSE_MSG_MAX);
+    struct sse_client **snap = NULL;
+    size_t snap_cap = 0;
+    if (!msg) {
+        ot_error("event pump out of memory");
+        return NULL;
+    }
+    for (;;) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        int64_t ns = until.tv_nsec + s->ctx->cfg.sse_poll_ms * 1000000;
+        until.tv_sec += (time_t)(ns / 1000000000);
+        until.tv_nsec = (long)(ns % 1000000000);
+        pthread_mutex_lock(&s->mu);
+        if (!s->stopping)
+            pthread_cond_timedwait(&s->cv, &s->mu, &until);
+        if (s->stopping) {
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        size_t n = 0;
+        for (struct sse_client *c = s->head; c; c = c->next)
+            n++;
+        if (n > snap_cap) {
+            struct sse_client **ns2 = realloc(snap, n * sizeof *snap);
+            if (!ns2) {
+                pthread_mutex_unlock(&s->mu);
+                continue;
+            }
+            snap = ns2;
+            snap_cap = n;
+        }
+        n = 0;
+        for (struct sse_client *c = s->head; c; c = c->next) {
+            c->refs++;
+            snap[n++] = c;
+        }
+        pthread_mutex_unlock(&s->mu);
+        int64_t now = ot_time_mono_ms();
+        for (size_t i = 0; i < n; i++)
+            pump_client(s, snap[i], msg, now);
+        pthread_mutex_lock(&s->mu);
+        for (size_t i = 0; i < n; i++)
+            client_unref_locked(s, snap[i]);
+        pthread_mutex_unlock(&s->mu);
+    }
+    free(snap);
+    free(msg);
+    return NULL;
+}
+
+enum ot_err api__sse_start(struct api_ctx *ctx)
+{
+    struct api_sse *s = calloc(1, sizeof *s);
+    if (!s)
+        return OT_ERR_NOMEM;
+    s->ctx = ctx;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    if (api__db_open(ctx->cfg.database, &s->db)) {
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
+        free(s);
+        return OT_ERR_DB;
+    }
+    if (pthread_create(&s->pump, NULL, pump_main, s) != 0) {
+        api__db_close(&s->db);
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
+        free(s);
+        return OT_ERR_NOMEM;
+    }
+    s->pump_started = 1;
+    ctx->sse = s;
+    return OT_OK;
+}
+
+void api__sse_stop(struct api_ctx *ctx)
+{
+    struct api_sse *s = ctx->sse;
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    if (s->pump_started)
+        pthread_join(s->pump, NULL);
+    s->pump_started = 0;
+    /* let every suspended stream end so MHD can stop */
+    pthread_mutex_lock(&s->mu);
+    for (struct sse_client *c = s->head; c; c = c->next) {
+        pthread_mutex_lock(&c->mu);
+        if (c->suspended) {
+            c->suspended = 0;
+            MHD_resume_connection(c->conn);
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* After MHD_stop_daemon: no client is left. */
+void api__sse_free(struct api_ctx *ctx)
+{
+    struct api_sse *s = ctx->sse;
+    if (!s)
+        return;
+    api__db_close(&s->db);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+    ctx->sse = NULL;
+}
+
+int64_t api__sse_clients(const struct api_ctx *ctx)
+{
+    struct api_sse *s = ctx->sse;
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    int64_t n = s->n;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+void api__h_events(struct api_req *r)
+{
+    static const char *const known[] = {"last_event_id", NULL};
+    struct api_sse *s = r->ctx->sse;
+    int64_t last = -1;
+    if (api__query_check(r, known))
+        return;
+    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Last-Event-ID");
+    const char *q = api__query(r, "last_event_id");
+    const char *from = h ? h : q;
+    if (from && ot_parse_i64(from, 0, INT64_MAX, &last)) {
+        api__reply_error(r, 400, "invalid_parameter",
+                         "%s: expected a non-negative event id",
+                         h ? "Last-Event-ID" : "last_event_id");
+        return;
+    }
+    if (last < 0) {
+        sqlite3_stmt *st = api__stmt(api__req_db(r), ST_EVENTS_MAX_ID);
+        if (!st || sqlite3_step(st) != SQLITE_ROW) {
+            if (st)
+                sqlite3_reset(st);
+            api__reply_error(r, 500, "internal", "database unavailable");
+            return;
+        }
+        last = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+    }
+    struct sse_client *c = calloc(1, sizeof *c);
+    if (!c) {
+        api__reply_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    c->sse = s;
+    c->conn = r->conn;
+    c->last_id = last;
+    c->last_write_ms = ot_time_mono_ms();
+    c->refs = 1; /* the response's */
+    if (r->who.role == API_ROLE_CREW) {
+        c->scoped = 1;
+        snprintf(c->containers_json, sizeof c->containers_json, "%s", r->who.containers_json);
+    }
+    static const char hello[] = "retry: 3000\n: connected\n\n";
+    if (client_append(c, hello, sizeof hello - 1)) {
+        pthread_mutex_destroy(&c->mu);
+        free(c->buf);
+        free(c);
+        api__reply_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping || s->n >= r->ctx->cfg.sse_max_clients) {
+        int stopping = s->stopping;
+        pthread_mutex_unlock(&s->mu);
+        pthread_mutex_destroy(&c->mu);
+        free(c->buf);
+        free(c);
+        api__reply_error(r, 503, stopping ? "stopping" : "too_many_streams",
+                         "events: %s", stopping ? "server is stopping" : "too many open streams");
+        return;
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, c, sse_free);
+    if (!resp) {
+        pthread_mutex_unlock(&s->mu);
+        pthread_mutex_destroy(&c->mu);
+        free(c->buf);
+        free(c);
+        api__reply_error(r, 500, "internal", "cannot create the stream");
+        return;
+    }
+    c->next = s->head;
+    s->head = c;
+    s->n++;
+    pthread_mutex_unlock(&s->mu);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    ot_info("event stream opened role=%s name=%s after=%lld", api__role_name(r->who.role),
+            r->who.name, (long long)last);
+    api__reply_set(r, 200, resp);
+}

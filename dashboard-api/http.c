@@ -1,0 +1,392 @@
+/* http.c - the libmicrohttpd glue: one access handler that accumulates the
+ * request body under a hard cap (413 beyond it; never MHD's PostProcessor),
+ * finds the route, authenticates, checks the role (default deny), runs the
+ * handler with a pooled SQLite connection and queues the response. Every
+ * error leaves as {"error":{"code","message"}}. Latency per route goes to
+ * the metrics histogram. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ot_log.h"
+#include "ot_parse.h"
+#include "ot_signal.h"
+#include "ot_time.h"
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void api__reply_set(struct api_req *r, unsigned status, struct MHD_Response *resp)
+{
+    if (r->resp)
+        MHD_destroy_response(r->resp);
+    r->resp = resp;
+    r->status = status;
+    r->responded = 1;
+}
+
+static struct MHD_Response *buffer_response(char *buf, size_t len, const char *ctype)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(buf);
+        return NULL;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    return resp;
+}
+
+static void reply_fallback(struct api_req *r)
+{
+    static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        sizeof oom - 1, (void *)(uintptr_t)oom, MHD_RESPMEM_PERSISTENT);
+    if (resp)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    api__reply_set(r, 500, resp);
+}
+
+void api__reply_json(struct api_req *r, unsigned status, cJSON *j)
+{
+    char *txt = j ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    if (!txt) {
+        reply_fallback(r);
+        return;
+    }
+    struct MHD_Response *resp = buffer_response(txt, strlen(txt), "application/json");
+    if (!resp) {
+        reply_fallback(r);
+        return;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    api__reply_set(r, status, resp);
+}
+
+void api__reply_error(struct api_req *r, unsigned status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *e = o ? cJSON_AddObjectToObject(o, "error") : NULL;
+    if (!e || !cJSON_AddStringToObject(e, "code", code) ||
+        !cJSON_AddStringToObject(e, "message", msg)) {
+        cJSON_Delete(o);
+        reply_fallback(r);
+        return;
+    }
+    if (status >= 500)
+        ot_error("request failed method=%s path=%s status=%u code=%s", r->method, r->url, status,
+                 code);
+    api__reply_json(r, status, o);
+}
+
+void api__reply_bytes(struct api_req *r, unsigned status, const char *ctype, const char *data,
+                      size_t len, const char *disposition)
+{
+    char *copy = malloc(len ? len : 1);
+    if (!copy) {
+        reply_fallback(r);
+        return;
+    }
+    memcpy(copy, data, len);
+    struct MHD_Response *resp = buffer_response(copy, len, ctype);
+    if (!resp) {
+        reply_fallback(r);
+        return;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (disposition)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disposition);
+    api__reply_set(r, status, resp);
+}
+
+const char *api__query(struct api_req *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+struct qcheck {
+    const char *const *known;
+    const char *bad;
+};
+
+static enum MHD_Result qcheck_it(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    struct qcheck *q = cls;
+    (void)kind;
+    (void)value;
+    for (const char *const *k = q->known; *k; k++)
+        if (strcmp(key, *k) == 0)
+            return MHD_YES;
+    q->bad = key;
+    return MHD_NO;
+}
+
+int api__query_check(struct api_req *r, const char *const *known)
+{
+    struct qcheck q = {known, NULL};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, qcheck_it, &q);
+    if (q.bad) {
+        api__reply_error(r, 400, "invalid_parameter", "%.64s: unknown query parameter", q.bad);
+        return -1;
+    }
+    return 0;
+}
+
+cJSON *api__body_json(struct api_req *r)
+{
+    if (r->body_too_big) {
+        api__reply_error(r, 413, "too_large", "body: larger than %lld bytes",
+                         (long long)r->ctx->cfg.max_body_bytes);
+        return NULL;
+    }
+    if (!r->body || r->body_len == 0) {
+        api__reply_error(r, 400, "bad_json", "body: a JSON object is required");
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(r->body, r->body_len, &end, 0);
+    if (!j) {
+        api__reply_error(r, 400, "bad_json", "body: malformed JSON near byte %zu",
+                         end ? (size_t)(end - r->body) : 0);
+        return NULL;
+    }
+    /* only whitespace may follow the document */
+    for (const char *p = end; p && p < r->body + r->body_len; p++)
+        if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t') {
+            cJSON_Delete(j);
+            api__reply_error(r, 400, "bad_json", "body: trailing data after the JSON document");
+            return NULL;
+        }
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        api__reply_error(r, 400, "bad_json", "body: expected a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+struct api_db *api__req_db(struct api_req *r)
+{
+    if (!r->db)
+        r->db = api__pool_get(r->ctx->pool);
+    return r->db;
+}
+
+static void dispatch(struct api_req *r)
+{
+    int known = 0;
+    const char *path = r->url;
+    int is_api = strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0 ||
+                 strcmp(path, "/metrics") == 0;
+    int is_get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+    if (!is_api) {
+        r->route = API_ROUTE_STATIC;
+        if (!is_get) {
+            api__reply_error(r, 405, "method_not_allowed", "%s: only GET and HEAD serve files",
+                             r->method);
+            return;
+        }
+        api__h_static(r);
+        return;
+    }
+    r->route = api__route_find(r->method, path, &r->path_id, &known);
+    if (r->route < 0) {
+        r->route = API_ROUTE_UNMATCHED;
+        if (known)
+            api__reply_error(r, 405, "method_not_allowed", "%s is not allowed on %.200s",
+                             r->method, path);
+        else
+            api__reply_error(r, 404, "not_found", "%.200s: no such endpoint", path);
+        return;
+    }
+    const struct api_route *rt = &api__routes[r->route];
+    if (rt->roles) {
+        const char *authz =
+            MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        if (!authz) {
+            api__reply_error(r, 401, "unauthorized",
+                             "Authorization: a bearer token is required");
+            return;
+        }
+        if (api__authenticate(api__req_db(r), authz, &r->who)) {
+            api__reply_error(r, 401, "unauthorized",
+                             "Authorization: token is invalid or revoked");
+            return;
+        }
+        r->authenticated = 1;
+        if (!(rt->roles & (unsigned)r->who.role)) {
+            api__reply_error(r, 403, "forbidden", "role %s may not %s %s",
+                             api__role_name(r->who.role), r->method, rt->pattern);
+            return;
+        }
+    }
+    if (r->body_too_big) {
+        api__reply_error(r, 413, "too_large", "body: larger than %lld bytes",
+                         (long long)r->ctx->cfg.max_body_bytes);
+        return;
+    }
+    rt->handler(r);
+    if (!r->responded)
+        api__reply_error(r, 500, "internal", "handler produced no response");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct api_ctx *ctx = cls;
+    struct api_req *r = *con_cls;
+    (void)version;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        r->ctx = ctx;
+        r->conn = conn;
+        r->method = method;
+        r->url = url;
+        r->route = API_ROUTE_UNMATCHED;
+        r->started_mono_us = mono_us();
+        *con_cls = r;
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        int64_t n;
+        if (cl && (ot_parse_i64(cl, 0, INT64_MAX, &n) || n > ctx->cfg.max_body_bytes)) {
+            /* refuse before reading the body; MHD closes the connection */
+            r->body_too_big = 1;
+            api__reply_error(r, 413, "too_large", "body: larger than %lld bytes",
+                             (long long)ctx->cfg.max_body_bytes);
+            goto queue;
+        }
+        return MHD_YES;
+    }
+    if (r->responded && r->queued) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->body_too_big)
+            return MHD_YES;
+        if (r->body_len + n > (size_t)ctx->cfg.max_body_bytes) {
+            r->body_too_big = 1;
+            free(r->body);
+            r->body = NULL;
+            r->body_len = 0;
+            return MHD_YES;
+        }
+        char *nb = realloc(r->body, r->body_len + n + 1);
+        if (!nb)
+            return MHD_NO;
+        memcpy(nb + r->body_len, upload_data, n);
+        r->body = nb;
+        r->body_len += n;
+        r->body[r->body_len] = '\0';
+        return MHD_YES;
+    }
+    dispatch(r);
+    if (r->db) {
+        api__pool_put(ctx->pool, r->db);
+        r->db = NULL;
+    }
+queue:;
+    enum MHD_Result ret = MHD_NO;
+    if (r->resp) {
+        ret = MHD_queue_response(conn, r->status, r->resp);
+        MHD_destroy_response(r->resp);
+        r->resp = NULL;
+    }
+    r->queued = 1;
+    api__metrics_observe(ctx->metrics, r->route, r->status, mono_us() - r->started_mono_us);
+    ot_debug("request method=%s path=%s status=%u us=%lld", method, url, r->status,
+             (long long)(mono_us() - r->started_mono_us));
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct api_req *r = *con_cls;
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (!r)
+        return;
+    if (r->db)
+        api__pool_put(r->ctx->pool, r->db);
+    if (r->resp)
+        MHD_destroy_response(r->resp);
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    (void)cls;
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    ot_warn("libmicrohttpd message=\"%s\"", msg);
+}
+
+enum ot_err api__http_run(struct api_ctx *ctx)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)ctx->cfg.listen_port);
+    if (inet_pton(AF_INET, ctx->cfg.listen_host, &sa.sin_addr) != 1) {
+        ot_error("listen address is not an IPv4 address listen=%s", ctx->cfg.listen_host);
+        return OT_ERR_CONFIG;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, (uint16_t)ctx->cfg.listen_port, NULL, NULL, on_request, ctx,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)ctx->cfg.threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)ctx->cfg.connection_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, ctx,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ctx,
+        MHD_OPTION_END);
+    if (!d) {
+        ot_error("cannot start HTTP server listen=%s:%d", ctx->cfg.listen_host,
+                 ctx->cfg.listen_port);
+        return OT_ERR_IO;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    ot_info("listening url=http://%s:%u/ threads=%lld", ctx->cfg.listen_host,
+            info ? (unsigned)info->port : (unsigned)ctx->cfg.listen_port,
+            (long long)ctx->cfg.threads);
+    while (!ot_signal_stop)
+        ot_time_sleep_ms(200, &ot_signal_stop);
+    ot_info("stopping");
+    MHD_quiesce_daemon(d);
+    api__sse_stop(ctx); /* resumes every suspended stream so MHD may stop */
+    MHD_stop_daemon(d);
+    return OT_OK;
+}
