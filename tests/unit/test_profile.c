@@ -16,6 +16,15 @@
 
 #include "ot_profile.h"
 
+
+/* cmocka's assert_float_equal compares as float; these values need double. */
+#define assert_dbl(a, b, eps)                                                                     \
+    do {                                                                                          \
+        double a_ = (a), b_ = (b);                                                                \
+        if (!(fabs(a_ - b_) <= (eps)))                                                            \
+            fail_msg("%s = %.12g, expected %.12g (+-%g)", #a, a_, b_, (double)(eps));             \
+    } while (0)
+
 #ifndef OT_SOURCE_DIR
 #define OT_SOURCE_DIR "."
 #endif
@@ -41,77 +50,77 @@ static void decode_known(void **state)
 
     c = mk(OT_T_U16, 0, 1, 0);
     r[0] = 0xFFFF;
-    assert_float_equal(ot_profile_decode(&c, r), 65535.0, 0);
+    assert_dbl(ot_profile_decode(&c, r), 65535.0, 0);
     c = mk(OT_T_I16, 0, 1, 0);
-    assert_float_equal(ot_profile_decode(&c, r), -1.0, 0);
+    assert_dbl(ot_profile_decode(&c, r), -1.0, 0);
     /* XY-MD02 style: -12.5 degC is 0xFF83 (-125) at x0.1 */
     c = mk(OT_T_I16, 0, 0.1, 0);
     r[0] = 0xFF83;
-    assert_float_equal(ot_profile_decode(&c, r), -12.5, 1e-9);
+    assert_dbl(ot_profile_decode(&c, r), -12.5, 1e-9);
     r[0] = 0x8000;
-    assert_float_equal(ot_profile_decode(&c, r), -3276.8, 1e-9);
+    assert_dbl(ot_profile_decode(&c, r), -3276.8, 1e-9);
     /* offset: raw 500 * 0.01 - 40 = -35 */
     c = mk(OT_T_U16, 0, 0.01, -40);
     r[0] = 500;
-    assert_float_equal(ot_profile_decode(&c, r), -35.0, 1e-9);
+    assert_dbl(ot_profile_decode(&c, r), -35.0, 1e-9);
 
     /* u32 0x12345678 = 305419896 */
     c = mk(OT_T_U32, 0, 1, 0);
     r[0] = 0x1234;
     r[1] = 0x5678;
-    assert_float_equal(ot_profile_decode(&c, r), 305419896.0, 0);
+    assert_dbl(ot_profile_decode(&c, r), 305419896.0, 0);
     c = mk(OT_T_U32, 1, 1, 0);
     r[0] = 0x5678;
     r[1] = 0x1234;
-    assert_float_equal(ot_profile_decode(&c, r), 305419896.0, 0);
+    assert_dbl(ot_profile_decode(&c, r), 305419896.0, 0);
     r[0] = 0xFFFF;
     r[1] = 0xFFFF;
-    assert_float_equal(ot_profile_decode(&c, r), 4294967295.0, 0);
+    assert_dbl(ot_profile_decode(&c, r), 4294967295.0, 0);
 
     /* i32: -1, and longitude 51.3667 as 513667000 * 1e-7 (0x1E9DEFB8) */
     c = mk(OT_T_I32, 0, 1, 0);
     r[0] = 0xFFFF;
     r[1] = 0xFFFF;
-    assert_float_equal(ot_profile_decode(&c, r), -1.0, 0);
+    assert_dbl(ot_profile_decode(&c, r), -1.0, 0);
     r[0] = 0x8000;
     r[1] = 0x0000;
-    assert_float_equal(ot_profile_decode(&c, r), -2147483648.0, 0);
+    assert_dbl(ot_profile_decode(&c, r), -2147483648.0, 0);
     c = mk(OT_T_I32, 0, 1e-7, 0);
     r[0] = 0x1E9D;
     r[1] = 0xEFB8;
-    assert_float_equal(ot_profile_decode(&c, r), 51.3667, 1e-9);
+    assert_dbl(ot_profile_decode(&c, r), 51.3667, 1e-9);
     c = mk(OT_T_I32, 1, 1e-7, 0);
     r[0] = 0xEFB8;
     r[1] = 0x1E9D;
-    assert_float_equal(ot_profile_decode(&c, r), 51.3667, 1e-9);
+    assert_dbl(ot_profile_decode(&c, r), 51.3667, 1e-9);
     /* -51.3667: two's complement of 0x1E9DEFB8 is 0xE1621048 */
     r[0] = 0x1048;
     r[1] = 0xE162;
-    assert_float_equal(ot_profile_decode(&c, r), -51.3667, 1e-9);
+    assert_dbl(ot_profile_decode(&c, r), -51.3667, 1e-9);
 
     /* f32, exact: 1.5f = 0x3FC00000, -2.25f = 0xC0100000 */
     c = mk(OT_T_F32, 0, 1, 0);
     r[0] = 0x3FC0;
     r[1] = 0x0000;
-    assert_float_equal(ot_profile_decode(&c, r), 1.5, 0);
+    assert_dbl(ot_profile_decode(&c, r), 1.5, 0);
     c = mk(OT_T_F32, 1, 1, 0);
     r[0] = 0x0000;
     r[1] = 0xC010;
-    assert_float_equal(ot_profile_decode(&c, r), -2.25, 0);
+    assert_dbl(ot_profile_decode(&c, r), -2.25, 0);
     /* 51.15 as f32 = 0x424C999A */
     c = mk(OT_T_F32, 0, 1, 0);
     r[0] = 0x424C;
     r[1] = 0x999A;
-    assert_float_equal(ot_profile_decode(&c, r), 51.15, 1e-5);
+    assert_dbl(ot_profile_decode(&c, r), 51.15, 1e-5);
 
     c = mk(OT_T_BOOL, 0, 1, 0);
     r[0] = 1;
-    assert_float_equal(ot_profile_decode(&c, r), 1.0, 0);
+    assert_dbl(ot_profile_decode(&c, r), 1.0, 0);
     r[0] = 0;
-    assert_float_equal(ot_profile_decode(&c, r), 0.0, 0);
+    assert_dbl(ot_profile_decode(&c, r), 0.0, 0);
     c.function = OT_FN_HOLDING; /* a register used as a flag: non-zero is true */
     r[0] = 0x0100;
-    assert_float_equal(ot_profile_decode(&c, r), 1.0, 0);
+    assert_dbl(ot_profile_decode(&c, r), 1.0, 0);
 }
 
 static void encode_known(void **state)
@@ -240,17 +249,17 @@ static void load_good(void **state)
     assert_int_equal(p.ch[0].function, OT_FN_INPUT);
     assert_int_equal(p.ch[0].type, OT_T_I16);
     assert_int_equal(p.ch[0].address, 1);
-    assert_float_equal(p.ch[0].scale, 0.1, 0);
-    assert_float_equal(p.ch[0].offset, 0, 0);
+    assert_dbl(p.ch[0].scale, 0.1, 0);
+    assert_dbl(p.ch[0].offset, 0, 0);
     assert_string_equal(p.ch[0].unit, "\xc2\xb0"
                                       "C");
     assert_int_equal(p.ch[1].word_order_little, 1);
     assert_int_equal(ot_profile_channel_width(&p.ch[1]), 2);
     assert_int_equal(p.ch[2].word_order_little, 0); /* default big */
-    assert_float_equal(p.ch[2].scale, 1.0, 0);
+    assert_dbl(p.ch[2].scale, 1.0, 0);
     assert_int_equal(p.ch[3].type, OT_T_BOOL);
     assert_int_equal(ot_profile_channel_width(&p.ch[3]), 1);
-    assert_float_equal(p.ch[4].offset, -5, 0);
+    assert_dbl(p.ch[4].offset, -5, 0);
     /* and by path */
     char path[256];
     snprintf(path, sizeof path, "%s/good.json", tmpdir);
@@ -373,13 +382,13 @@ static void shipped_profiles(void **state)
     assert_int_equal(c->function, OT_FN_INPUT);
     assert_int_equal(c->address, 1);
     r[0] = 0xFF33; /* the manual's example: -20.5 degC */
-    assert_float_equal(ot_profile_decode(c, r), -20.5, 1e-9);
+    assert_dbl(ot_profile_decode(c, r), -20.5, 1e-9);
     r[0] = 0x0131;
-    assert_float_equal(ot_profile_decode(c, r), 30.5, 1e-9);
+    assert_dbl(ot_profile_decode(c, r), 30.5, 1e-9);
     c = find(&p, "humidity");
     assert_int_equal(c->address, 2);
     r[0] = 0x0222;
-    assert_float_equal(ot_profile_decode(c, r), 54.6, 1e-9);
+    assert_dbl(ot_profile_decode(c, r), 54.6, 1e-9);
 
     if (ot_profile_load("teltonika-rut955", dir, &p, err, sizeof err) != OT_OK)
         fail_msg("%s", err);
@@ -390,12 +399,12 @@ static void shipped_profiles(void **state)
     assert_int_equal(c->word_order_little, 0);
     r[0] = 0x424C; /* 51.15f = 0x424C999A, high word first */
     r[1] = 0x999A;
-    assert_float_equal(ot_profile_decode(c, r), 51.15, 1e-5);
+    assert_dbl(ot_profile_decode(c, r), 51.15, 1e-5);
     assert_int_equal(find(&p, "longitude")->address, 145);
     c = find(&p, "satellites");
     r[0] = 0;
     r[1] = 9;
-    assert_float_equal(ot_profile_decode(c, r), 9.0, 0);
+    assert_dbl(ot_profile_decode(c, r), 9.0, 0);
 
     if (ot_profile_load("organtrack-module", dir, &p, err, sizeof err) != OT_OK)
         fail_msg("%s", err);
@@ -406,16 +415,16 @@ static void shipped_profiles(void **state)
         (void)find(&p, canon[i]);
     c = find(&p, "temp_c");
     r[0] = 0xFE70; /* -400 * 0.01 */
-    assert_float_equal(ot_profile_decode(c, r), -4.0, 1e-9);
+    assert_dbl(ot_profile_decode(c, r), -4.0, 1e-9);
     c = find(&p, "lon");
     r[0] = 0x1E9D; /* 51.3667 as i32 1e-7, big word order */
     r[1] = 0xEFB8;
-    assert_float_equal(ot_profile_decode(c, r), 51.3667, 1e-9);
+    assert_dbl(ot_profile_decode(c, r), 51.3667, 1e-9);
     c = find(&p, "alt_m");
     assert_int_equal(c->word_order_little, 1);
     r[0] = 0x0000; /* 1.5f little word order */
     r[1] = 0x3FC0;
-    assert_float_equal(ot_profile_decode(c, r), 1.5, 0);
+    assert_dbl(ot_profile_decode(c, r), 1.5, 0);
     assert_int_equal(find(&p, "lid_open")->function, OT_FN_DISCRETE);
 }
 
