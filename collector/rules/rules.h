@@ -59,6 +59,20 @@ void rules_on_tick(struct rules_state *s, const struct rules_shipment *sh, int64
 /* A person acknowledged alarm `type`: stops its escalation clock. */
 void rules_on_ack(struct rules_state *s, const char *type, int64_t now);
 
+/* Listing and restart support (added after the interface freeze; additive).
+ * rules_type_name: the stable alarm type strings, i = 0.. ; NULL past the last.
+ * rules_alarm_active: 1 raised, 2 acknowledged, 0 inactive (or still within
+ * its grace); *severity (may be NULL) set when active; -1 for an unknown type.
+ * rules_restore: after a collector restart, marks alarm `type` active as it
+ * was stored (raised at raised_at with severity, acknowledged or not) without
+ * emitting anything, so the rules clear it later instead of raising it
+ * twice. Returns OT_ERR_INVAL for an unknown type. */
+const char *rules_type_name(size_t i);
+int rules_alarm_active(const struct rules_state *s, const char *type,
+                       enum rules_severity *severity);
+enum ot_err rules_restore(struct rules_state *s, const char *type, enum rules_severity severity,
+                          int64_t raised_at, int acknowledged);
+
 /* Projected arrival (epoch ms) from the last position and recent speed, or
  * 0 if unknown. */
 int64_t rules_eta(const struct rules_state *s, const struct rules_shipment *sh);

@@ -18,14 +18,11 @@ void rules__lid_on_reading(struct rules_state *s, const struct rules_shipment *s
     if (!ot_reading_has(r, OT_CH_LID))
         return;
     if (r->v[OT_CH_LID] < 0.5) {
-        if (s->lid_open_since >= 0 && rules__active(s, RULES__LID_OPEN))
-            rules__clear(s, RULES__LID_OPEN, r->ts, late, 0, emit, ctx,
-                         "lid closed after %lld s", (long long)((r->ts - s->lid_open_since) /
-                                                                  1000));
+        /* emits only when raised; a pending (hand-off) opening ends silently */
+        rules__clear(s, RULES__LID_OPEN, r->ts, late, 0, emit, ctx, "lid closed after %lld s",
+                     (long long)(s->lid_open_since >= 0 ? (r->ts - s->lid_open_since) / 1000
+                                                        : 0));
         s->lid_open_since = -1;
-        s->a[RULES__LID_OPEN].phase = s->a[RULES__LID_OPEN].phase == RULES__PENDING
-                                          ? RULES__INACTIVE
-                                          : s->a[RULES__LID_OPEN].phase;
         return;
     }
     if (s->lid_open_since < 0 || r->ts < s->lid_open_since)
@@ -42,8 +39,10 @@ void rules__lid_on_reading(struct rules_state *s, const struct rules_shipment *s
         else if (!in_handoff)
             rules__raise(s, RULES__LID_OPEN, RULES_WARNING, r->ts, late, open_s, emit, ctx,
                          "lid open outside a hand-off");
-        else
+        else if (s->a[RULES__LID_OPEN].phase == RULES__INACTIVE) {
             s->a[RULES__LID_OPEN].phase = RULES__PENDING; /* allowed for now */
+            s->a[RULES__LID_OPEN].since = s->lid_open_since;
+        }
         return;
     }
     if (too_long)

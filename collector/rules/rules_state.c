@@ -167,3 +167,44 @@ void rules_on_ack(struct rules_state *s, const char *type, int64_t now)
     if (s->a[t].phase == RULES__RAISED)
         s->a[t].phase = RULES__ACKED;
 }
+
+const char *rules_type_name(size_t i)
+{
+    return i < RULES__TYPE_COUNT ? rules_type_names[i] : NULL;
+}
+
+int rules_alarm_active(const struct rules_state *s, const char *type,
+                       enum rules_severity *severity)
+{
+    int t = s ? rules__type_find(type) : -1;
+    if (t < 0)
+        return -1;
+    if (!rules__active(s, (enum rules__type)t))
+        return 0;
+    if (severity)
+        *severity = s->a[t].severity;
+    return s->a[t].phase == RULES__ACKED ? 2 : 1;
+}
+
+enum ot_err rules_restore(struct rules_state *s, const char *type, enum rules_severity severity,
+                          int64_t raised_at, int acknowledged)
+{
+    int t = s ? rules__type_find(type) : -1;
+    if (t < 0 || severity < RULES_INFO || severity > RULES_CRITICAL)
+        return OT_ERR_INVAL;
+    struct rules__alarm *a = &s->a[t];
+    memset(a, 0, sizeof *a);
+    a->phase = acknowledged ? RULES__ACKED : RULES__RAISED;
+    a->severity = severity;
+    a->since = raised_at;
+    a->raised_at = raised_at;
+    a->esc_from = -1; /* restarts at the next live reading or tick */
+    /* what the rule modules keep beside the alarm */
+    if (t == RULES__LID_OPEN)
+        s->lid_open_since = raised_at;
+    else if (t == RULES__SHOCK)
+        s->last_shock_ts = raised_at;
+    else if (t == RULES__GNSS_LOST)
+        s->gnss_seen = 1;
+    return OT_OK;
+}

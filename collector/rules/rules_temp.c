@@ -10,7 +10,8 @@
  * Between the limit and limit ∓ hysteresis_c a raised alarm stays raised, so
  * a value hovering at the limit raises once and clears once. A reading
  * without temp_c (declared missing) neither clears nor advances the rule:
- * the unknown temperature is sensor_silent's business. With grace 0 the
+ * the unknown temperature is sensor_silent's business. A reading older than
+ * the start of the current excursion is ignored. With grace 0 the
  * first reading outside raises. Late readings run the same machine; the
  * events carry the reading's own ts and late=1. */
 #include <math.h>
@@ -42,6 +43,10 @@ void rules__temp_on_reading(struct rules_state *s, const struct rules_shipment *
     const char *side = below ? "below" : "above";
     double lim = below ? p->temp_min_c : p->temp_max_c;
 
+    /* out-of-order delivery: a reading older than the current excursion's
+     * start says nothing about it */
+    if (a->phase != RULES__INACTIVE && r->ts < a->since)
+        return;
     switch (a->phase) {
     case RULES__INACTIVE:
         if (!(below || above))

@@ -1,7 +1,8 @@
 # Unit tests of the preservation rules (collector/rules) and the profile
 # loader (common/ot_preservation.c). Each replays hours of reading time in ms.
 if(TARGET collector_rules)
-  foreach(t test_rules_temp test_rules_clock test_rules_device test_rules_silence)
+  foreach(t test_rules_temp test_rules_clock test_rules_device test_rules_silence
+          test_rules_state)
     ot_unit_test(${t})
     target_link_libraries(${t} PRIVATE collector_rules)
   endforeach()
