@@ -352,7 +352,9 @@ void alarms__tick(struct ingest *in, int64_t now)
         if (!c->ship_id || !c->rules || !c->pres)
             continue;
         struct emit_ctx ctx = {in, c};
-        rules_on_tick(c->rules, &c->rsh, now, c->online, on_event, &ctx);
+        /* no state message ever seen: offline is unknown, not claimed
+         * (silence is sensor_silent's business) */
+        rules_on_tick(c->rules, &c->rsh, now, c->state_seen ? c->online : 1, on_event, &ctx);
 #else
         (void)now;
 #endif
