@@ -36,7 +36,10 @@ struct pres_field {
     size_t off;
 };
 
-#define PRES_F(k, kind, lo, hi) {#k, kind, lo, hi, offsetof(struct ot_preservation, k)}
+#define PRES_F(k, kind, lo, hi)                                                                    \
+    {                                                                                              \
+#k, kind, lo, hi, offsetof(struct ot_preservation, k)                                      \
+    }
 
 /* Ranges are sanity bounds (a typo like 40 instead of 4 is caught by the
  * clinical band check of the reviewer, a unit error like minutes for seconds
@@ -58,11 +61,22 @@ static const struct pres_field pres_fields[] = {
 };
 #define PRES_NFIELDS (sizeof pres_fields / sizeof pres_fields[0])
 
-static const char *const pres_layer_keys[] = {
-    "temp_min_c",     "temp_max_c",      "excursion_grace_s", "max_cold_ischemia_min",
-    "warn_fraction",  "shock_max_g",     "lid_open_max_s",    "hysteresis_c",
-    "battery_low_pct", "gnss_lost_s",    "sensor_silent_s",   "escalate_after_s",
-    "forecast_horizon_s", "sources",     "notes",             NULL};
+static const char *const pres_layer_keys[] = {"temp_min_c",
+                                              "temp_max_c",
+                                              "excursion_grace_s",
+                                              "max_cold_ischemia_min",
+                                              "warn_fraction",
+                                              "shock_max_g",
+                                              "lid_open_max_s",
+                                              "hysteresis_c",
+                                              "battery_low_pct",
+                                              "gnss_lost_s",
+                                              "sensor_silent_s",
+                                              "escalate_after_s",
+                                              "forecast_horizon_s",
+                                              "sources",
+                                              "notes",
+                                              NULL};
 
 static const char *const pres_top_keys[] = {"defaults", "profiles", "notes", "version", NULL};
 
@@ -118,9 +132,9 @@ static enum ot_err pres_apply(struct ot_conf *c, const cJSON *layer, const char 
     if (sources) {
         /* sources may only name fields */
         static const char *const fkeys[] = {
-            "temp_min_c",    "temp_max_c",      "excursion_grace_s", "max_cold_ischemia_min",
-            "warn_fraction", "shock_max_g",     "lid_open_max_s",    "hysteresis_c",
-            "battery_low_pct", "gnss_lost_s",   "sensor_silent_s",   "escalate_after_s",
+            "temp_min_c",         "temp_max_c",  "excursion_grace_s", "max_cold_ischemia_min",
+            "warn_fraction",      "shock_max_g", "lid_open_max_s",    "hysteresis_c",
+            "battery_low_pct",    "gnss_lost_s", "sensor_silent_s",   "escalate_after_s",
             "forecast_horizon_s", NULL};
         rc = ot_conf_known(c, sources, swhere, fkeys);
         if (rc)
@@ -148,8 +162,7 @@ static enum ot_err pres_apply(struct ot_conf *c, const cJSON *layer, const char 
             memcpy(dst, &v, sizeof v);
         } else {
             int64_t v;
-            rc = ot_conf_int(c, layer, where, f->key, 1, 0, (int64_t)f->min, (int64_t)f->max,
-                             &v);
+            rc = ot_conf_int(c, layer, where, f->key, 1, 0, (int64_t)f->min, (int64_t)f->max, &v);
             if (rc)
                 return rc;
             memcpy(dst, &v, sizeof v);
@@ -160,9 +173,8 @@ static enum ot_err pres_apply(struct ot_conf *c, const cJSON *layer, const char 
     return OT_OK;
 }
 
-static enum ot_err pres_build_one(struct ot_conf *c, const cJSON *defaults,
-                                  const cJSON *profiles, const cJSON *prof,
-                                  struct ot_preservation *out)
+static enum ot_err pres_build_one(struct ot_conf *c, const cJSON *defaults, const cJSON *profiles,
+                                  const cJSON *prof, struct ot_preservation *out)
 {
     enum ot_err rc;
     struct pres_build b;
@@ -211,9 +223,8 @@ static enum ot_err pres_build_one(struct ot_conf *c, const cJSON *defaults,
                                 pres_fields[i].key);
     }
     if (!(b.p.temp_min_c < b.p.temp_max_c))
-        return ot_conf_fail(c, where, "temp_min_c",
-                            "must be below temp_max_c (%g >= %g)", b.p.temp_min_c,
-                            b.p.temp_max_c);
+        return ot_conf_fail(c, where, "temp_min_c", "must be below temp_max_c (%g >= %g)",
+                            b.p.temp_min_c, b.p.temp_max_c);
     if (!(b.p.hysteresis_c * 2 < b.p.temp_max_c - b.p.temp_min_c))
         return ot_conf_fail(c, where, "hysteresis_c", "must be below half the band (%g)",
                             (b.p.temp_max_c - b.p.temp_min_c) / 2);

@@ -11,8 +11,7 @@
 #define RULES_BATTERY_HYST_PCT 5.0
 
 void rules__battery_on_reading(struct rules_state *s, const struct rules_shipment *sh,
-                               const struct ot_reading *r, int late, rules_emit_fn emit,
-                               void *ctx)
+                               const struct ot_reading *r, int late, rules_emit_fn emit, void *ctx)
 {
     const struct ot_preservation *p = sh->profile;
     if (!ot_reading_has(r, OT_CH_BATTERY))
@@ -21,8 +20,8 @@ void rules__battery_on_reading(struct rules_state *s, const struct rules_shipmen
     if (!rules__active(s, RULES__BATTERY_LOW)) {
         if (b < p->battery_low_pct)
             rules__raise(s, RULES__BATTERY_LOW,
-                         b < p->battery_low_pct / 2 ? RULES_CRITICAL : RULES_WARNING, r->ts,
-                         late, b, emit, ctx, "battery %.0f %% (low below %.0f %%)", b,
+                         b < p->battery_low_pct / 2 ? RULES_CRITICAL : RULES_WARNING, r->ts, late,
+                         b, emit, ctx, "battery %.0f %% (low below %.0f %%)", b,
                          p->battery_low_pct);
         return;
     }

@@ -37,8 +37,8 @@ static void escalation_fire(struct rules_state *s, enum rules__type t, int64_t n
     ev.at = now;
     ev.late = 0;
     ev.value = a->value;
-    snprintf(ev.message, sizeof ev.message,
-             "critical %s not acknowledged for %lld min: escalated", ev.type, mins);
+    snprintf(ev.message, sizeof ev.message, "critical %s not acknowledged for %lld min: escalated",
+             ev.type, mins);
     emit(ctx, &ev);
 }
 

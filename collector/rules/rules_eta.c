@@ -85,8 +85,8 @@ int64_t rules_eta(const struct rules_state *s, const struct rules_shipment *sh)
     return s->pos_ts + (int64_t)(h * 3600000.0);
 }
 
-void rules__eta_check(struct rules_state *s, const struct rules_shipment *sh, int64_t now,
-                      int late, rules_emit_fn emit, void *ctx)
+void rules__eta_check(struct rules_state *s, const struct rules_shipment *sh, int64_t now, int late,
+                      rules_emit_fn emit, void *ctx)
 {
     const struct ot_preservation *p = sh->profile;
     if (sh->cross_clamp_at <= 0 || p->max_cold_ischemia_min <= 0)
@@ -97,14 +97,12 @@ void rules__eta_check(struct rules_state *s, const struct rules_shipment *sh, in
     double km = rules_distance_km(s->lat, s->lon, sh->dest_lat, sh->dest_lon);
     if (km <= ETA_ARRIVED_KM) {
         /* arrived: the projection is over, late or not */
-        rules__clear(s, RULES__ETA_LATE, now, late, 0, emit, ctx,
-                     "arrived at the destination %.0f min %s the viability deadline",
-                     fabs((double)(s->pos_ts - sh->cross_clamp_at -
-                                   p->max_cold_ischemia_min * 60000) /
-                          60000.0),
-                     s->pos_ts > sh->cross_clamp_at + p->max_cold_ischemia_min * 60000
-                         ? "after"
-                         : "before");
+        rules__clear(
+            s, RULES__ETA_LATE, now, late, 0, emit, ctx,
+            "arrived at the destination %.0f min %s the viability deadline",
+            fabs((double)(s->pos_ts - sh->cross_clamp_at - p->max_cold_ischemia_min * 60000) /
+                 60000.0),
+            s->pos_ts > sh->cross_clamp_at + p->max_cold_ischemia_min * 60000 ? "after" : "before");
         return;
     }
     if (eta < now)
@@ -134,8 +132,8 @@ void rules__eta_on_reading(struct rules_state *s, const struct rules_shipment *s
         eta_speed_push(s, r->ts, r->v[OT_CH_SPEED]);
     } else if (fix && s->anchor_ts > 0 && r->ts - s->anchor_ts >= ETA_MIN_FIX_GAP_MS) {
         /* no speed channel: speed over ground between two fixes >= 10 s apart */
-        double km = rules_distance_km(s->anchor_lat, s->anchor_lon, r->v[OT_CH_LAT],
-                                      r->v[OT_CH_LON]);
+        double km =
+            rules_distance_km(s->anchor_lat, s->anchor_lon, r->v[OT_CH_LAT], r->v[OT_CH_LON]);
         eta_speed_push(s, r->ts, km / ((double)(r->ts - s->anchor_ts) / 3600000.0));
     }
     if (fix && (!s->has_pos || r->ts >= s->pos_ts)) {

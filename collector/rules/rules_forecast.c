@@ -1,12 +1,11 @@
 /* rules_forecast.c - temp_forecast: warn before the band is left.
  *
  * How: the temp_c readings of the last 10 min of reading time (at most 128,
- * thinned to one per ~4.7 s at high rates, the newest always kept) are fitted with an ordinary least-squares line T(t) = a + b·t, with t
- * relative to the newest reading (numerically stable over epoch ms). The
- * fit at the newest reading plus b·forecast_horizon_s is the projection.
- * At least 5 points spanning at least 5 min are needed (a shorter span
- * extrapolated over a 30 min horizon turns probe noise of +/-0.2 °C into
- * phantom trends of several °C); otherwise the state is held.
+ * thinned to one per ~4.7 s at high rates, the newest always kept) are fitted with an ordinary
+ * least-squares line T(t) = a + b·t, with t relative to the newest reading (numerically stable over
+ * epoch ms). The fit at the newest reading plus b·forecast_horizon_s is the projection. At least 5
+ * points spanning at least 5 min are needed (a shorter span extrapolated over a 30 min horizon
+ * turns probe noise of +/-0.2 °C into phantom trends of several °C); otherwise the state is held.
  *
  * State machine:
  *   INACTIVE --newest temp inside the band and projection outside--> RAISED warning
@@ -52,8 +51,7 @@ static void forecast_push(struct rules_state *s, int64_t ts, double v)
         s->fc_n = 0; /* time went backwards: start over */
     /* at high reading rates keep samples about window/cap apart: the newest
      * sample replaces the previous one while they are closer than that */
-    if (s->fc_n >= 2 &&
-        ts - s->fc[s->fc_n - 2].ts < RULES__FC_WINDOW_MS / RULES__FC_CAP) {
+    if (s->fc_n >= 2 && ts - s->fc[s->fc_n - 2].ts < RULES__FC_WINDOW_MS / RULES__FC_CAP) {
         s->fc[s->fc_n - 1].ts = ts;
         s->fc[s->fc_n - 1].v = v;
         return;
@@ -73,8 +71,7 @@ static void forecast_push(struct rules_state *s, int64_t ts, double v)
 }
 
 void rules__forecast_on_reading(struct rules_state *s, const struct rules_shipment *sh,
-                                const struct ot_reading *r, int late, rules_emit_fn emit,
-                                void *ctx)
+                                const struct ot_reading *r, int late, rules_emit_fn emit, void *ctx)
 {
     const struct ot_preservation *p = sh->profile;
     double now_fit, b;

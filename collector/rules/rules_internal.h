@@ -102,9 +102,9 @@ void rules__raise(struct rules_state *s, enum rules__type t, enum rules_severity
                   int late, double value, rules_emit_fn emit, void *ctx, const char *fmt, ...)
     __attribute__((format(printf, 9, 10)));
 /* Raises severity of an active alarm (no-op if already at sev or above). */
-void rules__escalate(struct rules_state *s, enum rules__type t, enum rules_severity sev,
-                     int64_t at, int late, double value, rules_emit_fn emit, void *ctx,
-                     const char *fmt, ...) __attribute__((format(printf, 9, 10)));
+void rules__escalate(struct rules_state *s, enum rules__type t, enum rules_severity sev, int64_t at,
+                     int late, double value, rules_emit_fn emit, void *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 9, 10)));
 void rules__clear(struct rules_state *s, enum rules__type t, int64_t at, int late, double value,
                   rules_emit_fn emit, void *ctx, const char *fmt, ...)
     __attribute__((format(printf, 8, 9)));
@@ -124,20 +124,18 @@ void rules__ischemia_check(struct rules_state *s, const struct rules_shipment *s
                            int late, rules_emit_fn emit, void *ctx);
 void rules__eta_on_reading(struct rules_state *s, const struct rules_shipment *sh,
                            const struct ot_reading *r, int late, rules_emit_fn emit, void *ctx);
-void rules__eta_check(struct rules_state *s, const struct rules_shipment *sh, int64_t now,
-                      int late, rules_emit_fn emit, void *ctx);
+void rules__eta_check(struct rules_state *s, const struct rules_shipment *sh, int64_t now, int late,
+                      rules_emit_fn emit, void *ctx);
 void rules__lid_on_reading(struct rules_state *s, const struct rules_shipment *sh,
                            const struct ot_reading *r, int late, rules_emit_fn emit, void *ctx);
 void rules__shock_on_reading(struct rules_state *s, const struct rules_shipment *sh,
                              const struct ot_reading *r, int late, rules_emit_fn emit, void *ctx);
 void rules__battery_on_reading(struct rules_state *s, const struct rules_shipment *sh,
-                               const struct ot_reading *r, int late, rules_emit_fn emit,
-                               void *ctx);
+                               const struct ot_reading *r, int late, rules_emit_fn emit, void *ctx);
 void rules__gnss_on_reading(struct rules_state *s, const struct rules_shipment *sh,
                             const struct ot_reading *r, int late, rules_emit_fn emit, void *ctx);
 void rules__silence_on_reading(struct rules_state *s, const struct rules_shipment *sh,
-                               const struct ot_reading *r, int late, rules_emit_fn emit,
-                               void *ctx);
+                               const struct ot_reading *r, int late, rules_emit_fn emit, void *ctx);
 void rules__silence_on_tick(struct rules_state *s, const struct rules_shipment *sh, int64_t now,
                             int gateway_online, rules_emit_fn emit, void *ctx);
 void rules__escalation_check(struct rules_state *s, const struct rules_shipment *sh, int64_t now,

@@ -12,9 +12,9 @@
  * the profile has no ischaemia limit (max_cold_ischemia_min = 0: tissue). */
 #include "rules_internal.h"
 
-static void ischemia_one(struct rules_state *s, enum rules__type t, int64_t start,
-                         int64_t thr_ms, int64_t now, int late, enum rules_severity sev,
-                         int64_t limit_min, rules_emit_fn emit, void *ctx)
+static void ischemia_one(struct rules_state *s, enum rules__type t, int64_t start, int64_t thr_ms,
+                         int64_t now, int late, enum rules_severity sev, int64_t limit_min,
+                         rules_emit_fn emit, void *ctx)
 {
     int64_t at = start + thr_ms;
     double elapsed_min = (double)(now - start) / 60000.0;
@@ -41,6 +41,6 @@ void rules__ischemia_check(struct rules_state *s, const struct rules_shipment *s
     int64_t warn_ms = (int64_t)((double)limit_ms * p->warn_fraction);
     ischemia_one(s, RULES__ISCHEMIA_WARN, sh->cross_clamp_at, warn_ms, now, late, RULES_WARNING,
                  p->max_cold_ischemia_min, emit, ctx);
-    ischemia_one(s, RULES__ISCHEMIA_LIMIT, sh->cross_clamp_at, limit_ms, now, late,
-                 RULES_CRITICAL, p->max_cold_ischemia_min, emit, ctx);
+    ischemia_one(s, RULES__ISCHEMIA_LIMIT, sh->cross_clamp_at, limit_ms, now, late, RULES_CRITICAL,
+                 p->max_cold_ischemia_min, emit, ctx);
 }

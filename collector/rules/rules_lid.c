@@ -20,8 +20,7 @@ void rules__lid_on_reading(struct rules_state *s, const struct rules_shipment *s
     if (r->v[OT_CH_LID] < 0.5) {
         /* emits only when raised; a pending (hand-off) opening ends silently */
         rules__clear(s, RULES__LID_OPEN, r->ts, late, 0, emit, ctx, "lid closed after %lld s",
-                     (long long)(s->lid_open_since >= 0 ? (r->ts - s->lid_open_since) / 1000
-                                                        : 0));
+                     (long long)(s->lid_open_since >= 0 ? (r->ts - s->lid_open_since) / 1000 : 0));
         s->lid_open_since = -1;
         return;
     }

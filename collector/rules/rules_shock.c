@@ -21,9 +21,9 @@ void rules__shock_on_reading(struct rules_state *s, const struct rules_shipment 
         double g = r->v[OT_CH_SHOCK];
         s->last_shock_ts = r->ts;
         if (!rules__active(s, RULES__SHOCK)) {
-            rules__raise(s, RULES__SHOCK,
-                         g > 2 * p->shock_max_g ? RULES_CRITICAL : RULES_WARNING, r->ts, late, g,
-                         emit, ctx, "shock %.1f g (limit %.1f g)", g, p->shock_max_g);
+            rules__raise(s, RULES__SHOCK, g > 2 * p->shock_max_g ? RULES_CRITICAL : RULES_WARNING,
+                         r->ts, late, g, emit, ctx, "shock %.1f g (limit %.1f g)", g,
+                         p->shock_max_g);
             return;
         }
         if (g > a->value)

@@ -11,15 +11,14 @@
  *    while the link works. Evaluated on ticks only while online, from the
  *    later of the newest temp_c reading ts and the tick that first saw the
  *    gateway online (again): a gateway that just reconnected gets
- *    sensor_silent_s to deliver before its sensor is called silent. Not raised on a tick when late readings with temp_c
- *    arrived since the previous tick (a backlog is draining: the sensor
- *    works). Cleared by any reading with temp_c.
- * Timers compare the tick's now with reading ts: both are epoch ms. */
+ *    sensor_silent_s to deliver before its sensor is called silent. Not raised on a tick when late
+ * readings with temp_c arrived since the previous tick (a backlog is draining: the sensor works).
+ * Cleared by any reading with temp_c. Timers compare the tick's now with reading ts: both are epoch
+ * ms. */
 #include "rules_internal.h"
 
 void rules__silence_on_reading(struct rules_state *s, const struct rules_shipment *sh,
-                               const struct ot_reading *r, int late, rules_emit_fn emit,
-                               void *ctx)
+                               const struct ot_reading *r, int late, rules_emit_fn emit, void *ctx)
 {
     (void)sh;
     if (!late && rules__active(s, RULES__GATEWAY_OFFLINE))
@@ -61,8 +60,8 @@ void rules__silence_on_tick(struct rules_state *s, const struct rules_shipment *
     int64_t silent_ms = now - last;
     if (!rules__active(s, RULES__SENSOR_SILENT) && !draining &&
         silent_ms >= p->sensor_silent_s * 1000)
-        rules__raise(s, RULES__SENSOR_SILENT, RULES_CRITICAL, now, 0,
-                     (double)silent_ms / 1000.0, emit, ctx,
+        rules__raise(s, RULES__SENSOR_SILENT, RULES_CRITICAL, now, 0, (double)silent_ms / 1000.0,
+                     emit, ctx,
                      "gateway online but no temperature for %lld s: product temperature unknown",
                      (long long)(silent_ms / 1000));
 }

@@ -14,8 +14,8 @@
 #include "rules_internal.h"
 
 static const char *const rules_type_names[RULES__TYPE_COUNT] = {
-    "temp_excursion", "temp_forecast", "ischemia_warn", "ischemia_limit",
-    "eta_late",       "lid_open",      "shock",         "battery_low",
+    "temp_excursion", "temp_forecast", "ischemia_warn",  "ischemia_limit",
+    "eta_late",       "lid_open",      "shock",          "battery_low",
     "gnss_lost",      "sensor_silent", "gateway_offline"};
 
 const char *rules__type_name(enum rules__type t)
@@ -88,9 +88,8 @@ void rules__raise(struct rules_state *s, enum rules__type t, enum rules_severity
     va_end(ap);
 }
 
-void rules__escalate(struct rules_state *s, enum rules__type t, enum rules_severity sev,
-                     int64_t at, int late, double value, rules_emit_fn emit, void *ctx,
-                     const char *fmt, ...)
+void rules__escalate(struct rules_state *s, enum rules__type t, enum rules_severity sev, int64_t at,
+                     int late, double value, rules_emit_fn emit, void *ctx, const char *fmt, ...)
 {
     struct rules__alarm *a = &s->a[t];
     va_list ap;
@@ -173,8 +172,7 @@ const char *rules_type_name(size_t i)
     return i < RULES__TYPE_COUNT ? rules_type_names[i] : NULL;
 }
 
-int rules_alarm_active(const struct rules_state *s, const char *type,
-                       enum rules_severity *severity)
+int rules_alarm_active(const struct rules_state *s, const char *type, enum rules_severity *severity)
 {
     int t = s ? rules__type_find(type) : -1;
     if (t < 0)

@@ -38,7 +38,7 @@ void rules__temp_on_reading(struct rules_state *s, const struct rules_shipment *
     if (!ot_reading_has(r, OT_CH_TEMP))
         return;
     double t = r->v[OT_CH_TEMP];
-    int below = t < p->temp_min_c, above = t > p->temp_max_c;
+    int below = t<p->temp_min_c, above = t> p->temp_max_c;
     double over = below ? p->temp_min_c - t : above ? t - p->temp_max_c : 0;
     const char *side = below ? "below" : "above";
     double lim = below ? p->temp_min_c : p->temp_max_c;
@@ -75,9 +75,9 @@ void rules__temp_on_reading(struct rules_state *s, const struct rules_shipment *
         if (below || above) {
             int64_t dur = r->ts - a->since;
             if (temp_severity(p, over, dur) == RULES_CRITICAL)
-                rules__escalate(s, RULES__TEMP_EXCURSION, RULES_CRITICAL, r->ts, late, t, emit,
-                                ctx, "temperature %.1f °C %s %.1f °C for %lld min: critical",
-                                t, side, lim, (long long)(dur / 60000));
+                rules__escalate(s, RULES__TEMP_EXCURSION, RULES_CRITICAL, r->ts, late, t, emit, ctx,
+                                "temperature %.1f °C %s %.1f °C for %lld min: critical", t, side,
+                                lim, (long long)(dur / 60000));
             return;
         }
         if (t >= p->temp_min_c + p->hysteresis_c && t <= p->temp_max_c - p->hysteresis_c)

@@ -1,11 +1,14 @@
 /* test_preservation.c - loader of config/preservation.json: the shipped file,
  * layering (defaults, base profile, mode variant) and hostile files whose
  * errors must name the file and the key. */
+/* cmocka needs these first, in this order */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,16 +21,16 @@ static char path[64];
 static char err[1024];
 
 /* A defaults block that sources every field (profiles then only set the band). */
-#define DEFAULTS                                                                              \
-    "\"defaults\":{\"temp_min_c\":2,\"temp_max_c\":8,\"excursion_grace_s\":300,"             \
-    "\"max_cold_ischemia_min\":600,\"warn_fraction\":0.8,\"shock_max_g\":3,"                 \
-    "\"lid_open_max_s\":120,\"hysteresis_c\":0.5,\"battery_low_pct\":20,"                    \
-    "\"gnss_lost_s\":600,\"sensor_silent_s\":180,\"escalate_after_s\":600,"                  \
-    "\"forecast_horizon_s\":1800,\"sources\":{\"temp_min_c\":\"src a\",\"temp_max_c\":"      \
-    "\"src b\",\"excursion_grace_s\":\"src c\",\"max_cold_ischemia_min\":\"src d\","         \
-    "\"warn_fraction\":\"src e\",\"shock_max_g\":\"src f\",\"lid_open_max_s\":\"src g\","    \
-    "\"hysteresis_c\":\"src h\",\"battery_low_pct\":\"src i\",\"gnss_lost_s\":\"src j\","    \
-    "\"sensor_silent_s\":\"src k\",\"escalate_after_s\":\"src l\","                          \
+#define DEFAULTS                                                                                   \
+    "\"defaults\":{\"temp_min_c\":2,\"temp_max_c\":8,\"excursion_grace_s\":300,"                   \
+    "\"max_cold_ischemia_min\":600,\"warn_fraction\":0.8,\"shock_max_g\":3,"                       \
+    "\"lid_open_max_s\":120,\"hysteresis_c\":0.5,\"battery_low_pct\":20,"                          \
+    "\"gnss_lost_s\":600,\"sensor_silent_s\":180,\"escalate_after_s\":600,"                        \
+    "\"forecast_horizon_s\":1800,\"sources\":{\"temp_min_c\":\"src a\",\"temp_max_c\":"            \
+    "\"src b\",\"excursion_grace_s\":\"src c\",\"max_cold_ischemia_min\":\"src d\","               \
+    "\"warn_fraction\":\"src e\",\"shock_max_g\":\"src f\",\"lid_open_max_s\":\"src g\","          \
+    "\"hysteresis_c\":\"src h\",\"battery_low_pct\":\"src i\",\"gnss_lost_s\":\"src j\","          \
+    "\"sensor_silent_s\":\"src k\",\"escalate_after_s\":\"src l\","                                \
     "\"forecast_horizon_s\":\"src m\"}}"
 
 static void write_file(const char *text)
@@ -60,8 +63,8 @@ static void shipped_file_has_all_types(void **state)
         ot_preservation_load(OT_SOURCE_DIR "/config/preservation.json", &set, err, sizeof err);
     if (rc)
         fail_msg("%s", err);
-    static const char *const types[] = {"heart",  "lung",      "liver",
-                                        "kidney", "pancreas",  "intestine",
+    static const char *const types[] = {"heart",  "lung",          "liver",
+                                        "kidney", "pancreas",      "intestine",
                                         "cornea", "frozen_tissue", "cryopreserved_tissue"};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         const struct ot_preservation *p = ot_preservation_find(set, types[i]);
@@ -129,8 +132,9 @@ static void hostile_files(void **state)
     expect_fail("{\"profiles\":[]}", "profiles: expected an object");
     expect_fail("{\"profiles\":{}}", "profiles: expected 1..");
     /* missing key: no default either */
-    expect_fail("{\"profiles\":{\"heart\":{\"temp_min_c\":2,\"sources\":{\"temp_min_c\":\"abcd\"}}}}",
-                "profiles.heart.temp_max_c: required number is missing");
+    expect_fail(
+        "{\"profiles\":{\"heart\":{\"temp_min_c\":2,\"sources\":{\"temp_min_c\":\"abcd\"}}}}",
+        "profiles.heart.temp_max_c: required number is missing");
     /* wrong type */
     expect_fail("{" DEFAULTS ",\"profiles\":{\"heart\":{\"temp_min_c\":\"cold\"}}}",
                 "profiles.heart.temp_min_c: expected a number");
@@ -167,8 +171,7 @@ static void hostile_files(void **state)
                 "profiles.heart: duplicate profile");
     /* unreadable file */
     struct ot_preservation_set *set = NULL;
-    assert_int_not_equal(ot_preservation_load("/nonexistent/p.json", &set, err, sizeof err),
-                         OT_OK);
+    assert_int_not_equal(ot_preservation_load("/nonexistent/p.json", &set, err, sizeof err), OT_OK);
     assert_non_null(strstr(err, "/nonexistent/p.json: cannot read"));
 }
 

@@ -1,10 +1,13 @@
 /* test_rules_clock.c - rules driven by the clock: cold-ischaemia thresholds,
  * ETA against the viability deadline, escalation of unacknowledged alarms. */
+/* cmocka needs these first, in this order */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <math.h>
 #include <stdlib.h>
@@ -130,7 +133,7 @@ static void eta_from_speed_and_deadline(void **state)
     struct fx *f = *state;
     f->sh.has_dest = 1;
     f->sh.dest_lat = 0;
-    f->sh.dest_lon = 1; /* 111.195 km east of (0,0) */
+    f->sh.dest_lon = 1;                           /* 111.195 km east of (0,0) */
     assert_int_equal(rules_eta(f->s, &f->sh), 0); /* no position yet */
     struct ot_reading r = pos(T0 + 100 * MIN, 0, 0, 100);
     rules_on_reading(f->s, &f->sh, &r, 0, rec_emit, &f->rec);

@@ -1,9 +1,12 @@
 /* test_rules_device.c - lid_open, shock, battery_low, gnss_lost. */
+/* cmocka needs these first, in this order */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <string.h>
 
@@ -169,8 +172,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(lid_open_outside_handoff_warns_at_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(lid_open_during_handoff_allowed_until_max, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(lid_open_during_handoff_allowed_until_max, setup, teardown),
         cmocka_unit_test_setup_teardown(shock_clears_after_quiet_minute, setup, teardown),
         cmocka_unit_test_setup_teardown(battery_hysteresis, setup, teardown),
         cmocka_unit_test_setup_teardown(gnss_lost_after_grace, setup, teardown),

@@ -1,9 +1,12 @@
 /* test_rules_silence.c - sensor_silent vs gateway_offline (rules_on_tick). */
+/* cmocka needs these first, in this order */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <string.h>
 

@@ -1,11 +1,14 @@
 /* test_rules_state.c - the shared alarm machinery: type names, listing,
  * restore after a collector restart, acknowledgement, out-of-order readings,
  * NULL safety. */
+/* cmocka needs these first, in this order */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <string.h>
 
@@ -14,10 +17,10 @@
 static void type_names_are_stable(void **state)
 {
     (void)state;
-    static const char *const want[] = {
-        "temp_excursion", "temp_forecast", "ischemia_warn", "ischemia_limit",
-        "eta_late",       "lid_open",      "shock",         "battery_low",
-        "gnss_lost",      "sensor_silent", "gateway_offline"};
+    static const char *const want[] = {"temp_excursion", "temp_forecast",  "ischemia_warn",
+                                       "ischemia_limit", "eta_late",       "lid_open",
+                                       "shock",          "battery_low",    "gnss_lost",
+                                       "sensor_silent",  "gateway_offline"};
     size_t n = 0;
     while (rules_type_name(n))
         n++;
@@ -55,8 +58,7 @@ static void restore_then_clear_without_second_raise(void **state)
     assert_int_equal(rules_alarm_active(s, "temp_excursion", NULL), 0);
     /* a restored unacknowledged alarm escalates escalate_after_s after the
      * first live moment, not at once */
-    assert_int_equal(rules_restore(s, "gateway_offline", RULES_WARNING, T0 - 5 * HOUR, 0),
-                     OT_OK);
+    assert_int_equal(rules_restore(s, "gateway_offline", RULES_WARNING, T0 - 5 * HOUR, 0), OT_OK);
     rules_on_tick(s, &sh, T0 + 32 * MIN, 0, rec_emit, &rec);
     assert_int_equal(rec_count(&rec, "gateway_offline", -1), 0);
     rules_on_tick(s, &sh, T0 + 42 * MIN, 0, rec_emit, &rec);
