@@ -5,8 +5,7 @@
  * - Every entry is serialised to a canonical byte string: a magic line, then
  *   one line per field in a fixed order, `name=LEN:TEXT\n` (LEN = byte
  *   length of TEXT, decimal) or `name=~\n` for an absent value. Integers are
- *   printed in decimal, other numbers as the shorter of %.15g / %.17g that
- *   reads back to the same double. hash = SHA-256(encoding), lowercase hex.
+ *   printed in decimal, other numbers with printf's %.15g. hash = SHA-256(encoding), lowercase hex.
  * - The encoding contains prev_hash, so the entries of a shipment form a
  *   chain. Entry 0's prev_hash is the SHA-256 of the shipment's genesis
  *   record (id, container, profile, donation code, cross-clamp time,
@@ -84,9 +83,10 @@ void ot_lg_num_text(double v, char out[40])
         snprintf(out, 40, "%lld", (long long)v);
         return;
     }
+    /* 15 significant digits: every double survives a round trip through
+     * JSON printers (cJSON prints %.15g when it reads back within an ulp)
+     * and text -> double -> text with 15 digits is exact (DBL_DIG). */
     snprintf(out, 40, "%.15g", v);
-    if (strtod(out, NULL) != v)
-        snprintf(out, 40, "%.17g", v);
 }
 
 void ot_lg_shipment_clear(struct ot_lg_shipment *s)
@@ -1295,44 +1295,19 @@ enum ot_err ot_ledger_append(sqlite3 *db, const struct ot_ledger_key *key, int64
     if (rc)
         goto fail;
 
-    /* change feed for the API's SSE stream */
-    {
-        cJSON *j = ot_lg_entry_json(&e);
-        char *payload = j ? cJSON_PrintUnformatted(j) : NULL;
-        if (!payload) {
-            cJSON_Delete(j);
-            rc = OT_ERR_NOMEM;
-            goto fail;
-        }
-        rc = prep(db,
-                  "INSERT INTO events (ts, kind, shipment_id, container, payload)"
-                  " VALUES (?, 'custody', ?, ?, ?)",
-                  &st);
-        if (!rc) {
-            sqlite3_bind_int64(st, 1, e.ts);
-            sqlite3_bind_int64(st, 2, e.shipment);
-            sqlite3_bind_text(st, 3, sh.container, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 4, payload, -1, SQLITE_TRANSIENT);
-            rc = step_done(db, st);
-            sqlite3_finalize(st);
-            st = NULL;
-        }
-        free(payload);
-        if (rc) {
-            cJSON_Delete(j);
-            goto fail;
-        }
-        if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-            ot_error("ledger: commit failed error=\"%s\"", sqlite3_errmsg(db));
-            cJSON_Delete(j);
-            rc = OT_ERR_DB;
-            goto fail;
-        }
-        in_txn = 0;
-        if (entry_out)
-            *entry_out = j;
-        else
-            cJSON_Delete(j);
+    /* The change feed row (events, kind 'custody') is written by the API in
+     * its follow-up transaction together with the status change, so it is
+     * not duplicated here. */
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        ot_error("ledger: commit failed error=\"%s\"", sqlite3_errmsg(db));
+        rc = OT_ERR_DB;
+        goto fail;
+    }
+    in_txn = 0;
+    if (entry_out) {
+        *entry_out = ot_lg_entry_json(&e);
+        if (!*entry_out)
+            ot_warn("ledger: entry stored but its JSON could not be built (out of memory)");
     }
     ot_info("custody entry appended shipment=%lld index=%lld type=%s readings=%lld hash=%s",
             (long long)e.shipment, (long long)e.index, e.type, (long long)e.readings_count,
@@ -1612,6 +1587,23 @@ static int j_num(const cJSON *o, const char *k, struct ot_lg_num *out)
     return 0;
 }
 
+/* integer or null */
+static int j_int_or_null(const cJSON *o, const char *k, struct ot_lg_num *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    int64_t i;
+    if (cJSON_IsNull(v)) {
+        out->set = 0;
+        out->v = 0;
+        return 0;
+    }
+    if (j_int(o, k, &i))
+        return -1;
+    out->set = 1;
+    out->v = (double)i;
+    return 0;
+}
+
 static int j_str_borrow(const cJSON *o, const char *k, int nullable, const char **out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -1697,14 +1689,14 @@ static int parse_entry(const cJSON *o, struct ot_lg_entry *e, const char **what)
         REQ(!cJSON_IsNull(place), "place");
     }
     REQ(j_num(o, "temp_c", &e->temp_c), "temp_c");
-    REQ(j_num(o, "temp_ts", &e->temp_ts), "temp_ts");
+    REQ(j_int_or_null(o, "temp_ts", &e->temp_ts), "temp_ts");
     REQ(j_str(o, "seal", 1, &e->seal), "seal");
     REQ(j_str(o, "comment", 1, &e->comment), "comment");
     rd = cJSON_GetObjectItemCaseSensitive(o, "readings");
     REQ(!cJSON_IsObject(rd) || !json_keys_known(rd, rkeys, what), "readings");
     REQ(j_int(rd, "count", &e->readings_count), "readings.count");
-    REQ(j_num(rd, "from_seq", &e->readings_from_seq), "readings.from_seq");
-    REQ(j_num(rd, "to_seq", &e->readings_to_seq), "readings.to_seq");
+    REQ(j_int_or_null(rd, "from_seq", &e->readings_from_seq), "readings.from_seq");
+    REQ(j_int_or_null(rd, "to_seq", &e->readings_to_seq), "readings.to_seq");
     REQ(j_hex64(rd, "root", e->readings_root), "readings.root");
     REQ(j_hex64(o, "prev_hash", e->prev_hash), "prev_hash");
     REQ(j_hex64(o, "hash", e->hash), "hash");

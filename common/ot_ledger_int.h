@@ -49,8 +49,8 @@ struct ot_lg_reading {
 /* Column / key names of the reading channels, canonical order. */
 extern const char *const ot_lg_channel_names[OT_LG_NCH];
 
-/* Canonical number text (docs/internals/ledger.md): integers as %lld,
- * others the shortest of %.15g / %.17g that reads back exactly. */
+/* Canonical number text (docs/internals/ledger.md): integral values up to
+ * 2^53 as %lld, others as %.15g. */
 void ot_lg_num_text(double v, char out[40]);
 
 void ot_lg_shipment_clear(struct ot_lg_shipment *s);
