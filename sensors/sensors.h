@@ -48,6 +48,9 @@ struct sensors_device {
     modbus_mapping_t *map;
     int listen_fd, serial_fd;
     int clients[SENSORS_MAX_CLIENTS];
+    uint8_t rx[MODBUS_RTU_MAX_ADU_LENGTH]; /* RTU request being received */
+    size_t rx_len;
+    int64_t rx_last_ms;
     size_t nq;
     struct sensors_reply q[SENSORS_REPLY_QUEUE];
     int fault_on[EV__COUNT];

@@ -4,8 +4,9 @@
  * number of reconnecting clients (up to SENSORS_MAX_CLIENTS each; the oldest
  * is dropped for a new one, since a gateway that reconnects may leave a
  * half-open socket behind). RTU devices open the given serial device (in
- * tests the slave end of a pty) with modbus_new_rtu. One libmodbus context
- * per device: modbus_set_socket() points it at the client that has data.
+ * tests the slave end of a pty) with modbus_new_rtu; their requests are
+ * framed here (see handle_rtu). One libmodbus context per device:
+ * modbus_set_socket() points it at the client that has data.
  *
  * Replies are never written straight to the client: libmodbus writes them
  * into a socketpair, we read the bytes back and queue them with a due time.
@@ -49,6 +50,11 @@ static enum ot_err open_device(struct sensors_server *srv, struct sensors_device
             return OT_ERR_MODBUS;
         }
         d->serial_fd = modbus_get_socket(d->ctx);
+        int fl = fcntl(d->serial_fd, F_GETFL);
+        if (fl < 0 || fcntl(d->serial_fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+            ot_error("fcntl failed device=%s error=\"%s\"", d->name, strerror(errno));
+            return OT_ERR_IO;
+        }
         ot_info("serving device=%s profile=%s url=rtu:%s baud=%d unit=%d scenario=%s", d->name,
                 d->prof.name, d->url.tty, d->url.baud, d->unit, d->sc.name);
     } else {
@@ -190,22 +196,10 @@ static void flush_due(struct sensors_device *d, int64_t now)
     d->nq = j;
 }
 
-static void handle_request(struct sensors_server *srv, struct sensors_device *d, int fd, int k)
+/* Answers one complete request (ADU as received) from fd. */
+static void process_request(struct sensors_server *srv, struct sensors_device *d, int fd,
+                            const uint8_t *req, int len)
 {
-    uint8_t req[MODBUS_TCP_MAX_ADU_LENGTH];
-    modbus_set_socket(d->ctx, fd);
-    int len = modbus_receive(d->ctx, req);
-    if (len < 0) {
-        if (!d->url.rtu) {
-            drop_client(d, k, errno == ECONNRESET ? "peer_closed" : "receive_error");
-        } else {
-            ot_warn("bad request frame device=%s error=\"%s\"", d->name, modbus_strerror(errno));
-            modbus_flush(d->ctx);
-        }
-        return;
-    }
-    if (len == 0)
-        return; /* RTU frame for another unit */
     d->n_req++;
     double t = d->t_s;
     if (scenario__active(&d->sc, EV_DROPOUT, t)) {
@@ -226,8 +220,8 @@ static void handle_request(struct sensors_server *srv, struct sensors_device *d,
     }
     struct sensors_reply r;
     ssize_t n = read(srv->pair[1], r.buf, sizeof r.buf);
-    if (n <= 0)
-        return; /* nothing to send (e.g. RTU broadcast) */
+    if (n <= 0 || (d->url.rtu && unit == 0))
+        return; /* nothing to send; never answer an RTU broadcast */
     r.len = (size_t)n;
     r.fd = fd;
     const struct scenario_event *cn = scenario__active(&d->sc, EV_CRC_NOISE, t);
@@ -256,6 +250,101 @@ static void handle_request(struct sensors_server *srv, struct sensors_device *d,
         return;
     }
     d->q[d->nq++] = r;
+}
+
+static void handle_tcp(struct sensors_server *srv, struct sensors_device *d, int k)
+{
+    uint8_t req[MODBUS_TCP_MAX_ADU_LENGTH];
+    int fd = d->clients[k];
+    modbus_set_socket(d->ctx, fd);
+    int len = modbus_receive(d->ctx, req);
+    if (len < 0) {
+        drop_client(d, k, errno == ECONNRESET ? "peer_closed" : "receive_error");
+        return;
+    }
+    if (len > 0)
+        process_request(srv, d, fd, req, len);
+}
+
+static uint16_t crc16(const uint8_t *p, size_t n)
+{
+    uint16_t crc = 0xFFFF;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int b = 0; b < 8; b++)
+            crc = (crc & 1) ? (uint16_t)((crc >> 1) ^ 0xA001) : (uint16_t)(crc >> 1);
+    }
+    return crc;
+}
+
+/* Length of the RTU request at the start of buf: > 0 complete length, 0
+ * need more bytes, -1 unknown function (resynchronise). */
+static int rtu_frame_len(const uint8_t *b, size_t n)
+{
+    if (n < 2)
+        return 0;
+    switch (b[1]) {
+    case 1: case 2: case 3: case 4: case 5: case 6: case 8:
+        return 8;
+    case 7: case 11: case 12: case 17:
+        return 4;
+    case 15: case 16:
+        return n < 7 ? 0 : 9 + b[6];
+    case 22:
+        return 10;
+    case 23:
+        return n < 11 ? 0 : 13 + b[10];
+    case 43:
+        return 7;
+    default:
+        return -1;
+    }
+}
+
+/* RTU requests are framed here rather than by modbus_receive(): libmodbus,
+ * on a request for another unit, treats the NEXT frame as that unit's
+ * answer and swallows it, which on a point-to-point line (a pty, a single
+ * sensor) eats a request meant for us. */
+static void handle_rtu(struct sensors_server *srv, struct sensors_device *d)
+{
+    int64_t now = ot_time_mono_ms();
+    if (d->rx_len && now - d->rx_last_ms > 100) {
+        ot_warn("partial RTU frame discarded device=%s bytes=%zu", d->name, d->rx_len);
+        d->rx_len = 0;
+    }
+    ssize_t n = read(d->serial_fd, d->rx + d->rx_len, sizeof d->rx - d->rx_len);
+    if (n <= 0) {
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            ot_warn("serial read failed device=%s error=\"%s\"", d->name, strerror(errno));
+        return;
+    }
+    d->rx_len += (size_t)n;
+    d->rx_last_ms = now;
+    for (;;) {
+        int fl = rtu_frame_len(d->rx, d->rx_len);
+        if (fl == 0 || (fl > 0 && (size_t)fl > d->rx_len)) {
+            if (fl > (int)sizeof d->rx)
+                d->rx_len = 0;
+            return; /* wait for the rest */
+        }
+        if (fl < 0) {
+            ot_warn("unknown RTU function, input discarded device=%s function=%u", d->name,
+                    (unsigned)d->rx[1]);
+            d->rx_len = 0;
+            return;
+        }
+        size_t len = (size_t)fl;
+        uint16_t crc = (uint16_t)(d->rx[len - 2] | (d->rx[len - 1] << 8));
+        if (crc16(d->rx, len - 2) != crc) {
+            ot_warn("bad CRC in request, input discarded device=%s", d->name);
+            d->rx_len = 0;
+            return;
+        }
+        if (d->rx[0] == d->unit || d->rx[0] == 0)
+            process_request(srv, d, d->serial_fd, d->rx, fl);
+        memmove(d->rx, d->rx + len, d->rx_len - len);
+        d->rx_len -= len;
+    }
 }
 
 enum ot_err sensors__server_run(struct sensors_server *srv)
@@ -311,10 +400,10 @@ enum ot_err sensors__server_run(struct sensors_server *srv)
         for (size_t i = 0; i < srv->n; i++) {
             struct sensors_device *d = &srv->dev[i];
             if (d->serial_fd >= 0 && FD_ISSET(d->serial_fd, &rd))
-                handle_request(srv, d, d->serial_fd, -1);
+                handle_rtu(srv, d);
             for (int k = 0; k < SENSORS_MAX_CLIENTS; k++)
                 if (d->clients[k] >= 0 && FD_ISSET(d->clients[k], &rd))
-                    handle_request(srv, d, d->clients[k], k);
+                    handle_tcp(srv, d, k);
             /* last: a new client may reuse the number of one closed above */
             if (d->listen_fd >= 0 && FD_ISSET(d->listen_fd, &rd))
                 accept_client(d);
