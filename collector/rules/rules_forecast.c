@@ -1,11 +1,13 @@
 /* rules_forecast.c - temp_forecast: warn before the band is left.
  *
  * How: the temp_c readings of the last 10 min of reading time (at most 128,
- * thinned to one per ~4.7 s at high rates, the newest always kept) are fitted with an ordinary
- * least-squares line T(t) = a + b·t, with t relative to the newest reading (numerically stable over
- * epoch ms). The fit at the newest reading plus b·forecast_horizon_s is the projection. At least 5
- * points spanning at least 5 min are needed (a shorter span extrapolated over a 30 min horizon
- * turns probe noise of +/-0.2 °C into phantom trends of several °C); otherwise the state is held.
+ * thinned to one per ~4.7 s at high rates, the newest always kept) are
+ * fitted with an ordinary least-squares line T(t) = a + b·t, with t relative
+ * to the newest reading (numerically stable over epoch ms). The fit at the
+ * newest reading plus b·forecast_horizon_s is the projection. At least 5
+ * points spanning at least 5 min are needed (a shorter span extrapolated
+ * over a 30 min horizon turns probe noise of +/-0.2 °C into phantom trends of
+ * several °C); otherwise the state is held.
  *
  * State machine:
  *   INACTIVE --newest temp inside the band and projection outside--> RAISED warning

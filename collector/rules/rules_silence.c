@@ -11,10 +11,13 @@
  *    while the link works. Evaluated on ticks only while online, from the
  *    later of the newest temp_c reading ts and the tick that first saw the
  *    gateway online (again): a gateway that just reconnected gets
- *    sensor_silent_s to deliver before its sensor is called silent. Not raised on a tick when late
- * readings with temp_c arrived since the previous tick (a backlog is draining: the sensor works).
- * Cleared by any reading with temp_c. Timers compare the tick's now with reading ts: both are epoch
- * ms. */
+ *    sensor_silent_s to deliver before its sensor is called silent. Not
+ *    raised on a tick when late readings with temp_c arrived since the
+ *    previous tick (a backlog is draining: the sensor works). Cleared by any
+ *    reading with temp_c. While the gateway is offline sensor_silent is
+ *    neither raised nor cleared (a raised one stays: the temperature is
+ *    still unknown).
+ * Timers compare the tick's now with reading ts: both are epoch ms. */
 #include "rules_internal.h"
 
 void rules__silence_on_reading(struct rules_state *s, const struct rules_shipment *sh,
