@@ -8,7 +8,13 @@ import { renderMap } from '../map.js';
 import { renderChart } from '../chart.js';
 import { band, latest, status, profileName } from '../model.js';
 import { statusBadge, facts, route, alarmList, errorText, title } from '../components.js';
-import { num, items } from '../util.js';
+import { num, items, toMs } from '../util.js';
+
+// The last 3 h of reading time, one point a minute (server-side buckets).
+function sparkQuery(sh) {
+  const last = toMs(latest(sh)?.ts);
+  return Number.isFinite(last) ? `?from=${Math.round(last - 3 * 3600000)}&every=60&limit=500` : '?every=60&limit=500';
+}
 
 export function coordinatorView(root, { go }) {
   let data = null;
@@ -19,7 +25,7 @@ export function coordinatorView(root, { go }) {
       const list = await all('/shipments?status=active');
       const rows = await Promise.all(list.map(async (sh) => {
         const [r, a] = await Promise.all([
-          api.readings(sh.id, '?limit=500').then(items).catch(() => []),
+          api.readings(sh.id, sparkQuery(sh)).then(items).catch(() => []),
           api.alarms(sh.id).then(items).catch(() => []),
         ]);
         return { sh, readings: r, alarms: a };

@@ -18,7 +18,7 @@ export function shipmentView(root, { params }) {
     try {
       const [sh, readings, alarms, custody] = await Promise.all([
         api.shipment(id),
-        all(`/shipments/${encodeURIComponent(id)}/readings?limit=1000`, 10).catch(() => []),
+        all(`/shipments/${encodeURIComponent(id)}/readings?every=15&limit=5000`, 10).catch(() => []),
         api.alarms(id).then(items).catch(() => []),
         all(`/shipments/${encodeURIComponent(id)}/custody`).catch(() => []),
       ]);
