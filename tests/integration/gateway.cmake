@@ -1,0 +1,4 @@
+# Gateway integration tests: real mosquitto, pymodbus 3.0 as an independent
+# Modbus server (TCP, and RTU over a pty pair), the built organtrack-gateway.
+ot_py_test(gateway.profiles gateway_profiles.py)
+ot_py_test(gateway.outage gateway_outage.py)
