@@ -21,6 +21,7 @@ static void usage(FILE *f)
             "--dump-scenario prints the model's values at simulated time SECONDS as JSON\n"
             "(one object per line from --at to --to every --step). See docs/sensors.md.\n"
             "  --config FILE   devices to serve\n"
+            "  --check         load and validate the config (profiles, scenarios), then exit\n"
             "  --help          this text\n"
             "  --version       print the version\n");
 }
@@ -84,6 +85,7 @@ static int dump(const char *file, const char *at, const char *to, const char *st
 int main(int argc, char **argv)
 {
     const char *config = NULL, *scen = NULL, *at = NULL, *to = NULL, *step = NULL;
+    int check = 0;
     struct sensors_server srv;
     char err[1024];
     ot_log_init("sensors", OT_LOG_INFO);
@@ -97,6 +99,10 @@ int main(int argc, char **argv)
         if (strcmp(a, "--version") == 0) {
             printf("organtrack-sensors %s\n", OT_VERSION);
             return 0;
+        }
+        if (strcmp(a, "--check") == 0) {
+            check = 1;
+            continue;
         }
         if (strcmp(a, "--config") == 0)
             slot = &config;
@@ -125,6 +131,11 @@ int main(int argc, char **argv)
     if (sensors__config_load(config, ot_time_now_ms(), &srv, err, sizeof err) != OT_OK) {
         fprintf(stderr, "organtrack-sensors: %s\n", err);
         return 1;
+    }
+    if (check) {
+        printf("config OK: %s devices=%zu\n", config, srv.n);
+        sensors__server_free(&srv);
+        return 0;
     }
     ot_signal_install();
     enum ot_err rc = sensors__server_open(&srv);
