@@ -33,6 +33,7 @@ struct api_config {
     int64_t sse_poll_ms;
     int64_t sse_max_clients;
     int64_t clock_skew_min; /* cross_clamp_at may be this far in the future */
+    int64_t list_cache_ms;  /* shipment list page cache TTL, 0 = off */
     char mqtt_host[256];    /* set when an "mqtt" section names tcp://host:port */
     int mqtt_port;
     char log_level[16];
@@ -252,6 +253,7 @@ void api__h_health(struct api_req *r);
 void api__h_me(struct api_req *r);
 void api__h_profiles(struct api_req *r);
 void api__h_ship_list(struct api_req *r);
+void api__list_cache_clear(void);
 void api__h_ship_create(struct api_req *r);
 void api__h_ship_get(struct api_req *r);
 void api__h_ship_patch(struct api_req *r);

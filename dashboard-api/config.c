@@ -68,7 +68,7 @@ enum ot_err api__config_load(const char *file, struct api_config *cfg, char *err
     static const char *const known[] = {
         "listen", "database", "preservation", "web_root", "ledger_key", "max_body_bytes",
         "threads", "connection_limit", "sse_heartbeat_s", "sse_poll_ms", "sse_max_clients",
-        "clock_skew_min", "mqtt", "log_level", "comment", "_comment", NULL};
+        "clock_skew_min", "list_cache_ms", "mqtt", "log_level", "comment", "_comment", NULL};
     struct ot_conf c;
     enum ot_err rc;
     memset(cfg, 0, sizeof *cfg);
@@ -95,6 +95,8 @@ enum ot_err api__config_load(const char *file, struct api_config *cfg, char *err
         (rc = ot_conf_int(&c, c.root, "", "sse_max_clients", 0, 256, 1, 5000,
                           &cfg->sse_max_clients)) ||
         (rc = ot_conf_int(&c, c.root, "", "clock_skew_min", 0, 5, 0, 60, &cfg->clock_skew_min)) ||
+        (rc = ot_conf_int(&c, c.root, "", "list_cache_ms", 0, 1000, 0, 60000,
+                          &cfg->list_cache_ms)) ||
         (rc = parse_mqtt(&c, cfg)))
         goto out;
     if (ot_log_level_parse(cfg->log_level) < 0) {

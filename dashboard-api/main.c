@@ -109,6 +109,7 @@ int main(int argc, char **argv)
         exit_code = 0;
 out:
     api__sse_free(&ctx);
+    api__list_cache_clear();
     api__metrics_free(ctx.metrics);
     api__pool_close(ctx.pool);
     ot_ledger_key_free(ctx.key);

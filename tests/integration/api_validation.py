@@ -195,6 +195,16 @@ def test_api_validation():
         check(s == 200 and all(i["status"] == "created" for i in j["items"]) and
               len(j["items"]) == 7, f"status=created {len(j['items'])}")
 
+        # the page cache never serves a list older than the last write
+        s, j, _ = call("GET", "/api/v1/shipments?status=active&limit=500")
+        s, j, _ = call("GET", "/api/v1/shipments?status=active&limit=500")
+        victim = seen[-1]
+        check(victim in [i["id"] for i in j["items"]], "victim listed")
+        s, _, _ = call("PATCH", f"/api/v1/shipments/{victim}", {"status": "discarded"})
+        check(s == 200, "discard")
+        s, j, _ = call("GET", "/api/v1/shipments?status=active&limit=500")
+        check(victim not in [i["id"] for i in j["items"]], "cached list not invalidated")
+
         # readings: raw paging and down-sampling (average per bucket, seq/ts of the last)
         t0 = (now_ms() // 60000) * 60000 - 600_000
         api.add_readings(sid, "KZ-A", 60, t0, 1000, temp=lambda i: float(i % 10))
