@@ -165,6 +165,11 @@ try {
     .catch(() => fail('hand-off not in the auditor trail'));
   await expectText(page, '.verify-result', 'Chain intact', 'chain check');
   if (await page.locator('button[data-format]').count() !== 3) fail('export buttons missing');
+  const dl = page.waitForEvent('download', { timeout: 15000 });
+  await page.click('button[data-format=bundle]');
+  const file = await dl.catch(() => null);
+  if (!file) fail(`bundle export not downloaded: ${await text(page, '.panel p[role=status]').catch(() => '')}`);
+  log(`bundle export downloaded as ${file.suggestedFilename()}`);
   await shot(page, 'web-auditor');
 
   if (errors.length) fail(errors.join('; '));

@@ -19,7 +19,7 @@ export function renderChart(readings, band, { width = 240, height = 56, spark = 
   let ymax = Math.max(...pts.map((p) => p[1]), Number.isFinite(bmax) ? bmax + 1 : -Infinity);
   if (!Number.isFinite(ymin) || !Number.isFinite(ymax)) { ymin = 0; ymax = 10; }
   if (ymax - ymin < 1) { ymin -= 0.5; ymax += 0.5; }
-  const padL = spark ? 2 : 44;
+  const padL = spark ? 2 : 58;
   const padR = spark ? 2 : 10;
   const padT = spark ? 2 : 10;
   const padB = spark ? 2 : 24;

@@ -14,10 +14,13 @@ export function renderMap({ markers = [], routes = [], places = [], label, compa
   svg.append(s('rect', { x: 0, y: 0, width: WIDTH, height: HEIGHT, class: 'map-water' }));
   for (const n of geo.neighbours) svg.append(s('path', { d: n.d, class: 'map-land' }));
   svg.append(s('path', { d: geo.kazakhstan, class: 'map-kz' }));
+  // A city's name gives way to a shipment's origin or destination drawn on it.
+  const taken = places.filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lon)).map((p) => project(p.lon, p.lat));
   for (const c of geo.cities) {
+    const near = taken.some(([x, y]) => Math.abs(x - c.x) < 40 && Math.abs(y - c.y) < 14);
     svg.append(s('g', { class: 'map-city' },
       s('circle', { cx: c.x, cy: c.y, r: 3 }),
-      s('text', { x: c.x + 6, y: c.y + 4 }, tv('city', c.id))));
+      near ? null : s('text', { x: c.x + 6, y: c.y + 4 }, tv('city', c.id))));
   }
   for (const r of routes) {
     const pts = r.points.filter(([lon, lat]) => Number.isFinite(lon) && Number.isFinite(lat)).map(([lon, lat]) => project(lon, lat));

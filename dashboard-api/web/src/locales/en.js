@@ -43,7 +43,7 @@ export default {
   'crew.place': 'Place: {lat}, {lon} (latest reading {at})', 'crew.noplace': 'Place unknown (no GNSS fix).', 'crew.required': '“{field}” is required.',
   'crew.submit': 'Log it', 'crew.sending': 'Sending…', 'crew.logged': 'Logged',
   'audit.title': 'Audit: custody trail', 'audit.pick': 'Shipment', 'audit.none': 'No shipments.', 'audit.verify': 'Verification',
-  'audit.chain_ok': 'Chain intact: {n} entries, each linked to the hash of the one before.', 'audit.chain_bad': 'Chain broken at entry #{i}',
+  'audit.chain_ok': 'Chain intact ({n}): every entry is linked to the hash of the one before.', 'audit.chain_bad': 'Chain broken at entry #{i}',
   'audit.offline': 'Full verification (signature and temperature record): download the bundle and check it offline with “organtrack-ledger verify”, without trusting the server.',
   'audit.export': 'Export', 'audit.downloaded': 'Downloaded: {fmt}, {kb} KB', 'audit.broken': '(broken)',
   'audit.col.index': '#', 'audit.col.time': 'Time', 'audit.col.type': 'Event', 'audit.col.actor': 'Logged by', 'audit.col.parties': 'From → to', 'audit.col.prev': 'Previous hash',

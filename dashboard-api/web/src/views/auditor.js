@@ -53,7 +53,7 @@ export function auditorView(root, { params, go }) {
       const blob = await res.blob();
       const url = URL.createObjectURL(blob);
       const sh = list.find((s) => String(s.id) === selected);
-      const a = h('a', { href: url, download: `organtrack-${sh?.donation_code || selected}-${fmt}.${ext}` });
+      const a = h('a', { href: url, download: `organtrack-${String(sh?.donation_code || selected).replace(/[^A-Za-z0-9-]+/g, '_')}-${fmt}.${ext}` });
       document.body.append(a);
       a.click();
       a.remove();
