@@ -101,8 +101,8 @@ int config__parse_url(struct gw_device_conf *d, const char *url, char *err, size
 
 static enum ot_err load_device(struct gw_config *c, const cJSON *node, size_t idx)
 {
-    static const char *const known[] = {"name", "url", "unit", "timeout_ms", "profile",
-                                        "channels", NULL};
+    static const char *const known[] = {"name",    "url",      "unit",          "timeout_ms",
+                                        "profile", "channels", "stuck_after_s", NULL};
     struct ot_conf *cf = &c->conf;
     struct gw_device_conf *d = &c->dev[idx];
     char where[32], err[512];
@@ -117,6 +117,8 @@ static enum ot_err load_device(struct gw_config *c, const cJSON *node, size_t id
         (rc = ot_conf_str(cf, node, where, "url", NULL, &d->url)) ||
         (rc = ot_conf_int(cf, node, where, "unit", 0, 1, 0, 255, &d->unit)) ||
         (rc = ot_conf_int(cf, node, where, "timeout_ms", 0, 500, 10, 60000, &d->timeout_ms)) ||
+        (rc = ot_conf_int(cf, node, where, "stuck_after_s", 0, 0, 0, 86400,
+                          &d->stuck_after_s)) ||
         (rc = ot_conf_str(cf, node, where, "profile", NULL, &profile)) ||
         (rc = ot_conf_child(cf, node, where, "channels", cJSON_Object, 0, &map)))
         return rc;

@@ -7,7 +7,9 @@
  * reconnects in a loop inside the call and can block forever on an
  * unplugged adapter). Instead: a failed connect, or a cycle where every
  * group fails, closes the link and schedules a reconnect with exponential
- * backoff (250 ms doubling to 10 s); while in backoff nothing is tried and
+ * backoff (250 ms doubling to 10 s) when the failures are link failures
+ * (timeouts, resets); a garbled answer (CRC) or a Modbus exception means the
+ * device is there, so the link stays. While in backoff nothing is tried and
  * the cycle reports the device's channels as not read. A TCP timeout also
  * closes the link, so a late answer can never be taken for the next one; on
  * RTU the line is flushed after a failed request (CRC noise, timeout). */
@@ -145,7 +147,7 @@ void device__poll(struct gw_device *d, struct gw_dev_result *res)
             return;
         }
     }
-    int timeouts = 0;
+    int timeouts = 0, linkerr = 0;
     for (size_t gi = 0; gi < d->ngroups; gi++) {
         const struct gw_group *g = &d->groups[gi];
         uint16_t regs[2000];
@@ -172,6 +174,8 @@ void device__poll(struct gw_device *d, struct gw_dev_result *res)
                          g->addr, g->count, modbus_strerror(e));
             res->failed++;
             timeouts += e == ETIMEDOUT;
+            linkerr += e == ETIMEDOUT || e == ECONNRESET || e == EPIPE || e == EBADF ||
+                       e == ENOTCONN || e == EIO;
             if (e == ECONNRESET || e == EPIPE || e == EBADF || e == ENOTCONN ||
                 (!d->conf->is_rtu && e == ETIMEDOUT))
                 break; /* the link is gone or out of step: stop this cycle */
@@ -193,8 +197,8 @@ void device__poll(struct gw_device *d, struct gw_dev_result *res)
         int all = 1;
         for (size_t i = 0; i < d->conf->profile.n; i++)
             all &= !res->ok[i];
-        if (all)
-            fail_link(d); /* nothing answered: reconnect with backoff */
+        if (all && linkerr)
+            fail_link(d); /* nothing answered at all: reconnect with backoff */
         else if (!d->conf->is_rtu && timeouts)
             device__close(d); /* reconnect next cycle, no stale answers */
     } else {

@@ -24,6 +24,7 @@ struct gw_device_conf {
     const char *name;
     const char *url;
     int64_t unit, timeout_ms;
+    int64_t stuck_after_s; /* report a channel whose value has not changed this long (0 = off) */
     struct ot_profile profile;
     /* output name of each profile channel after the "channels" rename map */
     char out_name[OT_PROFILE_MAX_CHANNELS][OT_CHANNEL_NAME_MAX + 1];
@@ -97,6 +98,7 @@ struct gw_health {
     int64_t total_errors;
     char error[GW_ERROR_MAX];
     int64_t since_ms;     /* wall clock of the last ok/failed flip */
+    uint32_t stuck;       /* bit k: profile channel k unchanged for stuck_after_s */
 };
 
 struct gw_poller;

@@ -28,6 +28,9 @@ struct dev_slot {
     uint64_t done_cycle;
     struct gw_dev_result res;
     struct gw_health health;
+    /* stuck-value detection (device thread only) */
+    double last_val[OT_PROFILE_MAX_CHANNELS];
+    int64_t changed_mono[OT_PROFILE_MAX_CHANNELS];
 };
 
 struct gw_poller {
@@ -71,6 +74,27 @@ static void health_update(struct dev_slot *s, const struct gw_dev_result *r)
     }
 }
 
+/* A value that never moves is reported, never hidden: the reading still
+ * carries it (it was read), the device health lists the channel as stuck. */
+static uint32_t stuck_update(struct dev_slot *s, const struct gw_dev_result *r)
+{
+    const struct gw_device_conf *dc = s->dev.conf;
+    int64_t now = ot_time_mono_ms(), lim = dc->stuck_after_s * 1000;
+    uint32_t mask = s->health.stuck; /* read without the lock: only this thread writes it */
+    for (size_t k = 0; k < dc->profile.n; k++) {
+        if (!r->ok[k])
+            continue;
+        if (s->changed_mono[k] == 0 || r->val[k] != s->last_val[k]) {
+            s->last_val[k] = r->val[k];
+            s->changed_mono[k] = now;
+            mask &= ~(1u << k);
+        } else if (lim > 0 && now - s->changed_mono[k] >= lim) {
+            mask |= 1u << k;
+        }
+    }
+    return mask;
+}
+
 static void *dev_thread(void *arg)
 {
     struct dev_slot *s = arg;
@@ -85,7 +109,16 @@ static void *dev_thread(void *arg)
         uint64_t cycle = p->cycle;
         pthread_mutex_unlock(&p->mu);
         device__poll(&s->dev, &res);
+        uint32_t stuck = stuck_update(s, &res);
         pthread_mutex_lock(&p->mu);
+        if (stuck != s->health.stuck) {
+            for (size_t k = 0; k < s->dev.conf->profile.n; k++)
+                if (((stuck ^ s->health.stuck) >> k) & 1u)
+                    ot_warn("channel %s device=%s channel=%s", ((stuck >> k) & 1u) ? "stuck" : "moving again",
+                            s->dev.conf->name, s->dev.conf->out_name[k]);
+            s->health.stuck = stuck;
+            p->health_changed = 1;
+        }
         s->res = res;
         s->done_cycle = cycle;
         health_update(s, &res);

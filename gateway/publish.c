@@ -175,6 +175,20 @@ int status__add_devices(cJSON *obj, const struct gw_config *cfg, const struct gw
             !cJSON_AddNumberToObject(d, "since", (double)h[i].since_ms) ||
             (!h[i].ok && !cJSON_AddStringToObject(d, "error", h[i].error)))
             return -1;
+        if (h[i].stuck) {
+            cJSON *st = cJSON_AddArrayToObject(d, "stuck");
+            if (!st)
+                return -1;
+            for (size_t k = 0; k < cfg->dev[i].profile.n; k++) {
+                if (!((h[i].stuck >> k) & 1u))
+                    continue;
+                cJSON *nm = cJSON_CreateString(cfg->dev[i].out_name[k]);
+                if (!nm || !cJSON_AddItemToArray(st, nm)) {
+                    cJSON_Delete(nm);
+                    return -1;
+                }
+            }
+        }
     }
     return 0;
 }

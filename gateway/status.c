@@ -179,11 +179,22 @@ int status__print(const struct gw_config *cfg)
             age(a, sizeof a, now - since);
         else
             snprintf(a, sizeof a, "start");
+        const cJSON *stuck = cJSON_GetObjectItemCaseSensitive(d, "stuck"), *sn;
+        char sbuf[256] = "";
+        size_t used = 0;
+        cJSON_ArrayForEach(sn, stuck)
+        {
+            int w = snprintf(sbuf + used, sizeof sbuf - used, "%s%s", used ? ", " : "; STUCK: ",
+                             cJSON_IsString(sn) ? sn->valuestring : "?");
+            if (w < 0 || (size_t)w >= sizeof sbuf - used)
+                break;
+            used += (size_t)w;
+        }
         if (cJSON_IsTrue(ok))
-            printf("  %-12s ok for %s\n", str(d, "name"), a);
+            printf("  %-12s ok for %s%s\n", str(d, "name"), a, sbuf);
         else
-            printf("  %-12s FAILING for %s, %.0f consecutive errors, last: %s\n", str(d, "name"),
-                   a, num(d, "errors"), str(d, "error"));
+            printf("  %-12s FAILING for %s, %.0f consecutive errors, last: %s%s\n",
+                   str(d, "name"), a, num(d, "errors"), str(d, "error"), sbuf);
     }
     cJSON_Delete(o);
     return stale ? 1 : 0;

@@ -2,3 +2,4 @@
 # Modbus server (TCP, and RTU over a pty pair), the built organtrack-gateway.
 ot_py_test(gateway.profiles gateway_profiles.py)
 ot_py_test(gateway.outage gateway_outage.py)
+ot_py_test(gateway.faults gateway_faults.py)
