@@ -262,6 +262,10 @@ enum ot_err ot_batch_decode(const char *buf, size_t len, struct ot_batch *out,
             }
             have_b = 1;
         } else if (strcmp(k, "readings") == 0) {
+            if (have_r) { /* a repeated key would overrun the readings array */
+                rc = fail(e, "schema", "readings: duplicate key");
+                goto fail;
+            }
             have_r = 1;
             if (!cJSON_IsArray(it)) {
                 rc = fail(e, "schema", "readings: expected an array");
@@ -302,7 +306,8 @@ enum ot_err ot_batch_decode(const char *buf, size_t len, struct ot_batch *out,
             }
         } else if (strcmp(k, "lost") == 0) {
             const cJSON *pair;
-            if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) > OT_LOST_MAX) {
+            if (!cJSON_IsArray(it) || out->n_lost ||
+                cJSON_GetArraySize(it) > OT_LOST_MAX) { /* also refuses a repeated key */
                 rc = fail(e, "schema", "lost: expected up to %d [from,to] pairs", OT_LOST_MAX);
                 goto fail;
             }
