@@ -143,7 +143,8 @@ static enum ot_err scan_spool(struct influx *ix)
             ix->next_num = num + 1;
     }
     closedir(d);
-    qsort(ix->files, ix->n_files, sizeof *ix->files, cmp_files);
+    if (ix->n_files > 1)
+        qsort(ix->files, ix->n_files, sizeof *ix->files, cmp_files);
     if (ix->n_files)
         ot_info("influx spool found files=%zu bytes=%lld", ix->n_files,
                 (long long)ix->spool_bytes);

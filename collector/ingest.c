@@ -739,8 +739,10 @@ static enum ot_err handle_state(struct ingest *in, const char *cname, const char
             size_t k = 0;
             while (k < c->n_above && c->above[k].to <= c->ack)
                 k++;
-            memmove(&c->above[0], &c->above[k], (c->n_above - k) * sizeof *c->above);
-            c->n_above -= k;
+            if (k) {
+                memmove(&c->above[0], &c->above[k], (c->n_above - k) * sizeof *c->above);
+                c->n_above -= k;
+            }
             if (c->n_above && c->above[0].from <= c->ack)
                 c->above[0].from = c->ack + 1;
             advance_ack(c);

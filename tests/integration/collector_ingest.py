@@ -103,6 +103,8 @@ def test():
             ("topic", dict(topic=f"{TOPIC}/containers/bad.name/readings",
                            payload=batch(C, [reading(998)]))),
             ("state", dict(topic=f"{TOPIC}/containers/{C}/state", payload='{"v":1,"online":"x"}')),
+            ("schema", dict(topic=rt, payload=batch(C, [reading(996)])[:-1] +
+                            ', "readings": [{"seq": 995, "ts": 1763877600123, "temp_c": 4}]}')),
             ("version", dict(topic=rt, payload=batch(C, [reading(997)]).replace('"v": 1', '"v": 2'))),
         ]
         for _, kw in hostile:

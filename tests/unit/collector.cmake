@@ -1,5 +1,6 @@
 # Collector unit tests (issue 4)
 ot_unit_test(test_lineproto)
+ot_unit_test(test_collector_decode)
 if(TARGET collector_core)
   ot_unit_test(test_collector_queue)
   target_link_libraries(test_collector_queue PRIVATE collector_core)
