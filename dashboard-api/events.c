@@ -362,7 +362,7 @@ int64_t api__sse_clients(const struct api_ctx *ctx)
 
 void api__h_events(struct api_req *r)
 {
-    static const char *const known[] = {"last_event_id", NULL};
+    static const char *const known[] = {"last_event_id", "access_token", NULL};
     struct api_sse *s = r->ctx->sse;
     int64_t last = -1;
     if (api__query_check(r, known))

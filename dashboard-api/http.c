@@ -220,6 +220,14 @@ static void dispatch(struct api_req *r)
     if (rt->roles) {
         const char *authz =
             MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        char qauth[300];
+        const char *qtok = api__query(r, "access_token");
+        if (!authz && qtok && rt->handler == api__h_events) {
+            /* EventSource cannot send headers: the stream alone accepts
+             * ?access_token= (never logged: we log paths, not queries) */
+            snprintf(qauth, sizeof qauth, "Bearer %.280s", qtok);
+            authz = qauth;
+        }
         if (!authz) {
             api__reply_error(r, 401, "unauthorized",
                              "Authorization: a bearer token is required");

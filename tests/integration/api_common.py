@@ -152,7 +152,9 @@ class SseStream:
 
     def __init__(self, api, token, last_event_id=None, query=""):
         self.conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=15)
-        h = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+        h = {"Accept": "text/event-stream"}
+        if token:
+            h["Authorization"] = f"Bearer {token}"
         if last_event_id is not None:
             h["Last-Event-ID"] = str(last_event_id)
         self.conn.request("GET", "/api/v1/events" + query, headers=h)

@@ -56,6 +56,15 @@ def test_api_sse():
         check(r3["id"] == r2["id"], f"?last_event_id resume: {r3['id']} != {r2['id']}")
         st3.close()
 
+        # EventSource cannot send headers: ?access_token= works on the stream only
+        st4 = api_common.SseStream(api, None, query=f"?access_token={crew}&last_event_id=0")
+        check(st4.next_event()["data"]["container"] == "KZ-A", "access_token stream is crew-scoped")
+        st4.close()
+        s, _, _ = api.req("GET", f"/api/v1/shipments?access_token={coord}")
+        check(s == 401, f"access_token refused outside the stream: {s}")
+        s, _, _ = api.req("GET", "/api/v1/events?access_token=ot_bad")
+        check(s == 401, f"bad access_token: {s}")
+
         # 30 idle streams on 2 worker threads: ordinary requests still answer
         streams = [api_common.SseStream(api, coord) for _ in range(30)]
         s, j, _ = api.req("GET", "/api/v1/shipments?status=active", token=coord, timeout=5)
