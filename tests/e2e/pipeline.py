@@ -39,7 +39,7 @@ def test_pipeline():
         scenario = os.path.join(ottest.ROOT, "sensors", "scenarios", "kidney-road.json")
         out = subprocess.run([os.path.join(ottest.BIN, "organtrack-sensors"), "--dump-scenario",
                               scenario, "--at", "1800"], capture_output=True, text=True, check=True)
-        model = json.loads(out.stdout.strip().splitlines()[0])
+        model = json.loads(out.stdout.strip().splitlines()[0])["values"]
 
         modbus_port = ottest.free_port()
         sensors = env.program("organtrack-sensors", {
@@ -111,6 +111,8 @@ def test_pipeline():
         # the published values are the simulator's model values (register resolution)
         tol = {"temp_c": 0.011, "temp2_c": 0.011, "ambient_c": 0.011, "lat": 1e-5, "lon": 1e-5,
                "speed_kmh": 0.11, "battery_pct": 1.0, "alt_m": 1.0}
+        for ch in ("temp_c", "lat", "lon"):
+            ottest.check(ch in model, f"simulator model lacks {ch}: {model}")
         for ch, t in tol.items():
             if ch in model and model[ch] is not None:
                 ottest.check(ch in r, f"channel {ch} missing from published reading {r}")
