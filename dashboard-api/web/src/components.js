@@ -1,13 +1,13 @@
 // Pieces shared by the views: status badge, facts of a shipment, alarm list
 // with acknowledgement, custody timeline, the acknowledgement dialog.
 import { h } from './util.js';
-import { t, tv, fmtTime, fmtDateTime, fmtTemp, fmtMinutes } from './i18n.js';
+import { t, tv, fmtTime, fmtDateTime, fmtTemp, fmtMinutes, getLang } from './i18n.js';
 import { toMs, num, shortHash } from './util.js';
 import { band, deadlineMs, etaMs, isLate, latest, profileName } from './model.js';
 import { api } from './api.js';
 
 export function statusBadge(st, big = false) {
-  return h('span', { class: `status st-${st} ${big ? 'big' : ''}`, role: 'status' },
+  return h('span', { class: `status st-${st} ${big ? 'big' : ''}` },
     h('span', { class: 'dot', 'aria-hidden': 'true' }), t(`status.${st}`));
 }
 
@@ -76,12 +76,14 @@ export function alarmList(alarms, { canAck, onChange, onlyActive = true } = {}) 
       h('span', { class: 'sev' }, tv('severity', a.severity)), ' · ',
       h('span', { class: 'state' }, tv('astate', a.state)), ' · ',
       h('time', {}, fmtTime(toMs(a.raised_at)))),
-    a.message ? h('div', { class: 'alarm-msg' }, a.message) : null,
+    alarmDetail(a),
+    a.message && getLang() === 'en' ? h('div', { class: 'alarm-msg' }, a.message) : null,
+    a.message && getLang() !== 'en' ? h('details', { class: 'alarm-msg' }, h('summary', {}, t('alarm.server_text')), h('span', { lang: 'en' }, a.message)) : null,
     a.ack_comment || a.acked_by || a.ack?.comment ? h('div', { class: 'alarm-ack muted' },
       t('alarm.acked', { who: a.acked_by || a.ack?.by || '—', at: fmtTime(toMs(a.acked_at || a.ack?.at)) }), ' ',
       a.ack_comment || a.ack?.comment ? `«${a.ack_comment || a.ack?.comment}»` : '') : null,
     canAck && a.state === 'raised' ? h('button', {
-      type: 'button', class: 'ack-btn',
+      type: 'button', class: 'ack-btn', 'data-focus': `ack-${a.id}`,
       onclick: async (e) => {
         const btn = e.currentTarget;
         const comment = await askComment(a);
@@ -96,6 +98,21 @@ export function alarmList(alarms, { canAck, onChange, onlyActive = true } = {}) 
         }
       },
     }, t('action.ack')) : null)));
+}
+
+// The alarm's value in the reader's language (units per type as the
+// collector's rules report them); the server's English message stays
+// available as the technical detail.
+const DETAIL = {
+  temp_excursion: fmtTemp, temp_forecast: fmtTemp, ischemia_warn: fmtMinutes, ischemia_limit: fmtMinutes,
+  eta_late: fmtMinutes, lid_open: (v) => Math.round(v), shock: (v) => v.toFixed(1), battery_low: (v) => Math.round(v),
+  sensor_silent: (v) => fmtMinutes(v / 60),
+};
+function alarmDetail(a) {
+  const f = DETAIL[a.type];
+  const v = num(a.value);
+  if (!f || !Number.isFinite(v)) return null;
+  return h('div', { class: 'alarm-detail' }, t(`adetail.${a.type}`, { v: f(v) }));
 }
 
 export function custodyTimeline(entries, { compact = false } = {}) {

@@ -2,7 +2,7 @@
 // language), and the live wiring: every event from the stream (or every
 // poll) makes the open view reload its data, at most every 1.5 s for
 // readings and at once for alarms, custody and shipment changes.
-import { h } from './util.js';
+import { h, keepFocus } from './util.js';
 import { t, getLang, setLang, onLang, LANGS } from './i18n.js';
 import { session, onAuthError } from './api.js';
 import { Live } from './live.js';
@@ -72,9 +72,13 @@ function onEvent(ev) {
 }
 
 function renderHeader() {
+  keepFocus(header, drawHeader);
+}
+
+function drawHeader() {
   const logged = !!session.token;
   const nav = logged ? h('nav', { 'aria-label': t('nav.label') },
-    ['coordinator', 'crew', 'auditor'].map((n) => h('a', { href: `#/${n}`, 'aria-current': routeName === n ? 'page' : null }, t(`nav.${n}`)))) : null;
+    ['coordinator', 'crew', 'auditor'].map((n) => h('a', { href: `#/${n}`, 'data-focus': `nav-${n}`, 'aria-current': routeName === n ? 'page' : null }, t(`nav.${n}`)))) : null;
   header.replaceChildren(
     h('a', { class: 'skip', href: '#view', onclick: (e) => { e.preventDefault(); main.focus(); } }, t('skip')),
     h('a', { class: 'brand', href: '#/' }, h('span', { 'aria-hidden': 'true' }, '❄ '), 'organtrack', h('span', { class: 'tag' }, t('app.tagline'))),
@@ -83,7 +87,7 @@ function renderHeader() {
       logged ? h('span', { class: `live live-${liveMode}`, role: 'status', 'data-mode': liveMode }, t(`live.${liveMode}`)) : null,
       h('div', { class: 'langs', role: 'group', 'aria-label': t('lang.label') },
         Object.keys(LANGS).map((l) => h('button', {
-          type: 'button', lang: l, 'data-lang': l, 'aria-pressed': String(l === getLang()), title: LANGS[l]['lang.name'],
+          type: 'button', lang: l, 'data-lang': l, 'data-focus': `lang-${l}`, 'aria-pressed': String(l === getLang()), title: LANGS[l]['lang.name'],
           onclick: () => setLang(l),
         }, LANG_LABEL[l]))),
       logged ? h('button', { type: 'button', class: 'secondary', onclick: logout }, t('action.logout')) : null));

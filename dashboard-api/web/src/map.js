@@ -34,13 +34,21 @@ export function renderMap({ markers = [], routes = [], places = [], label, compa
       s('rect', { x: x - 5, y: y - 5, width: 10, height: 10 }),
       s('text', { x: x + 8, y: y - 6 }, p.label)));
   }
+  // Labels of nearby markers are stacked so they do not overlap.
+  const labels = [];
   for (const m of markers) {
     if (!Number.isFinite(m.lat) || !Number.isFinite(m.lon)) continue;
     const [x, y] = project(m.lon, m.lat);
+    let ly = y - 13;
+    for (const dy of [-13, 26, -29, 42, -45, 58]) {
+      ly = y + dy;
+      if (!labels.some(([lx, lyy]) => Math.abs(lx - x) < 110 && Math.abs(lyy - ly) < 15)) break;
+    }
+    labels.push([x, ly]);
     const g = s('g', { class: `map-marker st-${m.status || 'ok'}`, tabindex: m.onclick ? 0 : null, role: m.onclick ? 'link' : null, 'aria-label': m.label },
       s('title', {}, m.label),
       s('circle', { cx: x, cy: y, r: 9 }),
-      s('text', { x, y: y - 13, 'text-anchor': 'middle' }, m.short || m.label));
+      s('text', { x, y: ly, 'text-anchor': 'middle' }, m.short || m.label));
     if (m.onclick) {
       g.addEventListener('click', m.onclick);
       g.addEventListener('keydown', (e) => { if (e.key === 'Enter') m.onclick(); });

@@ -57,3 +57,14 @@ export function debounce(fn, ms) {
 export function shortHash(hx) {
   return hx ? String(hx).slice(0, 12) : '—';
 }
+
+/** Re-renders with fn() and gives focus back to the element that had it
+ * (matched by data-focus or id), so live refreshes do not steal focus. */
+export function keepFocus(root, fn) {
+  const el = document.activeElement;
+  const key = el && root.contains(el) ? (el.closest('[data-focus]')?.dataset.focus || el.id) : '';
+  fn();
+  if (!key) return;
+  const again = root.querySelector(`[data-focus="${CSS.escape(key)}"]`) || root.querySelector(`#${CSS.escape(key)}`);
+  if (again && again !== document.activeElement) again.focus();
+}

@@ -56,6 +56,7 @@ const ENUMS = {
   sstatus: ['created', 'in_transit', 'delivered', 'closed', 'discarded'], mode: ['ground', 'air', 'mixed'],
   ctype: ['packed', 'handoff', 'departed', 'arrived', 'received', 'opened', 'discarded', 'note'],
   role: ['crew', 'coordinator', 'auditor', 'admin'],
+  adetail: ['temp_excursion', 'temp_forecast', 'ischemia_warn', 'ischemia_limit', 'eta_late', 'lid_open', 'shock', 'battery_low', 'sensor_silent'],
 };
 for (const [prefix, values] of Object.entries(ENUMS)) {
   for (const v of values) if (!all.has(`${prefix}.${v}`)) problems.push(`missing enumerated key ${prefix}.${v}`);

@@ -3,7 +3,7 @@
 // equal the previous entry's hash, indexes consecutive), the alarm record,
 // and the export downloads (bundle for offline `organtrack-ledger verify`,
 // EPCIS 2.0 JSON-LD, CSV).
-import { h, items, shortHash, toMs, num } from '../util.js';
+import { h, items, shortHash, toMs, num, keepFocus } from '../util.js';
 import { t, tv, fmtDateTime, fmtTemp } from '../i18n.js';
 import { api, all } from '../api.js';
 import { alarmList, errorText, actorText, title } from '../components.js';
@@ -65,7 +65,7 @@ export function auditorView(root, { params, go }) {
     render();
   }
 
-  function render() {
+  function draw() {
     root.replaceChildren();
     root.append(h('h1', {}, t('audit.title')));
     if (error) root.append(h('p', { class: 'error', role: 'alert' }, errorText(error)));
@@ -111,6 +111,7 @@ export function auditorView(root, { params, go }) {
     root.append(h('section', { class: 'panel' }, h('h2', {}, t('alarm.title')), alarmList(alarms, { canAck: false, onlyActive: false })));
   }
 
+  const render = () => keepFocus(root, draw);
   load();
   return { refresh: load, render, destroy() {} };
 }

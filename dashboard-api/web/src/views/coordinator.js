@@ -1,7 +1,7 @@
 // Coordinator view: every active shipment on the map of Kazakhstan and one
 // card each (sparkline with band, temperature, ischaemia, ETA vs deadline,
 // active alarms with Acknowledge).
-import { h } from '../util.js';
+import { h, keepFocus } from '../util.js';
 import { t, tv } from '../i18n.js';
 import { api, all } from '../api.js';
 import { renderMap } from '../map.js';
@@ -38,7 +38,7 @@ export function coordinatorView(root, { go }) {
     render();
   }
 
-  function render() {
+  function draw() {
     root.replaceChildren();
     root.append(h('h1', {}, t('coord.title')));
     if (error) root.append(h('p', { class: 'error', role: 'alert' }, errorText(error)));
@@ -66,7 +66,7 @@ export function coordinatorView(root, { go }) {
     const st = status(sh, alarms);
     return h('article', { class: `card st-${st}`, 'data-shipment-id': sh.id, 'data-container': sh.container, 'aria-labelledby': `card-${sh.id}` },
       h('header', { class: 'card-head' },
-        h('h3', { id: `card-${sh.id}` }, h('a', { href: `#/shipment/${sh.id}` }, sh.donation_code || `#${sh.id}`)),
+        h('h3', { id: `card-${sh.id}` }, h('a', { href: `#/shipment/${sh.id}`, 'data-focus': `card-${sh.id}` }, sh.donation_code || `#${sh.id}`)),
         statusBadge(st)),
       h('p', { class: 'muted' }, tv('profile', profileName(sh.profile)), ' · ', tv('sstatus', sh.status)),
       route(sh),
@@ -76,6 +76,7 @@ export function coordinatorView(root, { go }) {
       alarmList(alarms, { canAck: true, onChange: load }));
   }
 
+  const render = () => keepFocus(root, draw);
   load();
   return { refresh: load, render, destroy() {} };
 }

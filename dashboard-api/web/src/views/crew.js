@@ -2,7 +2,7 @@
 // / ALARM, colour AND words), current temperature, time left, and the form
 // to log a hand-off (the second person, the witness, is required). The
 // place is taken from the container's latest position.
-import { h, num, items, shortHash, toMs } from '../util.js';
+import { h, num, items, shortHash, toMs, keepFocus } from '../util.js';
 import { t, tv, fmtTemp, fmtMinutes, fmtTime, fmtDateTime } from '../i18n.js';
 import { api, all } from '../api.js';
 import { latest, status, etaMs, deadlineMs, isLate, profileName } from '../model.js';
@@ -85,7 +85,7 @@ export function crewView(root) {
       multiline ? h('textarea', { ...attrs, rows: 2 }) : h('input', { ...attrs, type: 'text' }));
   }
 
-  function render() {
+  function draw() {
     root.replaceChildren();
     root.append(h('h1', {}, t('crew.title')));
     if (error) root.append(h('p', { class: 'error', role: 'alert' }, errorText(error)));
@@ -141,6 +141,7 @@ export function crewView(root) {
     root.append(h('section', { class: 'panel' }, h('h2', {}, t('custody.title')), custodyTimeline([...custody].reverse(), { compact: true })));
   }
 
+  const render = () => keepFocus(root, draw);
   load();
   return { refresh: load, render, destroy() {} };
 }

@@ -1,7 +1,7 @@
 // Shipment view: temperature chart with the preservation band, the route
 // travelled (positions of the readings) on the map, alarms and the custody
 // timeline.
-import { h, num, items, toMs } from '../util.js';
+import { h, num, items, toMs, keepFocus } from '../util.js';
 import { t, tv } from '../i18n.js';
 import { api, all } from '../api.js';
 import { renderMap } from '../map.js';
@@ -30,7 +30,7 @@ export function shipmentView(root, { params }) {
     render();
   }
 
-  function render() {
+  function draw() {
     root.replaceChildren();
     root.append(h('p', {}, h('a', { href: '#/coordinator' }, '← ', t('nav.coordinator'))));
     if (error) root.append(h('p', { class: 'error', role: 'alert' }, errorText(error)));
@@ -64,6 +64,7 @@ export function shipmentView(root, { params }) {
       h('section', { class: 'panel' }, h('h2', {}, t('custody.title')), custodyTimeline(custody))));
   }
 
+  const render = () => keepFocus(root, draw);
   load();
   return { refresh: load, render, destroy() {} };
 }
