@@ -308,7 +308,7 @@ static int rtu_frame_len(const uint8_t *b, size_t n)
 static void handle_rtu(struct sensors_server *srv, struct sensors_device *d)
 {
     int64_t now = ot_time_mono_ms();
-    if (d->rx_len && now - d->rx_last_ms > 100) {
+    if (d->rx_len && (now - d->rx_last_ms > 100 || d->rx_len == sizeof d->rx)) {
         ot_warn("partial RTU frame discarded device=%s bytes=%zu", d->name, d->rx_len);
         d->rx_len = 0;
     }

@@ -343,6 +343,20 @@ static void load_hostile(void **state)
     snprintf(big + off, sizeof big - off, "]}");
     expect_bad(big, "channels");
 
+    /* larger than the config cap */
+    {
+        char path[256];
+        snprintf(path, sizeof path, "%s/huge.json", tmpdir);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        for (int i = 0; i < 1100 * 1024 / 16; i++)
+            fputs("                ", f);
+        fclose(f);
+        struct ot_profile hp;
+        char herr[512] = "";
+        assert_int_not_equal(ot_profile_load("huge", tmpdir, &hp, herr, sizeof herr), OT_OK);
+        assert_non_null(strstr(herr, "huge.json"));
+    }
     /* same address in different tables is fine */
     struct ot_profile p;
     char err[512] = "";
