@@ -68,7 +68,7 @@ static int run(struct gw_config *cfg)
     memset(health, 0, sizeof health);
 
     uint64_t seg = (uint64_t)cfg->segment_kb * 1024u;
-    struct spool_opts so = {cfg->spool_dir, (uint64_t)cfg->max_mb * 1048576u, seg};
+    struct spool_opts so = {cfg->spool_dir, (uint64_t)cfg->max_mb * 1048576u, seg, 0};
     if (spool__open(&so, &spool)) {
         ot_error("spool open failed dir=%s", cfg->spool_dir);
         goto out;

@@ -77,6 +77,7 @@ struct spool {
     uint64_t bytes;
     int meta_dirty;
     int64_t meta_written_mono;
+    int nosync;
 };
 
 /* ---- CRC-32 (reflected, polynomial 0xEDB88320) ---- */
@@ -519,6 +520,7 @@ enum ot_err spool__open(const struct spool_opts *o, struct spool **out)
     snprintf(s->dir, sizeof s->dir, "%s", o->dir);
     s->max_bytes = o->max_bytes;
     s->segment_bytes = o->segment_bytes;
+    s->nosync = o->nosync;
     if (s->segment_bytes < 4096)
         s->segment_bytes = 4096;
     if (s->max_bytes < 2 * s->segment_bytes)
@@ -701,7 +703,7 @@ enum ot_err spool__append(struct spool *s, struct ot_reading *r)
         a = &s->seg[s->nseg - 1];
     }
     ssize_t w = pwrite(s->wfd, buf, n, (off_t)a->size);
-    if (w != (ssize_t)n || fdatasync(s->wfd)) {
+    if (w != (ssize_t)n || (!s->nosync && fdatasync(s->wfd))) {
         int err = errno;
         /* the seq may or may not be on disk: burn it and declare it lost */
         if (ftruncate(s->wfd, (off_t)a->size) == 0)

@@ -17,6 +17,8 @@ struct spool_opts {
     const char *dir;        /* created if absent (parents must exist or are created) */
     uint64_t max_bytes;     /* bound on the sum of segment sizes */
     uint64_t segment_bytes; /* a segment is sealed once it reaches this size */
+    int nosync;             /* bench pre-fill helper only: skip fdatasync (the
+                             * gateway never sets it) */
 };
 
 /* Where a reader is: the segment (by first seq), the byte offset in it and

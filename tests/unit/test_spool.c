@@ -43,7 +43,7 @@ static void newdir(char *buf, size_t len)
 
 static struct spool *open_at(const char *dir, uint64_t seg, uint64_t max)
 {
-    struct spool_opts o = {dir, max, seg};
+    struct spool_opts o = {dir, max, seg, 0};
     struct spool *s = NULL;
     assert_int_equal(spool__open(&o, &s), OT_OK);
     assert_non_null(s);
