@@ -4,6 +4,7 @@
 #   make test   install what is missing, build, run every test (also under ASan+UBSan)
 #   make bench  benchmarks (bench/), figures for docs/performance.md
 PRESET ?= ci
+MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: all build deps deps-run demo test test-debug test-asan bench fuzz format clean

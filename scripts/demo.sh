@@ -48,7 +48,8 @@ cleanup() {
   done
   log "stopped; state kept in var/ (remove var/demo, var/gateway and var/organtrack.db* to start afresh)"
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap "cleanup; exit 0" INT TERM
 
 start() { # name logfile cmd...
   local name=$1 logf=$2
@@ -172,10 +173,25 @@ create_shipment() { # container profile code clamp_minutes_ago mode origin dest
     -H "Authorization: Bearer $t_coord" -H 'Content-Type: application/json' \
     --data "$body" "$API_URL/api/v1/shipments")
   case $status in
-    201) log "shipment created container=$1 profile=$2" ;;
+    201)
+      log "shipment created container=$1 profile=$2"
+      local id
+      id=$(sed -n 's/^{"id": *\([0-9]*\).*/\1/p; s/.*"id": *\([0-9][0-9]*\).*/\1/p' "$DEMO/logs/shipment-$1.json" | head -n 1)
+      # the procurement team packs and hands the container to the crew, who depart
+      custody "$id" '{"type":"packed","from":"Procurement team, Oral regional hospital","seal":"SEAL-'"$1"'","comment":"label and seal checked"}'
+      custody "$id" '{"type":"handoff","from":"Procurement team, Oral regional hospital","to":"Transport crew","witness":"Duty nurse, Oral regional hospital","seal":"SEAL-'"$1"'"}'
+      custody "$id" '{"type":"departed","from":"Transport crew","comment":"left the donor hospital"}'
+      ;;
     409) log "container $1 already has an open shipment; keeping it" ;;
     *) log "creating shipment for $1 failed: HTTP $status $(cat "$DEMO/logs/shipment-$1.json")"; exit 1 ;;
   esac
+}
+custody() { # shipment_id body (as the crew)
+  local status
+  status=$(curl -s -o "$DEMO/logs/custody-last.json" -w '%{http_code}' -X POST \
+    -H "Authorization: Bearer $t_crew" -H 'Content-Type: application/json' \
+    --data "$2" "$API_URL/api/v1/shipments/$1/custody")
+  [ "$status" = 201 ] || log "custody event on shipment $1 refused: HTTP $status $(cat "$DEMO/logs/custody-last.json")"
 }
 ORAL_HOSP='{"name":"Oral regional hospital","lat":51.2333,"lon":51.3667}'
 ASTANA_NTC='{"name":"National transplant centre, Astana","lat":51.0906,"lon":71.4183}'
