@@ -1463,6 +1463,44 @@ static void check_head(const struct ot_lg_shipment *sh, const struct ot_lg_entry
                         : "head signature does not verify with the public key");
 }
 
+/* Every earlier signed head must still sign the hash of the entry at its
+ * index: a chain rewritten from entry k on and re-signed only at its end
+ * (with whatever key) is named at k, even without a pinned key. Each head
+ * verifies with the key stored with it (a rotated key stays valid for the
+ * heads it signed); the pin applies to the newest head (check_head). */
+static enum ot_err check_old_heads(sqlite3 *db, const struct ot_lg_shipment *sh,
+                                   const struct ot_lg_entry *v, size_t n,
+                                   struct ot_ledger_report *rep)
+{
+    sqlite3_stmt *st = NULL;
+    int s;
+    enum ot_err rc = prep(db,
+                          "SELECT idx, hash, signature, public_key FROM ledger_heads"
+                          " WHERE shipment_id=? AND idx<? ORDER BY idx",
+                          &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, sh->id);
+    sqlite3_bind_int64(st, 2, (int64_t)n - 1);
+    while (rep->ok && (s = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t idx = sqlite3_column_int64(st, 0);
+        const char *h = (const char *)sqlite3_column_text(st, 1);
+        const char *sig = (const char *)sqlite3_column_text(st, 2);
+        const char *pub = (const char *)sqlite3_column_text(st, 3);
+        if (idx < 0)
+            continue;
+        if (!h || strcmp(h, v[idx].hash) != 0) {
+            rep_fail(rep, sh->id, idx,
+                     "the head signed at this index has a different hash (entry rewritten)");
+            break;
+        }
+        if (verify_head(pub ? pub : "", sh->id, idx, h, sig ? sig : "") != 1)
+            rep_fail(rep, sh->id, idx, "the head signed at this index does not verify");
+    }
+    sqlite3_finalize(st);
+    return OT_OK;
+}
+
 struct db_digest_ctx {
     sqlite3 *db;
     sqlite3_stmt *st;
@@ -1511,7 +1549,7 @@ enum ot_err ot_ledger_verify_db_key(sqlite3 *db, const char *pubkey_hex,
                 rep_fail(rep, dc.shipment, (int64_t)n - 1, "no signed head in ledger_heads");
             else if (hr)
                 rc = hr;
-            else
+            else if (!(rc = check_old_heads(db, &sh, v, n, rep)))
                 check_head(&sh, v, n, hidx, hhash, sig, pub, pubkey_hex, rep);
         }
         ot_lg_entries_free(v, n);

@@ -595,6 +595,10 @@ static void db_tamper_cases(void **state)
         {"UPDATE shipments SET donation_code='OTHER' WHERE id=2", 2, 0},
         {"UPDATE ledger_heads SET signature='00' || substr(signature,3) WHERE shipment_id=2 AND idx=1", 2, 1},
         {"DELETE FROM ledger_heads WHERE shipment_id=1 AND idx=6", 1, 6},
+        {"UPDATE ledger_heads SET signature='00' || substr(signature,3) WHERE shipment_id=1"
+         " AND idx=2", 1, 2},
+        {"UPDATE ledger_heads SET hash=(SELECT hash FROM custody WHERE shipment_id=1 AND idx=4)"
+         " WHERE shipment_id=1 AND idx=3", 1, 3},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char dir[64], cmd[128];
