@@ -46,11 +46,11 @@
 #define LG_BUNDLE_MAX_ENTRIES 100000
 
 const char *const ot_lg_channel_names[OT_LG_NCH] = {
-    "temp_c", "temp2_c",     "ambient_c", "lat",     "lon",         "alt_m",
-    "speed_kmh", "heading_deg", "lid_open", "shock_g", "battery_pct", "gnss_fix"};
+    "temp_c",    "temp2_c",     "ambient_c", "lat",     "lon",         "alt_m",
+    "speed_kmh", "heading_deg", "lid_open",  "shock_g", "battery_pct", "gnss_fix"};
 
-static const char *const entry_types[] = {"packed",   "handoff", "departed", "arrived",
-                                          "received", "opened",  "discarded", "note", NULL};
+static const char *const entry_types[] = {"packed", "handoff",   "departed", "arrived", "received",
+                                          "opened", "discarded", "note",     NULL};
 
 /* ---------------------------------------------------------------- utils */
 
@@ -618,9 +618,9 @@ enum ot_err ot_lg_load_shipment(sqlite3 *db, int64_t id, struct ot_lg_shipment *
     return rc;
 }
 
-#define ENTRY_COLS                                                                        \
-    "shipment_id, idx, ts, type, actor_name, actor_role, from_party, to_party, witness,"  \
-    " lat, lon, temp_c, temp_ts, seal, comment, readings_count, readings_from_seq,"       \
+#define ENTRY_COLS                                                                                 \
+    "shipment_id, idx, ts, type, actor_name, actor_role, from_party, to_party, witness,"           \
+    " lat, lon, temp_c, temp_ts, seal, comment, readings_count, readings_from_seq,"                \
     " readings_to_seq, readings_root, prev_hash, hash"
 
 static enum ot_err entry_from_row(sqlite3_stmt *st, struct ot_lg_entry *e)
@@ -659,8 +659,7 @@ static enum ot_err entry_from_row(sqlite3_stmt *st, struct ot_lg_entry *e)
     return OT_OK;
 }
 
-enum ot_err ot_lg_load_entries(sqlite3 *db, int64_t shipment_id, struct ot_lg_entry **v,
-                               size_t *n)
+enum ot_err ot_lg_load_entries(sqlite3 *db, int64_t shipment_id, struct ot_lg_entry **v, size_t *n)
 {
     sqlite3_stmt *st = NULL;
     struct ot_lg_entry *arr = NULL;
@@ -742,8 +741,8 @@ void ot_lg_reading_row(sqlite3_stmt *st, int64_t idx, struct ot_lg_reading *r)
 }
 
 /* Digest of the readings linked to entry (shipment, idx) in the database. */
-static enum ot_err db_interval_digest(sqlite3 *db, sqlite3_stmt *st, int64_t shipment,
-                                      int64_t idx, struct lg_leaves *l, char root[65])
+static enum ot_err db_interval_digest(sqlite3 *db, sqlite3_stmt *st, int64_t shipment, int64_t idx,
+                                      struct lg_leaves *l, char root[65])
 {
     int s;
     enum ot_err rc;
@@ -968,8 +967,8 @@ static int field_ok(const char *s)
 
 /* Where the trail stands, from the types of the entries so far. */
 struct lg_state {
-    int in_transit;  /* departed and not yet arrived/received */
-    int departed;    /* departed at least once */
+    int in_transit; /* departed and not yet arrived/received */
+    int departed;   /* departed at least once */
     int received;
     int discarded;
     int64_t last_ts;
@@ -988,7 +987,8 @@ static enum ot_err check_sequence(const struct lg_state *s, const struct ot_cust
         setwhy(why, whylen, "event time is before the previous entry's time");
         return OT_ERR_CONFLICT;
     }
-    if (!empty(in->from_party) && !empty(in->to_party) && same_party(in->from_party, in->to_party)) {
+    if (!empty(in->from_party) && !empty(in->to_party) &&
+        same_party(in->from_party, in->to_party)) {
         setwhy(why, whylen, "'from' and 'to' are the same party: custody cannot pass to itself");
         return OT_ERR_CONFLICT;
     }
@@ -1099,7 +1099,8 @@ enum ot_err ot_ledger_append(sqlite3 *db, const struct ot_ledger_key *key, int64
         setwhy(why, whylen, "a text field is longer than %d bytes", OT_LG_FIELD_MAX);
         return OT_ERR_INVAL;
     }
-    if (in->has_place && (!(in->lat >= -90 && in->lat <= 90) || !(in->lon >= -180 && in->lon <= 180))) {
+    if (in->has_place &&
+        (!(in->lat >= -90 && in->lat <= 90) || !(in->lon >= -180 && in->lon <= 180))) {
         setwhy(why, whylen, "place: lat must be -90..90 and lon -180..180");
         return OT_ERR_INVAL;
     }
@@ -1310,8 +1311,7 @@ enum ot_err ot_ledger_append(sqlite3 *db, const struct ot_ledger_key *key, int64
             ot_warn("ledger: entry stored but its JSON could not be built (out of memory)");
     }
     ot_info("custody entry appended shipment=%lld index=%lld type=%s readings=%lld hash=%s",
-            (long long)e.shipment, (long long)e.index, e.type, (long long)e.readings_count,
-            e.hash);
+            (long long)e.shipment, (long long)e.index, e.type, (long long)e.readings_count, e.hash);
     rc = OT_OK;
     goto out;
 fail:
@@ -1336,10 +1336,10 @@ static void rep_init(struct ot_ledger_report *rep)
     rep->bad_shipment = rep->bad_index = -1;
 }
 
-static void rep_fail(struct ot_ledger_report *rep, int64_t shipment, int64_t idx,
-                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void rep_fail(struct ot_ledger_report *rep, int64_t shipment, int64_t idx,
-                     const char *fmt, ...)
+static void rep_fail(struct ot_ledger_report *rep, int64_t shipment, int64_t idx, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
+static void rep_fail(struct ot_ledger_report *rep, int64_t shipment, int64_t idx, const char *fmt,
+                     ...)
 {
     va_list ap;
     if (!rep->ok)
@@ -1442,8 +1442,8 @@ static void check_head(const struct ot_lg_shipment *sh, const struct ot_lg_entry
         return;
     }
     if (hidx < last) {
-        rep_fail(rep, sh->id, hidx + 1,
-                 "entry not covered by the signed head (head index %lld)", (long long)hidx);
+        rep_fail(rep, sh->id, hidx + 1, "entry not covered by the signed head (head index %lld)",
+                 (long long)hidx);
         return;
     }
     if (n == 0)
@@ -1680,9 +1680,10 @@ static int j_hex64(const cJSON *o, const char *k, char out[65])
 /* Parses one bundle entry; on failure *what names the key. */
 static int parse_entry(const cJSON *o, struct ot_lg_entry *e, const char **what)
 {
-    static const char *const keys[] = {"index", "shipment", "ts", "time", "type", "actor",
-                                       "from", "to", "witness", "place", "temp_c", "temp_ts",
-                                       "seal", "comment", "readings", "prev_hash", "hash", NULL};
+    static const char *const keys[] = {"index",     "shipment", "ts",   "time",    "type",
+                                       "actor",     "from",     "to",   "witness", "place",
+                                       "temp_c",    "temp_ts",  "seal", "comment", "readings",
+                                       "prev_hash", "hash",     NULL};
     static const char *const akeys[] = {"name", "role", NULL};
     static const char *const pkeys[] = {"lat", "lon", NULL};
     static const char *const rkeys[] = {"count", "from_seq", "to_seq", "root", NULL};
@@ -1695,12 +1696,12 @@ static int parse_entry(const cJSON *o, struct ot_lg_entry *e, const char **what)
     }
     if (!json_keys_known(o, keys, what))
         return -1;
-#define REQ(cond, name)                                                                    \
-    do {                                                                                   \
-        if (cond) {                                                                        \
-            *what = name;                                                                  \
-            return -1;                                                                     \
-        }                                                                                  \
+#define REQ(cond, name)                                                                            \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            *what = name;                                                                          \
+            return -1;                                                                             \
+        }                                                                                          \
     } while (0)
     REQ(j_int(o, "index", &e->index), "index");
     REQ(j_int(o, "shipment", &e->shipment), "shipment");
@@ -1744,10 +1745,10 @@ static int parse_entry(const cJSON *o, struct ot_lg_entry *e, const char **what)
 
 static int parse_reading(const cJSON *o, struct ot_lg_reading *r, const char **what)
 {
-    static const char *const keys[] = {"entry", "container", "seq", "gateway", "boot", "ts",
-                                       "temp_c", "temp2_c", "ambient_c", "lat", "lon", "alt_m",
-                                       "speed_kmh", "heading_deg", "lid_open", "shock_g",
-                                       "battery_pct", "gnss_fix", "missing", "extra", NULL};
+    static const char *const keys[] = {
+        "entry",    "container", "seq",         "gateway",  "boot",    "ts",        "temp_c",
+        "temp2_c",  "ambient_c", "lat",         "lon",      "alt_m",   "speed_kmh", "heading_deg",
+        "lid_open", "shock_g",   "battery_pct", "gnss_fix", "missing", "extra",     NULL};
     memset(r, 0, sizeof *r);
     if (!cJSON_IsObject(o)) {
         *what = "(not an object)";
@@ -1814,10 +1815,10 @@ static enum ot_err bundle_digest(void *ctx, int64_t idx, struct lg_leaves *l, ch
 enum ot_err ot_ledger_verify_bundle_key(const char *json, size_t len, const char *pubkey_hex,
                                         struct ot_ledger_report *rep)
 {
-    static const char *const keys[] = {"format", "shipment", "entries", "readings",
+    static const char *const keys[] = {"format", "shipment",   "entries",     "readings",
                                        "head",   "public_key", "exported_at", NULL};
-    static const char *const skeys[] = {"id", "container", "profile", "donation_code",
-                                        "cross_clamp_at", "created_at", NULL};
+    static const char *const skeys[] = {
+        "id", "container", "profile", "donation_code", "cross_clamp_at", "created_at", NULL};
     static const char *const hkeys[] = {"index", "hash", "signature", NULL};
     cJSON *root = NULL;
     const cJSON *js, *jentries, *jreadings, *jhead, *it, *fmt;

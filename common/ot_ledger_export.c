@@ -300,8 +300,8 @@ static cJSON *sensor_elements(const struct ot_lg_entry *e, const struct tstats *
     int bad = !list;
     if (!bad && e->temp_c.set) {
         /* the container temperature at the moment of the event */
-        cJSON *el = cJSON_CreateObject(), *meta = cJSON_CreateObject(),
-              *reps = cJSON_CreateArray(), *rep = cJSON_CreateObject();
+        cJSON *el = cJSON_CreateObject(), *meta = cJSON_CreateObject(), *reps = cJSON_CreateArray(),
+              *rep = cJSON_CreateObject();
         bad |= push(list, el);
         if (!bad) {
             bad |= add(el, "sensorMetadata", meta);
@@ -374,8 +374,7 @@ static cJSON *epcis_event(const struct trail *t, const struct ot_lg_entry *e,
     bad |= add(ev, "type", cJSON_CreateString("ObjectEvent"));
     bad |= add(ev, "eventTime", iso_str(e->ts));
     bad |= add(ev, "eventTimeZoneOffset", cJSON_CreateString("+00:00"));
-    snprintf(id, sizeof id, OT_NS "custody:%lld:%lld", (long long)e->shipment,
-             (long long)e->index);
+    snprintf(id, sizeof id, OT_NS "custody:%lld:%lld", (long long)e->shipment, (long long)e->index);
     bad |= add(ev, "eventID", cJSON_CreateString(id));
     epcs = cJSON_CreateArray();
     donation = pct_urn(OT_NS "donation:", t->sh.donation_code);

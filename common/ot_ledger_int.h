@@ -59,8 +59,7 @@ void ot_lg_entries_free(struct ot_lg_entry *v, size_t n);
 
 enum ot_err ot_lg_load_shipment(sqlite3 *db, int64_t id, struct ot_lg_shipment *out);
 /* All entries of a shipment ordered by idx (*v malloc'd; ot_lg_entries_free). */
-enum ot_err ot_lg_load_entries(sqlite3 *db, int64_t shipment_id, struct ot_lg_entry **v,
-                               size_t *n);
+enum ot_err ot_lg_load_entries(sqlite3 *db, int64_t shipment_id, struct ot_lg_entry **v, size_t *n);
 
 /* Statement over the readings covered by entry (shipment, idx), in
  * canonical order; bind with ot_lg_readings_bind, step, read with

@@ -24,21 +24,20 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: organtrack-ledger verify [--pubkey HEX] BUNDLE_OR_DATABASE\n"
-            "       organtrack-ledger pubkey --config FILE\n"
-            "       organtrack-ledger export --config FILE --shipment ID"
-            " --format bundle|epcis|csv [--out FILE]\n"
-            "       organtrack-ledger --help | --version\n"
-            "\n"
-            "verify   checks a custody trail offline: a bundle exported by the API\n"
-            "         (GET /api/v1/shipments/{id}/export?format=bundle) or the SQLite\n"
-            "         database itself (every shipment). Prints OK with counts (exit 0)\n"
-            "         or names the first bad entry (exit 1). --pubkey pins the Ed25519\n"
-            "         key the head must be signed with (64 hex chars, from `pubkey`).\n"
-            "pubkey   prints the server's ledger public key (config keys ledger_key,\n"
-            "         default var/ledger.key; the key is created if absent).\n"
-            "export   writes one shipment's trail from the database in the config.\n");
+    fprintf(f, "usage: organtrack-ledger verify [--pubkey HEX] BUNDLE_OR_DATABASE\n"
+               "       organtrack-ledger pubkey --config FILE\n"
+               "       organtrack-ledger export --config FILE --shipment ID"
+               " --format bundle|epcis|csv [--out FILE]\n"
+               "       organtrack-ledger --help | --version\n"
+               "\n"
+               "verify   checks a custody trail offline: a bundle exported by the API\n"
+               "         (GET /api/v1/shipments/{id}/export?format=bundle) or the SQLite\n"
+               "         database itself (every shipment). Prints OK with counts (exit 0)\n"
+               "         or names the first bad entry (exit 1). --pubkey pins the Ed25519\n"
+               "         key the head must be signed with (64 hex chars, from `pubkey`).\n"
+               "pubkey   prints the server's ledger public key (config keys ledger_key,\n"
+               "         default var/ledger.key; the key is created if absent).\n"
+               "export   writes one shipment's trail from the database in the config.\n");
 }
 
 static int is_sqlite(const char *path, int *yes)
@@ -205,7 +204,8 @@ static int cmd_export(int argc, char **argv)
         }
     }
     if (!ship || ot_parse_i64(ship, 1, INT64_MAX, &id)) {
-        fprintf(stderr, "organtrack-ledger: export: --shipment ID (a positive integer) is required\n");
+        fprintf(stderr,
+                "organtrack-ledger: export: --shipment ID (a positive integer) is required\n");
         return 2;
     }
     if (!format)

@@ -5,11 +5,11 @@
  * verification fail naming the right first bad entry; a wrong key is
  * caught; impossible hand-offs are refused; the database's triggers refuse
  * UPDATE/DELETE and a tamper done around them is caught by verify. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -24,8 +24,8 @@
 
 int ledger_trail_build(const char *dir, sqlite3 **db_out, struct ot_ledger_key **key_out,
                        int64_t *ship_out);
-int ledger_trail_reading(sqlite3 *db, int64_t ship, const char *container, int64_t seq,
-                         int64_t ts, double temp, int has_temp);
+int ledger_trail_reading(sqlite3 *db, int64_t ship, const char *container, int64_t seq, int64_t ts,
+                         double temp, int has_temp);
 int ledger_trail_shipment(sqlite3 *db, const char *container, const char *code, int64_t *id);
 
 #define T0 1795407000000LL
@@ -118,8 +118,9 @@ static void trail_verifies(void **state)
     assert_true(fabs(cJSON_GetObjectItem(e0, "temp_c")->valuedouble - 4.75) < 1e-9);
     assert_string_equal(cJSON_GetObjectItem(e0, "prev_hash")->valuestring,
                         cJSON_GetObjectItem(e0, "prev_hash")->valuestring);
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(entries, 1), "prev_hash")->valuestring,
-                        cJSON_GetObjectItem(e0, "hash")->valuestring);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(entries, 1), "prev_hash")->valuestring,
+        cJSON_GetObjectItem(e0, "hash")->valuestring);
     cJSON_Delete(entries);
 }
 
@@ -221,8 +222,9 @@ static void entry_field_mutations(void **state)
                 verify_json(d, NULL, &rep);
                 if (rep.ok || rep.bad_index != i) {
                     char *s = cJSON_PrintUnformatted(e);
-                    fprintf(stderr, "entry %d leaf %d variant %d not caught: ok=%d bad=%lld %s\n  %s\n",
-                            i, leaf, variant, rep.ok, (long long)rep.bad_index, rep.why, s);
+                    fprintf(stderr,
+                            "entry %d leaf %d variant %d not caught: ok=%d bad=%lld %s\n  %s\n", i,
+                            leaf, variant, rep.ok, (long long)rep.bad_index, rep.why, s);
                     free(s);
                 }
                 assert_false(rep.ok);
@@ -479,9 +481,13 @@ static void byte_truncations(void **state)
 static enum ot_err try_append(struct fx *f, int64_t ship, const char *type, const char *from,
                               const char *to, const char *witness, int64_t ts, char *why)
 {
-    struct ot_custody_input in = {
-        .type = type, .actor_name = "tester", .actor_role = "coordinator",
-        .from_party = from, .to_party = to, .witness = witness, .ts = ts};
+    struct ot_custody_input in = {.type = type,
+                                  .actor_name = "tester",
+                                  .actor_role = "coordinator",
+                                  .from_party = from,
+                                  .to_party = to,
+                                  .witness = witness,
+                                  .ts = ts};
     cJSON *entry = NULL;
     enum ot_err rc = ot_ledger_append(f->db, f->key, ship, &in, &entry, why, 256);
     if (rc == OT_OK) {
@@ -535,8 +541,7 @@ static void impossible_sequences(void **state)
 
     assert_int_equal(try_append(f, s3, "handoff", "Team A", "Team B", "W", t, why), OT_OK);
     assert_int_equal(try_append(f, s3, "departed", NULL, NULL, NULL, t + 1, why), OT_OK);
-    assert_int_equal(try_append(f, s3, "departed", NULL, NULL, NULL, t + 2, why),
-                     OT_ERR_CONFLICT);
+    assert_int_equal(try_append(f, s3, "departed", NULL, NULL, NULL, t + 2, why), OT_ERR_CONFLICT);
     assert_non_null(strstr(why, "departed twice"));
     assert_int_equal(try_append(f, s3, "note", NULL, NULL, NULL, t - 5, why), OT_ERR_CONFLICT);
     assert_int_equal(try_append(f, s3, "arrived", NULL, NULL, NULL, t + 3, why), OT_OK);
@@ -593,12 +598,16 @@ static void db_tamper_cases(void **state)
         {"DELETE FROM custody_readings WHERE container='KZ-WKO-0001' AND seq=17", 1, 5},
         {"UPDATE custody_readings SET idx=3 WHERE container='KZ-WKO-0001' AND seq=14", 1, 3},
         {"UPDATE shipments SET donation_code='OTHER' WHERE id=2", 2, 0},
-        {"UPDATE ledger_heads SET signature='00' || substr(signature,3) WHERE shipment_id=2 AND idx=1", 2, 1},
+        {"UPDATE ledger_heads SET signature='00' || substr(signature,3) WHERE shipment_id=2 AND "
+         "idx=1",
+         2, 1},
         {"DELETE FROM ledger_heads WHERE shipment_id=1 AND idx=6", 1, 6},
         {"UPDATE ledger_heads SET signature='00' || substr(signature,3) WHERE shipment_id=1"
-         " AND idx=2", 1, 2},
+         " AND idx=2",
+         1, 2},
         {"UPDATE ledger_heads SET hash=(SELECT hash FROM custody WHERE shipment_id=1 AND idx=4)"
-         " WHERE shipment_id=1 AND idx=3", 1, 3},
+         " WHERE shipment_id=1 AND idx=3",
+         1, 3},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char dir[64], cmd[128];
@@ -621,9 +630,8 @@ static void db_tamper_cases(void **state)
         assert_int_equal(sqlite3_changes(db), 1);
         assert_int_equal(ot_ledger_verify_db(db, &rep), OT_OK);
         if (rep.ok || rep.bad_shipment != cases[i].ship || rep.bad_index != cases[i].idx)
-            fprintf(stderr, "tamper %zu (%s): ok=%d shipment=%lld entry=%lld %s\n", i,
-                    cases[i].sql, rep.ok, (long long)rep.bad_shipment, (long long)rep.bad_index,
-                    rep.why);
+            fprintf(stderr, "tamper %zu (%s): ok=%d shipment=%lld entry=%lld %s\n", i, cases[i].sql,
+                    rep.ok, (long long)rep.bad_shipment, (long long)rep.bad_index, rep.why);
         assert_false(rep.ok);
         assert_int_equal(rep.bad_shipment, cases[i].ship);
         assert_int_equal(rep.bad_index, cases[i].idx);
@@ -653,8 +661,8 @@ static void exports(void **state)
     assert_non_null(cJSON_GetObjectItem(ho, "sourceList"));
     assert_non_null(cJSON_GetObjectItem(ho, "destinationList"));
     assert_non_null(cJSON_GetObjectItem(ho, "sensorElementList"));
-    assert_string_equal(
-        cJSON_GetObjectItem(cJSON_GetArrayItem(list, 5), "bizStep")->valuestring, "receiving");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 5), "bizStep")->valuestring,
+                        "receiving");
     assert_null(strstr(out, "patient"));
     cJSON_Delete(doc);
     free(out);

@@ -29,8 +29,8 @@ int main(int argc, char **argv)
     f = fopen(path, "w");
     if (!f)
         return 1;
-    fprintf(f, "{\"database\": \"%s/organtrack.db\", \"ledger_key\": \"%s/ledger.key\"}\n",
-            argv[1], argv[1]);
+    fprintf(f, "{\"database\": \"%s/organtrack.db\", \"ledger_key\": \"%s/ledger.key\"}\n", argv[1],
+            argv[1]);
     if (fclose(f))
         return 1;
     printf("shipment=%lld\n", (long long)ship);

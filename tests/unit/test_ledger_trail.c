@@ -14,8 +14,8 @@
 
 int ledger_trail_build(const char *dir, sqlite3 **db_out, struct ot_ledger_key **key_out,
                        int64_t *ship_out);
-int ledger_trail_reading(sqlite3 *db, int64_t ship, const char *container, int64_t seq,
-                         int64_t ts, double temp, int has_temp);
+int ledger_trail_reading(sqlite3 *db, int64_t ship, const char *container, int64_t seq, int64_t ts,
+                         double temp, int has_temp);
 int ledger_trail_shipment(sqlite3 *db, const char *container, const char *code, int64_t *id);
 
 int ledger_trail_shipment(sqlite3 *db, const char *container, const char *code, int64_t *id)
@@ -83,8 +83,8 @@ static int reading_full(sqlite3 *db, int64_t ship, const char *container, int64_
     return rc;
 }
 
-int ledger_trail_reading(sqlite3 *db, int64_t ship, const char *container, int64_t seq,
-                         int64_t ts, double temp, int has_temp)
+int ledger_trail_reading(sqlite3 *db, int64_t ship, const char *container, int64_t seq, int64_t ts,
+                         double temp, int has_temp)
 {
     return reading_full(db, ship, container, seq, ts, temp, has_temp,
                         has_temp ? NULL : "[\"temp_c\"]", NULL);
@@ -134,8 +134,8 @@ int ledger_trail_build(const char *dir, sqlite3 **db_out, struct ot_ledger_key *
         goto fail;
     /* readings before packing */
     for (int i = 0; i < 4; i++, seq++)
-        if (ledger_trail_reading(db, s1, "KZ-WKO-0001", seq, T0 + 2 * M + i * 10000,
-                                 4.0 + i * 0.25, 1))
+        if (ledger_trail_reading(db, s1, "KZ-WKO-0001", seq, T0 + 2 * M + i * 10000, 4.0 + i * 0.25,
+                                 1))
             goto fail;
     if (reading_full(db, s1, "KZ-WKO-0001", seq++, T0 + 2 * M + 45000, 0, 0, "[\"temp_c\"]",
                      "{\"co2_ppm\":415.5}") ||
@@ -147,8 +147,8 @@ int ledger_trail_build(const char *dir, sqlite3 **db_out, struct ot_ledger_key *
         append(db, key, s1, "departed", NULL, NULL, NULL, T0 + 7 * M, NULL, NULL))
         goto fail;
     for (int i = 0; i < 6; i++, seq++)
-        if (ledger_trail_reading(db, s1, "KZ-WKO-0001", seq, T0 + 8 * M + i * 30000,
-                                 4.8 + i * 0.1, 1))
+        if (ledger_trail_reading(db, s1, "KZ-WKO-0001", seq, T0 + 8 * M + i * 30000, 4.8 + i * 0.1,
+                                 1))
             goto fail;
     /* a gap in flight: seq+0..+1 arrive later (replayed from the spool) */
     seq += 2;
