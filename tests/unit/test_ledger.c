@@ -5,11 +5,12 @@
  * verification fail naming the right first bad entry; a wrong key is
  * caught; impossible hand-offs are refused; the database's triggers refuse
  * UPDATE/DELETE and a tamper done around them is caught by verify. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka needs the four headers above first */
+#include <cmocka.h>
 
 #include <math.h>
 #include <stdio.h>
