@@ -8,6 +8,12 @@
  * stop at lights, loading onto an aircraft), the typical cruise of the mode
  * is assumed: 60 km/h ground, 500 km/h air. ETA = time of the last fix +
  * distance / speed; within 0.5 km of the destination the ETA is the fix time.
+ * By air (modes air and mixed), while the container is still on the ground
+ * (recent speed below the air cruise) more than 150 km from the destination,
+ * the flight is still ahead: ETA = distance / 500 km/h + 45 min for the
+ * transfers at both airports, rather than the ambulance's speed over the
+ * whole great circle (which would call every heart flight late at the
+ * donor hospital's door).
  * On a tick the ETA is never earlier than now (a vehicle that stopped
  * reporting is not assumed to have arrived). Arrival (a fix within 0.5 km)
  * clears the alarm whatever the time.
@@ -28,6 +34,8 @@
 #define ETA_STOPPED_KMH 5.0
 #define ETA_ARRIVED_KM 0.5
 #define ETA_MIN_FIX_GAP_MS 10000
+#define ETA_AIR_MIN_KM 150.0  /* farther than this by air: a flight is ahead */
+#define ETA_AIR_GROUND_H 0.75 /* airport transfers, loading, taxi at both ends */
 
 double rules_distance_km(double lat1, double lon1, double lat2, double lon2)
 {
@@ -81,7 +89,10 @@ int64_t rules_eta(const struct rules_state *s, const struct rules_shipment *sh)
     double km = rules_distance_km(s->lat, s->lon, sh->dest_lat, sh->dest_lon);
     if (km <= ETA_ARRIVED_KM)
         return s->pos_ts;
-    double h = km / eta_speed(s, sh);
+    double v = eta_speed(s, sh);
+    double h = km / v;
+    if (sh->air && km > ETA_AIR_MIN_KM && v < ETA_AIR_KMH)
+        h = km / ETA_AIR_KMH + ETA_AIR_GROUND_H;
     return s->pos_ts + (int64_t)(h * 3600000.0);
 }
 

@@ -181,6 +181,26 @@ static void eta_fallback_speeds(void **state)
     assert_true(llabs(eta - (int64_t)(100.0756 / kmh * 3600000.0)) < 2000);
 }
 
+/* By air, far from the destination and still at ambulance speed: the flight
+ * is ahead, so the ETA is distance at air cruise plus the airport transfers,
+ * not the ambulance's speed over the whole great circle. */
+static void eta_air_flight_ahead(void **state)
+{
+    struct fx *f = *state;
+    f->sh.has_dest = 1;
+    f->sh.dest_lat = 0;
+    f->sh.dest_lon = 9; /* about 1000.8 km east */
+    f->sh.air = 1;
+    struct ot_reading r = pos(T0, 0, 0, 60.0);
+    rules_on_reading(f->s, &f->sh, &r, 0, rec_emit, &f->rec);
+    double km = rules_distance_km(0, 0, 0, 9);
+    int64_t eta = rules_eta(f->s, &f->sh) - T0;
+    assert_true(llabs(eta - (int64_t)((km / 500.0 + 0.75) * 3600000.0)) < 2000);
+    f->sh.air = 0; /* the same trip by road takes the ambulance's speed */
+    eta = rules_eta(f->s, &f->sh) - T0;
+    assert_true(llabs(eta - (int64_t)(km / 60.0 * 3600000.0)) < 2000);
+}
+
 static void eta_deadline_breach_on_tick_when_reports_stop(void **state)
 {
     struct fx *f = *state;
@@ -273,6 +293,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(ischemia_from_late_reading_is_late, setup, teardown),
         cmocka_unit_test(distance_known_values),
         cmocka_unit_test_setup_teardown(eta_from_speed_and_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(eta_air_flight_ahead, setup, teardown),
         cmocka_unit_test_setup_teardown(eta_fallback_speeds, setup, teardown),
         cmocka_unit_test_setup_teardown(eta_deadline_breach_on_tick_when_reports_stop, setup,
                                         teardown),
