@@ -48,6 +48,42 @@ static void add_text(cJSON *o, const char *key, sqlite3_stmt *st, int col)
         cJSON_AddNullToObject(o, key);
 }
 
+/* Adds a number as raw JSON text. cJSON prints every number with
+ * "%1.15g", parses it back with sscanf and falls back to "%1.17g": about a
+ * microsecond per number, which dominated the uncached shipment list.
+ * Integers (ids, seq, ts) are written digit by digit; other values take
+ * "%.15g" and are checked with strtod, falling back to "%.17g", so the text
+ * still reads back as exactly the stored double. */
+static void add_num(cJSON *o, const char *key, double v)
+{
+    char buf[32];
+    if (!isfinite(v)) {
+        cJSON_AddNullToObject(o, key);
+        return;
+    }
+    if (v == floor(v) && fabs(v) < 9007199254740992.0) {
+        long long n = (long long)v;
+        char tmp[24];
+        int i = 0, neg = n < 0;
+        unsigned long long u = neg ? (unsigned long long)(-n) : (unsigned long long)n;
+        do {
+            tmp[i++] = (char)('0' + (int)(u % 10));
+            u /= 10;
+        } while (u);
+        int j = 0;
+        if (neg)
+            buf[j++] = '-';
+        while (i)
+            buf[j++] = tmp[--i];
+        buf[j] = '\0';
+    } else {
+        snprintf(buf, sizeof buf, "%.15g", v);
+        if (strtod(buf, NULL) != v)
+            snprintf(buf, sizeof buf, "%.17g", v);
+    }
+    cJSON_AddRawToObject(o, key, buf);
+}
+
 static double round1(double v)
 {
     return round(v * 10.0) / 10.0;
@@ -61,8 +97,8 @@ static cJSON *reading_json(sqlite3_stmt *st, int base)
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    cJSON_AddNumberToObject(o, "seq", (double)sqlite3_column_int64(st, base));
-    cJSON_AddNumberToObject(o, "ts", (double)sqlite3_column_int64(st, base + 1));
+    add_num(o, "seq", (double)sqlite3_column_int64(st, base));
+    add_num(o, "ts", (double)sqlite3_column_int64(st, base + 1));
     for (int ch = 0; ch < OT_CH__COUNT; ch++) {
         int col = base + 2 + ch;
         if (sqlite3_column_type(st, col) == SQLITE_NULL)
@@ -70,7 +106,7 @@ static cJSON *reading_json(sqlite3_stmt *st, int base)
         if (ot_channels[ch].is_bool)
             cJSON_AddBoolToObject(o, ot_channels[ch].name, sqlite3_column_int(st, col) != 0);
         else
-            cJSON_AddNumberToObject(o, ot_channels[ch].name, sqlite3_column_double(st, col));
+            add_num(o, ot_channels[ch].name, sqlite3_column_double(st, col));
     }
     const char *missing = (const char *)sqlite3_column_text(st, base + 2 + OT_CH__COUNT);
     if (missing) {
@@ -103,8 +139,8 @@ static cJSON *place_json(sqlite3_stmt *st, int col)
         return NULL;
     add_text(o, "name", st, col);
     if (sqlite3_column_type(st, col + 1) != SQLITE_NULL) {
-        cJSON_AddNumberToObject(o, "lat", sqlite3_column_double(st, col + 1));
-        cJSON_AddNumberToObject(o, "lon", sqlite3_column_double(st, col + 2));
+        add_num(o, "lat", sqlite3_column_double(st, col + 1));
+        add_num(o, "lon", sqlite3_column_double(st, col + 2));
     }
     return o;
 }
@@ -119,7 +155,7 @@ static cJSON *shipment_row(struct api_ctx *ctx, sqlite3_stmt *st, int64_t now)
     const char *status = (const char *)sqlite3_column_text(st, 12);
     const char *profile = (const char *)sqlite3_column_text(st, 2);
     int64_t clamp = sqlite3_column_int64(st, 4);
-    cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, 0));
+    add_num(o, "id", (double)sqlite3_column_int64(st, 0));
     add_text(o, "container", st, 1);
     add_text(o, "profile", st, 2);
     add_text(o, "donation_code", st, 3);
@@ -145,11 +181,11 @@ static cJSON *shipment_row(struct api_ctx *ctx, sqlite3_stmt *st, int64_t now)
         ctx->pres && profile ? ot_preservation_find(ctx->pres, profile) : NULL;
     cJSON *isch = cJSON_AddObjectToObject(o, "ischemia");
     if (isch) {
-        cJSON_AddNumberToObject(isch, "elapsed_min", round1(elapsed));
+        add_num(isch, "elapsed_min", round1(elapsed));
         if (pp) {
-            cJSON_AddNumberToObject(isch, "remaining_min",
+            add_num(isch, "remaining_min",
                                     round1((double)pp->max_cold_ischemia_min - elapsed));
-            cJSON_AddNumberToObject(isch, "limit_min", (double)pp->max_cold_ischemia_min);
+            add_num(isch, "limit_min", (double)pp->max_cold_ischemia_min);
         } else {
             cJSON_AddNullToObject(isch, "remaining_min");
             cJSON_AddNullToObject(isch, "limit_min");
@@ -187,12 +223,12 @@ static cJSON *shipment_row(struct api_ctx *ctx, sqlite3_stmt *st, int64_t now)
         cJSON_AddItemToObject(o, "latest", reading_json(st, 19));
     else
         cJSON_AddNullToObject(o, "latest");
-    cJSON_AddNumberToObject(o, "alarms_active", (double)sqlite3_column_int64(st, 35));
+    add_num(o, "alarms_active", (double)sqlite3_column_int64(st, 35));
     if (pp) {
         cJSON *band = cJSON_AddObjectToObject(o, "band");
         if (band) {
-            cJSON_AddNumberToObject(band, "temp_min_c", pp->temp_min_c);
-            cJSON_AddNumberToObject(band, "temp_max_c", pp->temp_max_c);
+            add_num(band, "temp_min_c", pp->temp_min_c);
+            add_num(band, "temp_max_c", pp->temp_max_c);
         }
     } else {
         cJSON_AddNullToObject(o, "band");
@@ -599,7 +635,7 @@ int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id,
     int ok = ev && au;
     if (ok) {
         cJSON_AddStringToObject(ev, "change", "status");
-        cJSON_AddNumberToObject(ev, "id", (double)id);
+        add_num(ev, "id", (double)id);
         cJSON_AddStringToObject(ev, "container", container);
         cJSON_AddStringToObject(ev, "from", from);
         cJSON_AddStringToObject(ev, "status", to);
@@ -760,8 +796,8 @@ void api__h_readings(struct api_req *r)
                 break;
             }
             last_b = sqlite3_column_int64(st, 0);
-            cJSON_AddNumberToObject(o, "seq", (double)sqlite3_column_int64(st, 1));
-            cJSON_AddNumberToObject(o, "ts", (double)sqlite3_column_int64(st, 2));
+            add_num(o, "seq", (double)sqlite3_column_int64(st, 1));
+            add_num(o, "ts", (double)sqlite3_column_int64(st, 2));
             for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
                 int col = 3 + (int)i;
                 if (sqlite3_column_type(st, col) == SQLITE_NULL)
@@ -770,14 +806,14 @@ void api__h_readings(struct api_req *r)
                     cJSON_AddBoolToObject(o, ot_channels[cols[i]].name,
                                           sqlite3_column_int(st, col) != 0);
                 else
-                    cJSON_AddNumberToObject(o, ot_channels[cols[i]].name,
+                    add_num(o, ot_channels[cols[i]].name,
                                             sqlite3_column_double(st, col));
             }
             if (sqlite3_column_type(st, 14) != SQLITE_NULL) {
-                cJSON_AddNumberToObject(o, "temp_c_min", sqlite3_column_double(st, 14));
-                cJSON_AddNumberToObject(o, "temp_c_max", sqlite3_column_double(st, 15));
+                add_num(o, "temp_c_min", sqlite3_column_double(st, 14));
+                add_num(o, "temp_c_max", sqlite3_column_double(st, 15));
             }
-            cJSON_AddNumberToObject(o, "n", (double)sqlite3_column_int64(st, 16));
+            add_num(o, "n", (double)sqlite3_column_int64(st, 16));
             n++;
         }
         snprintf(next, sizeof next, "%lld", (long long)((last_b + 1) * bucket));
@@ -819,7 +855,7 @@ cJSON *api__alarm_row(sqlite3_stmt *st)
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, 0));
+    add_num(o, "id", (double)sqlite3_column_int64(st, 0));
     add_text(o, "type", st, 1);
     add_text(o, "severity", st, 2);
     add_text(o, "state", st, 3);
@@ -834,12 +870,12 @@ cJSON *api__alarm_row(sqlite3_stmt *st)
     if (sqlite3_column_type(st, 12) == SQLITE_NULL)
         cJSON_AddNullToObject(o, "value");
     else
-        cJSON_AddNumberToObject(o, "value", sqlite3_column_double(st, 12));
+        add_num(o, "value", sqlite3_column_double(st, 12));
     add_text(o, "container", st, 13);
     if (sqlite3_column_type(st, 14) == SQLITE_NULL)
         cJSON_AddNullToObject(o, "shipment_id");
     else
-        cJSON_AddNumberToObject(o, "shipment_id", (double)sqlite3_column_int64(st, 14));
+        add_num(o, "shipment_id", (double)sqlite3_column_int64(st, 14));
     return o;
 }
 
