@@ -51,6 +51,7 @@ struct sensors_device {
     uint8_t rx[MODBUS_RTU_MAX_ADU_LENGTH]; /* RTU request being received */
     size_t rx_len;
     int64_t rx_last_ms;
+    int64_t reopen_ms; /* RTU: next attempt to reopen a lost serial line */
     size_t nq;
     struct sensors_reply q[SENSORS_REPLY_QUEUE];
     int fault_on[EV__COUNT];

@@ -34,6 +34,30 @@ static double sim_time(const struct sensors_server *srv, const struct sensors_de
     return d->start_at_s + (double)(mono - srv->mono0) / 1000.0 * d->time_scale;
 }
 
+static int serial_open(struct sensors_device *d)
+{
+    if (modbus_connect(d->ctx) != 0)
+        return -1;
+    d->serial_fd = modbus_get_socket(d->ctx);
+    int fl = fcntl(d->serial_fd, F_GETFL);
+    if (fl < 0 || fcntl(d->serial_fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+        modbus_close(d->ctx);
+        d->serial_fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+static void serial_retry(struct sensors_device *d, int64_t now)
+{
+    if (!d->url.rtu || d->serial_fd >= 0 || now < d->reopen_ms)
+        return;
+    if (serial_open(d) == 0)
+        ot_info("serial line reopened device=%s tty=%s", d->name, d->url.tty);
+    else
+        d->reopen_ms = now + 1000;
+}
+
 static enum ot_err open_device(struct sensors_server *srv, struct sensors_device *d)
 {
     enum ot_err rc = sensors__device_map(d);
@@ -44,16 +68,10 @@ static enum ot_err open_device(struct sensors_server *srv, struct sensors_device
     if (d->url.rtu) {
         d->ctx = modbus_new_rtu(d->url.tty, d->url.baud, d->url.parity, d->url.data_bits,
                                 d->url.stop_bits);
-        if (!d->ctx || modbus_set_slave(d->ctx, d->unit) != 0 || modbus_connect(d->ctx) != 0) {
+        if (!d->ctx || modbus_set_slave(d->ctx, d->unit) != 0 || serial_open(d) != 0) {
             ot_error("cannot open serial device device=%s tty=%s error=\"%s\"", d->name,
                      d->url.tty, modbus_strerror(errno));
             return OT_ERR_MODBUS;
-        }
-        d->serial_fd = modbus_get_socket(d->ctx);
-        int fl = fcntl(d->serial_fd, F_GETFL);
-        if (fl < 0 || fcntl(d->serial_fd, F_SETFL, fl | O_NONBLOCK) != 0) {
-            ot_error("fcntl failed device=%s error=\"%s\"", d->name, strerror(errno));
-            return OT_ERR_IO;
         }
         ot_info("serving device=%s profile=%s url=rtu:%s baud=%d unit=%d scenario=%s", d->name,
                 d->prof.name, d->url.tty, d->url.baud, d->unit, d->sc.name);
@@ -112,7 +130,7 @@ void sensors__server_close(struct sensors_server *srv)
             close(d->listen_fd);
         d->listen_fd = -1;
         if (d->ctx) {
-            if (d->url.rtu)
+            if (d->url.rtu && d->serial_fd >= 0)
                 modbus_close(d->ctx);
             modbus_free(d->ctx);
         }
@@ -313,9 +331,16 @@ static void handle_rtu(struct sensors_server *srv, struct sensors_device *d)
         d->rx_len = 0;
     }
     ssize_t n = read(d->serial_fd, d->rx + d->rx_len, sizeof d->rx - d->rx_len);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
     if (n <= 0) {
-        if (n < 0 && errno != EAGAIN && errno != EINTR)
-            ot_warn("serial read failed device=%s error=\"%s\"", d->name, strerror(errno));
+        /* adapter unplugged, pty peer gone: close, retry once a second */
+        ot_warn("serial line lost device=%s tty=%s error=\"%s\"", d->name, d->url.tty,
+                n < 0 ? strerror(errno) : "end of file");
+        modbus_close(d->ctx);
+        d->serial_fd = -1;
+        d->rx_len = 0;
+        d->reopen_ms = now + 1000;
         return;
     }
     d->rx_len += (size_t)n;
@@ -353,8 +378,10 @@ enum ot_err sensors__server_run(struct sensors_server *srv)
     while (!ot_signal_stop) {
         int64_t now = ot_time_mono_ms();
         if (now >= next_tick) {
-            for (size_t i = 0; i < srv->n; i++)
+            for (size_t i = 0; i < srv->n; i++) {
                 sensors__device_update(&srv->dev[i], sim_time(srv, &srv->dev[i], now));
+                serial_retry(&srv->dev[i], now);
+            }
             next_tick = now + srv->tick_ms;
         }
         for (size_t i = 0; i < srv->n; i++)

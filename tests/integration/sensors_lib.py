@@ -101,12 +101,18 @@ def timed(fn):
     return r, time.monotonic() - t0
 
 
-def pty_pair(env):
-    """Two linked pseudo-terminals through socat; returns (proc, path_a, path_b)
-    with the /dev/pts/N paths resolved."""
+def pty_pair(env, links=None, resolve=True):
+    """Two linked pseudo-terminals through socat; returns (proc, path_a, path_b),
+    by default with the /dev/pts/N paths resolved (resolve=False: the links,
+    which a restarted socat re-creates under the same names)."""
     n = len(env.procs)
-    a, b = env.path("pty", f"{n}a"), env.path("pty", f"{n}b")
+    a, b = links or (env.path("pty", f"{n}a"), env.path("pty", f"{n}b"))
+    for p in (a, b):
+        if os.path.lexists(p):
+            os.unlink(p)
     proc = env.spawn("socat", ["socat", "-d", "-d", f"pty,raw,echo=0,link={a}",
                                f"pty,raw,echo=0,link={b}"])
     ottest.wait_for(lambda: os.path.exists(a) and os.path.exists(b), timeout=10, what="socat ptys")
+    if not resolve:
+        return proc, a, b
     return proc, os.path.realpath(a), os.path.realpath(b)

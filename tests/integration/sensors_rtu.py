@@ -3,7 +3,8 @@ by pymodbus' serial client: the reference module (unit 3, 19200 8N1; ptys refuse
 XY-MD02 (unit 1, 9600 8N1) decode to the --dump-scenario values; a request
 for another unit is not answered; a device under crc_noise answers with
 frames whose CRC is wrong (checked on the raw bytes with pyserial), while the
-clean devices keep answering."""
+clean devices keep answering; a serial line that disappears is logged once
+and reopened when it comes back, the other lines unaffected."""
 import json
 import sys
 import time
@@ -47,7 +48,7 @@ def test_sensors_rtu():
         noisy["events"] = [{"type": "crc_noise", "at_s": 0, "duration_s": 1e6, "probability": 1.0}]
         noisy_path = env.write_json("noisy.json", noisy)
         _, a_sim, a_cli = sl.pty_pair(env)
-        _, b_sim, b_cli = sl.pty_pair(env)
+        b_proc, b_sim, b_cli = sl.pty_pair(env, resolve=False)
         _, c_sim, c_cli = sl.pty_pair(env)
         cfg = {"tick_ms": 50, "devices": [
             {"name": "module", "profile": "organtrack-module", "unit": 3,
@@ -97,6 +98,24 @@ def test_sensors_rtu():
         # and the clean devices still answer
         cb = ModbusSerialClient(port=b_cli, baudrate=9600, timeout=1, retries=0)
         ottest.check(cb.connect(), "reopen cabin pty")
+        sl.check_against_dump(cb, xy, state, source=xy_src)
+        cb.close()
+        # the cabin's line goes away (adapter unplugged): logged, the others keep
+        # answering, and the line is reopened when it is back
+        b_proc.stop()
+        ottest.wait_for(lambda: "serial line lost device=cabin" in sim.log(), timeout=10,
+                        what="line loss logged")
+        ca = ModbusSerialClient(port=a_cli, baudrate=19200, parity="N", bytesize=8, stopbits=1,
+                                timeout=1, retries=0)
+        ottest.check(ca.connect(), "reopen module pty")
+        sl.check_against_dump(ca, module, state, unit=3)
+        ca.close()
+        ottest.check(sim.log().count("serial line lost device=cabin") == 1, "line loss logged repeatedly")
+        sl.pty_pair(env, links=(b_sim, b_cli), resolve=False)
+        ottest.wait_for(lambda: "serial line reopened device=cabin" in sim.log(), timeout=10,
+                        what="line reopened")
+        cb = ModbusSerialClient(port=b_cli, baudrate=9600, timeout=1, retries=0)
+        ottest.check(cb.connect(), "open cabin pty again")
         sl.check_against_dump(cb, xy, state, source=xy_src)
         cb.close()
         ottest.check(sim.stop() == 0, "simulator did not stop cleanly")
