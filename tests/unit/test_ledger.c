@@ -337,6 +337,28 @@ static void wrong_key(void **state)
     assert_non_null(strstr(rep.why, "not the expected key"));
     assert_int_equal(ot_ledger_verify_db_key(f->db, other, &rep), OT_OK);
     assert_false(rep.ok);
+
+    /* a forger rebuilds the same trail under their own key: it is
+     * internally consistent (verifies unpinned), the pinned key catches it */
+    char dir[64], cmd[128], *forged = NULL;
+    size_t len = 0;
+    sqlite3 *db = NULL;
+    struct ot_ledger_key *key = NULL;
+    int64_t ship = 0;
+    snprintf(dir, sizeof dir, "/tmp/ot_ledger_f_XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(ledger_trail_build(dir, &db, &key, &ship), 0);
+    assert_int_equal(ot_ledger_export_bundle(db, ship, &forged, &len), OT_OK);
+    assert_int_equal(ot_ledger_verify_bundle(forged, len, &rep), OT_OK);
+    assert_true(rep.ok);
+    assert_int_equal(ot_ledger_verify_bundle_key(forged, len, f->pub, &rep), OT_OK);
+    assert_false(rep.ok);
+    assert_int_equal(rep.bad_index, 6);
+    free(forged);
+    ot_ledger_key_free(key);
+    sqlite3_close_v2(db);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 /* Inserts item at position `at` by rebuilding the array (cJSON 1.7.15's
