@@ -4,7 +4,7 @@
 // bundles src/ with esbuild. Nothing is fetched at run time: dist/ is
 // self-contained (index.html, app.js, app.css).
 //   node build.mjs [--outdir DIR] [--dev]
-import { readFileSync, writeFileSync, mkdirSync, copyFileSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, copyFileSync, rmSync, renameSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -99,8 +99,13 @@ const geoPlugin = {
   },
 };
 
-rmSync(outdir, { recursive: true, force: true });
-mkdirSync(outdir, { recursive: true });
+// Built into a private directory, then each file renamed into place (atomic
+// per file), so an API serving dist/ meanwhile never sees a missing or
+// half-written file.
+const tmp = `${outdir}.tmp-${process.pid}`;
+const final = outdir;
+rmSync(tmp, { recursive: true, force: true });
+mkdirSync(tmp, { recursive: true });
 const t0 = Date.now();
 await esbuild.build({
   entryPoints: { app: join(here, 'src/main.js') },
@@ -109,13 +114,17 @@ await esbuild.build({
   target: ['chrome100', 'firefox100', 'safari15'],
   minify: !dev,
   sourcemap: dev ? 'inline' : false,
-  outdir,
+  outdir: tmp,
   plugins: [geoPlugin],
   logLevel: 'warning',
   legalComments: 'none',
 });
-copyFileSync(join(here, 'src/style.css'), join(outdir, 'app.css'));
-const html = readFileSync(join(here, 'src/index.html'), 'utf8');
-writeFileSync(join(outdir, 'index.html'), html);
-const size = readFileSync(join(outdir, 'app.js')).length;
-console.log(`web: built ${outdir} (app.js ${(size / 1024).toFixed(0)} KiB) in ${Date.now() - t0} ms`);
+copyFileSync(join(here, 'src/style.css'), join(tmp, 'app.css'));
+writeFileSync(join(tmp, 'index.html'), readFileSync(join(here, 'src/index.html'), 'utf8'));
+const size = readFileSync(join(tmp, 'app.js')).length;
+mkdirSync(final, { recursive: true });
+const fresh = readdirSync(tmp);
+for (const f of fresh) renameSync(join(tmp, f), join(final, f));
+for (const f of readdirSync(final)) if (!fresh.includes(f)) rmSync(join(final, f), { recursive: true, force: true });
+rmSync(tmp, { recursive: true, force: true });
+console.log(`web: built ${final} (app.js ${(size / 1024).toFixed(0)} KiB) in ${Date.now() - t0} ms`);
