@@ -90,9 +90,9 @@ static int valid_bare_name(const char *s)
 static enum ot_err load_channel(struct ot_conf *cf, const cJSON *node, const char *where,
                                 struct ot_profile_channel *ch)
 {
-    static const char *const known[] = {"name",   "function", "address", "type",  "word_order",
-                                        "scale",  "offset",   "unit",    "notes", "description",
-                                        NULL};
+    static const char *const known[] = {"name",       "function",    "address", "type",
+                                        "word_order", "scale",       "offset",  "unit",
+                                        "notes",      "description", NULL};
     enum ot_err rc;
     const char *s = NULL;
     int64_t addr = 0;
@@ -176,8 +176,8 @@ static int overlaps(const struct ot_profile_channel *a, const struct ot_profile_
 enum ot_err ot_profile_load(const char *name_or_path, const char *dir, struct ot_profile *out,
                             char *err, size_t errlen)
 {
-    static const char *const known[] = {"name", "vendor", "source", "notes", "model",
-                                        "description", "channels", NULL};
+    static const char *const known[] = {"name",  "vendor",      "source",   "notes",
+                                        "model", "description", "channels", NULL};
     struct ot_conf cf;
     char path[512];
     enum ot_err rc = OT_OK;
@@ -267,10 +267,9 @@ enum ot_err ot_profile_load(const char *name_or_path, const char *dir, struct ot
                 goto fail;
             }
             if (overlaps(&out->ch[j], ch)) {
-                rc = ot_conf_fail(&cf, where, "address",
-                                  "%s register %u overlaps channels[%d] \"%s\"",
-                                  fn_names[ch->function], (unsigned)ch->address, j,
-                                  out->ch[j].name);
+                rc = ot_conf_fail(
+                    &cf, where, "address", "%s register %u overlaps channels[%d] \"%s\"",
+                    fn_names[ch->function], (unsigned)ch->address, j, out->ch[j].name);
                 goto fail;
             }
         }

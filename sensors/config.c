@@ -66,8 +66,10 @@ int sensors__url_parse(const char *s, struct sensors_url *u, char *err, size_t e
             else if (strcmp(kv, "stop") == 0 && ot_parse_i64(val, 1, 2, &v) == 0)
                 u->stop_bits = (int)v;
             else {
-                snprintf(err, errlen, "bad URL parameter %s=%s (baud 50..4000000, parity N|E|O, "
-                         "data 5..8, stop 1..2)", kv, val);
+                snprintf(err, errlen,
+                         "bad URL parameter %s=%s (baud 50..4000000, parity N|E|O, "
+                         "data 5..8, stop 1..2)",
+                         kv, val);
                 return -1;
             }
             q = amp;
@@ -90,9 +92,9 @@ static void resolve(const char *cfg_file, const char *name, char *out, size_t ou
 static enum ot_err load_device(struct ot_conf *c, const cJSON *o, const char *where,
                                const char *profiles_dir, int64_t now_ms, struct sensors_device *d)
 {
-    static const char *const known[] = {"name",       "profile",    "url",         "unit",
-                                        "scenario",   "channel_source", "start_at_s",
-                                        "time_scale", "comment",    NULL};
+    static const char *const known[] = {
+        "name",           "profile",    "url",        "unit",    "scenario",
+        "channel_source", "start_at_s", "time_scale", "comment", NULL};
     enum ot_err rc;
     const char *s;
     int64_t unit;
@@ -175,8 +177,7 @@ static enum ot_err load_device(struct ot_conf *c, const cJSON *o, const char *wh
         } else if (m && cJSON_IsString(m)) {
             d->src[i] = scenario__signal_index(m->valuestring);
             if (d->src[i] < 0)
-                return ot_conf_fail(c, w2, ch, "unknown scenario signal \"%.40s\"",
-                                    m->valuestring);
+                return ot_conf_fail(c, w2, ch, "unknown scenario signal \"%.40s\"", m->valuestring);
         } else if (m) {
             return ot_conf_fail(c, w2, ch, "expected a scenario signal name or a number");
         } else {
@@ -194,8 +195,8 @@ static enum ot_err load_device(struct ot_conf *c, const cJSON *o, const char *wh
 enum ot_err sensors__config_load(const char *path, int64_t now_ms, struct sensors_server *srv,
                                  char *err, size_t errlen)
 {
-    static const char *const known[] = {"devices", "tick_ms", "profiles_dir", "log_level",
-                                        "comment", NULL};
+    static const char *const known[] = {"devices",   "tick_ms", "profiles_dir",
+                                        "log_level", "comment", NULL};
     struct ot_conf c;
     enum ot_err rc;
     const cJSON *devs, *it;
@@ -263,8 +264,9 @@ enum ot_err sensors__config_load(const char *path, int64_t now_ms, struct sensor
                 goto fail;
             }
             if (o->url.rtu == d->url.rtu &&
-                (d->url.rtu ? strcmp(o->url.tty, d->url.tty) == 0
-                            : (o->url.port == d->url.port && strcmp(o->url.host, d->url.host) == 0))) {
+                (d->url.rtu
+                     ? strcmp(o->url.tty, d->url.tty) == 0
+                     : (o->url.port == d->url.port && strcmp(o->url.host, d->url.host) == 0))) {
                 rc = ot_conf_fail(&c, where, "url", "same endpoint as devices[%d]", j);
                 goto fail;
             }

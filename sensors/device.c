@@ -25,10 +25,9 @@ enum ot_err sensors__device_map(struct sensors_device *d)
         start[f] = hi[f] ? lo[f] : 0;
         nb[f] = hi[f] ? hi[f] - lo[f] : 0;
     }
-    d->map = modbus_mapping_new_start_address(start[OT_FN_COIL], nb[OT_FN_COIL],
-                                              start[OT_FN_DISCRETE], nb[OT_FN_DISCRETE],
-                                              start[OT_FN_HOLDING], nb[OT_FN_HOLDING],
-                                              start[OT_FN_INPUT], nb[OT_FN_INPUT]);
+    d->map = modbus_mapping_new_start_address(
+        start[OT_FN_COIL], nb[OT_FN_COIL], start[OT_FN_DISCRETE], nb[OT_FN_DISCRETE],
+        start[OT_FN_HOLDING], nb[OT_FN_HOLDING], start[OT_FN_INPUT], nb[OT_FN_INPUT]);
     if (!d->map) {
         ot_error("cannot allocate register map device=%s error=\"%s\"", d->name,
                  modbus_strerror(errno));
@@ -79,8 +78,8 @@ void sensors__device_update(struct sensors_device *d, double t_s)
                        sizeof(uint16_t) * (size_t)w);
                 break;
             case OT_FN_INPUT:
-                memcpy(&d->map->tab_input_registers[c->address - d->map->start_input_registers],
-                       r, sizeof(uint16_t) * (size_t)w);
+                memcpy(&d->map->tab_input_registers[c->address - d->map->start_input_registers], r,
+                       sizeof(uint16_t) * (size_t)w);
                 break;
             }
         }

@@ -11,19 +11,18 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: organtrack-sensors --config FILE\n"
-            "       organtrack-sensors --dump-scenario FILE --at SECONDS [--to SECONDS --step "
-            "SECONDS]\n"
-            "\n"
-            "Serves simulated Modbus devices (TCP and RTU) described in FILE, their registers\n"
-            "driven by scenario files (route, container thermal model, scripted faults).\n"
-            "--dump-scenario prints the model's values at simulated time SECONDS as JSON\n"
-            "(one object per line from --at to --to every --step). See docs/sensors.md.\n"
-            "  --config FILE   devices to serve\n"
-            "  --check         load and validate the config (profiles, scenarios), then exit\n"
-            "  --help          this text\n"
-            "  --version       print the version\n");
+    fprintf(f, "usage: organtrack-sensors --config FILE\n"
+               "       organtrack-sensors --dump-scenario FILE --at SECONDS [--to SECONDS --step "
+               "SECONDS]\n"
+               "\n"
+               "Serves simulated Modbus devices (TCP and RTU) described in FILE, their registers\n"
+               "driven by scenario files (route, container thermal model, scripted faults).\n"
+               "--dump-scenario prints the model's values at simulated time SECONDS as JSON\n"
+               "(one object per line from --at to --to every --step). See docs/sensors.md.\n"
+               "  --config FILE   devices to serve\n"
+               "  --check         load and validate the config (profiles, scenarios), then exit\n"
+               "  --help          this text\n"
+               "  --version       print the version\n");
 }
 
 static void print_state(const struct scenario *sc, const struct scenario_model *m)
@@ -37,8 +36,7 @@ static void print_state(const struct scenario *sc, const struct scenario_model *
     printf("{\"t_s\":%.0f,\"ts\":%lld,\"time\":\"%s\",\"leg\":%d,\"mode\":\"%s\","
            "\"pack_left\":%.6f,\"values\":{",
            t, (long long)ts, ot_time_format_iso(ts, iso, sizeof iso), leg,
-           leg < (int)sc->nwp - 1 ? (sc->leg[leg].air ? "air" : "road") : "arrived",
-           m->pack_left);
+           leg < (int)sc->nwp - 1 ? (sc->leg[leg].air ? "air" : "road") : "arrived", m->pack_left);
     for (int s = 0; s < SIG__COUNT; s++)
         printf("%s\"%s\":%.9g", s ? "," : "", scenario__signal_name(s), m->v[s]);
     printf("},\"faults\":[");
@@ -115,7 +113,8 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--step") == 0)
             slot = &step;
         if (!slot || i + 1 >= argc) {
-            fprintf(stderr, "organtrack-sensors: %s %s\n", slot ? "missing value for" : "unknown option", a);
+            fprintf(stderr, "organtrack-sensors: %s %s\n",
+                    slot ? "missing value for" : "unknown option", a);
             usage(stderr);
             return 2;
         }

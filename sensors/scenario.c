@@ -37,11 +37,11 @@
 #define EARTH_KM 6371.0088
 
 static const char *const sig_names[SIG__COUNT] = {
-    "temp_c",   "temp2_c", "ambient_c",   "lat",      "lon",        "alt_m",   "speed_kmh",
-    "heading_deg", "lid_open", "shock_g", "battery_pct", "gnss_fix", "satellites", "humidity"};
+    "temp_c",      "temp2_c",  "ambient_c", "lat",         "lon",      "alt_m",      "speed_kmh",
+    "heading_deg", "lid_open", "shock_g",   "battery_pct", "gnss_fix", "satellites", "humidity"};
 
-static const char *const ev_names[EV__COUNT] = {"dropout",  "slow",       "crc_noise",
-                                                "stuck",    "gnss_loss",  "link_gap",
+static const char *const ev_names[EV__COUNT] = {"dropout",   "slow",      "crc_noise",
+                                                "stuck",     "gnss_loss", "link_gap",
                                                 "excursion", "lid_open",  "shock"};
 
 int scenario__signal_index(const char *name)
@@ -174,9 +174,9 @@ void scenario__route_at(const struct scenario *sc, double t, double *lat, double
         double climb_t = (L->altitude_m - base) / sc->climb_rate_mps;
         if (climb_t > dur / 2)
             climb_t = dur / 2;
-        double up = climb_t > 0 ? fmin(1.0, fmin((t - L->t_depart) / climb_t,
-                                                 (L->t_arrive - t) / climb_t))
-                                : 1.0;
+        double up = climb_t > 0
+                        ? fmin(1.0, fmin((t - L->t_depart) / climb_t, (L->t_arrive - t) / climb_t))
+                        : 1.0;
         *alt_m = base + (L->altitude_m - base) * up;
     }
     *speed_kmh = L->speed_kmh;
@@ -210,14 +210,14 @@ static void compute_outputs(struct scenario_model *m)
     double *v = m->v;
 
     v[SIG_TEMP] = m->temp_c + sc->th.noise_c * scenario__normal(seed, n, ST_T1);
-    v[SIG_TEMP2] = m->temp_c + sc->th.probe2_offset_c +
-                   sc->th.noise_c * scenario__normal(seed, n, ST_T2);
+    v[SIG_TEMP2] =
+        m->temp_c + sc->th.probe2_offset_c + sc->th.noise_c * scenario__normal(seed, n, ST_T2);
     v[SIG_AMBIENT] = m->ambient_c + 0.05 * scenario__normal(seed, n, ST_AMB);
     v[SIG_LAT] = lat;
     v[SIG_LON] = lon;
     v[SIG_ALT] = alt;
-    v[SIG_SPEED] = spd > 0 ? fmax(0.0, spd * (1.0 + 0.03 * scenario__normal(seed, n, ST_SPEED)))
-                           : 0.0;
+    v[SIG_SPEED] =
+        spd > 0 ? fmax(0.0, spd * (1.0 + 0.03 * scenario__normal(seed, n, ST_SPEED))) : 0.0;
     v[SIG_HEADING] = hdg;
     v[SIG_LID] = scenario__active(sc, EV_LID_OPEN, t) ? 1.0 : 0.0;
 
@@ -334,9 +334,9 @@ void scenario__model_advance(struct scenario_model *m, double t_s)
 static enum ot_err load_event(struct ot_conf *c, const cJSON *o, const char *where,
                               struct scenario_event *e)
 {
-    static const char *const known[] = {"type",     "at_s",   "duration_s", "delay_ms",
-                                        "probability", "target_c", "tau_s", "g",
-                                        "signal",   "comment", NULL};
+    static const char *const known[] = {"type",        "at_s",     "duration_s", "delay_ms",
+                                        "probability", "target_c", "tau_s",      "g",
+                                        "signal",      "comment",  NULL};
     enum ot_err rc;
     const char *s;
     if (!cJSON_IsObject(o))
@@ -383,12 +383,11 @@ static enum ot_err load_event(struct ot_conf *c, const cJSON *o, const char *whe
 
 static enum ot_err load_route(struct ot_conf *c, const cJSON *route, struct scenario *sc)
 {
-    static const char *const known[] = {"waypoints", "legs", "arrival_ambient_c",
+    static const char *const known[] = {"waypoints",      "legs",    "arrival_ambient_c",
                                         "climb_rate_mps", "comment", NULL};
     static const char *const wknown[] = {"name", "lat", "lon", "alt_m", "comment", NULL};
-    static const char *const lknown[] = {"mode",      "speed_kmh", "altitude_m",
-                                         "ambient_c", "dwell_s",   "distance_factor",
-                                         "comment",   NULL};
+    static const char *const lknown[] = {"mode",    "speed_kmh",       "altitude_m", "ambient_c",
+                                         "dwell_s", "distance_factor", "comment",    NULL};
     enum ot_err rc;
     const cJSON *wps, *legs, *it;
     char where[48];
@@ -446,12 +445,11 @@ static enum ot_err load_route(struct ot_conf *c, const cJSON *route, struct scen
             else
                 return ot_conf_fail(c, where, "mode", "expected road or air");
             if ((rc = ot_conf_num(c, it, where, "speed_kmh", 1, 0, 1, 1200, &L->speed_kmh)) ||
-                (rc = ot_conf_num(c, it, where, "altitude_m", 0, 0, -500, 15000,
-                                  &L->altitude_m)) ||
+                (rc = ot_conf_num(c, it, where, "altitude_m", 0, 0, -500, 15000, &L->altitude_m)) ||
                 (rc = ot_conf_num(c, it, where, "ambient_c", 0, 20, -60, 60, &L->ambient_c)) ||
                 (rc = ot_conf_num(c, it, where, "dwell_s", 0, 0, 0, 1e7, &L->dwell_s)) ||
-                (rc = ot_conf_num(c, it, where, "distance_factor", 0, L->air ? 1.0 : 1.25, 1.0,
-                                  5.0, &L->distance_factor)))
+                (rc = ot_conf_num(c, it, where, "distance_factor", 0, L->air ? 1.0 : 1.25, 1.0, 5.0,
+                                  &L->distance_factor)))
                 return rc;
             const struct scenario_waypoint *a = &sc->wp[i], *b = &sc->wp[i + 1];
             L->distance_km = scenario__distance_km(a->lat, a->lon, b->lat, b->lon);
@@ -473,13 +471,12 @@ static enum ot_err load_route(struct ot_conf *c, const cJSON *route, struct scen
 enum ot_err scenario__load(const char *path, int64_t now_ms, struct scenario *sc, char *err,
                            size_t errlen)
 {
-    static const char *const known[] = {"name",    "description", "seed",     "start",
-                                        "time_scale", "route",    "thermal",  "battery",
-                                        "humidity_pct", "events", "comment",  NULL};
-    static const char *const tknown[] = {"initial_c",   "pack_c",           "tau_pack_s",
-                                         "tau_ambient_s", "tau_lid_s",      "pack_capacity_kh",
-                                         "probe2_offset_c", "noise_c",      "comment",
-                                         NULL};
+    static const char *const known[] = {"name",         "description", "seed",    "start",
+                                        "time_scale",   "route",       "thermal", "battery",
+                                        "humidity_pct", "events",      "comment", NULL};
+    static const char *const tknown[] = {
+        "initial_c",        "pack_c",          "tau_pack_s", "tau_ambient_s", "tau_lid_s",
+        "pack_capacity_kh", "probe2_offset_c", "noise_c",    "comment",       NULL};
     static const char *const bknown[] = {"start_pct", "drain_pct_per_h", NULL};
     struct ot_conf c;
     enum ot_err rc;
@@ -520,15 +517,12 @@ enum ot_err scenario__load(const char *path, int64_t now_ms, struct scenario *sc
     struct scenario_thermal *th = &sc->th;
     if (o && (rc = ot_conf_known(&c, o, "thermal", tknown)))
         goto fail;
-    if ((rc = ot_conf_num(&c, o, "thermal", "initial_c", 0, 4.0, -40, 60,
-                          &th->initial_c)) ||
+    if ((rc = ot_conf_num(&c, o, "thermal", "initial_c", 0, 4.0, -40, 60, &th->initial_c)) ||
         (rc = ot_conf_num(&c, o, "thermal", "pack_c", 0, 4.0, -40, 40, &th->pack_c)) ||
-        (rc = ot_conf_num(&c, o, "thermal", "tau_pack_s", 0, 1800, 1, 1e7,
-                          &th->tau_pack_s)) ||
+        (rc = ot_conf_num(&c, o, "thermal", "tau_pack_s", 0, 1800, 1, 1e7, &th->tau_pack_s)) ||
         (rc = ot_conf_num(&c, o, "thermal", "tau_ambient_s", 0, 72000, 1, 1e8,
                           &th->tau_ambient_s)) ||
-        (rc = ot_conf_num(&c, o, "thermal", "tau_lid_s", 0, 1200, 1, 1e7,
-                          &th->tau_lid_s)) ||
+        (rc = ot_conf_num(&c, o, "thermal", "tau_lid_s", 0, 1200, 1, 1e7, &th->tau_lid_s)) ||
         (rc = ot_conf_num(&c, o, "thermal", "pack_capacity_kh", 0, 300, 0.01, 1e6,
                           &th->pack_capacity_kh)) ||
         (rc = ot_conf_num(&c, o, "thermal", "probe2_offset_c", 0, -0.15, -10, 10,

@@ -62,12 +62,12 @@ struct scenario_waypoint {
 };
 
 struct scenario_leg {
-    int air;                 /* 0 road, 1 air */
-    double speed_kmh;        /* cruise speed */
-    double altitude_m;       /* air: cruise altitude above sea level */
-    double ambient_c;        /* ambient around the container on this leg */
-    double dwell_s;          /* standing at the start waypoint before moving */
-    double distance_factor;  /* road: route length / great-circle length */
+    int air;                /* 0 road, 1 air */
+    double speed_kmh;       /* cruise speed */
+    double altitude_m;      /* air: cruise altitude above sea level */
+    double ambient_c;       /* ambient around the container on this leg */
+    double dwell_s;         /* standing at the start waypoint before moving */
+    double distance_factor; /* road: route length / great-circle length */
     /* computed at load */
     double t_depart, t_arrive, distance_km;
 };
@@ -105,8 +105,8 @@ struct scenario {
  * values at simulated time t do not depend on how often it was sampled. */
 struct scenario_model {
     const struct scenario *sc;
-    int64_t step;   /* values below are for t = step * SCENARIO_STEP_S */
-    double temp_c;  /* noiseless product temperature */
+    int64_t step;  /* values below are for t = step * SCENARIO_STEP_S */
+    double temp_c; /* noiseless product temperature */
     double ambient_c;
     double pack_left; /* 1 = full, 0 = exhausted */
     double v[SIG__COUNT];

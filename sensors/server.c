@@ -69,8 +69,8 @@ static enum ot_err open_device(struct sensors_server *srv, struct sensors_device
         d->ctx = modbus_new_rtu(d->url.tty, d->url.baud, d->url.parity, d->url.data_bits,
                                 d->url.stop_bits);
         if (!d->ctx || modbus_set_slave(d->ctx, d->unit) != 0 || serial_open(d) != 0) {
-            ot_error("cannot open serial device device=%s tty=%s error=\"%s\"", d->name,
-                     d->url.tty, modbus_strerror(errno));
+            ot_error("cannot open serial device device=%s tty=%s error=\"%s\"", d->name, d->url.tty,
+                     modbus_strerror(errno));
             return OT_ERR_MODBUS;
         }
         ot_info("serving device=%s profile=%s url=rtu:%s baud=%d unit=%d scenario=%s", d->name,
@@ -84,8 +84,8 @@ static enum ot_err open_device(struct sensors_server *srv, struct sensors_device
         }
         d->listen_fd = modbus_tcp_listen(d->ctx, 16);
         if (d->listen_fd < 0) {
-            ot_error("cannot listen device=%s url=tcp://%s:%d error=\"%s\"", d->name,
-                     d->url.host, d->url.port, modbus_strerror(errno));
+            ot_error("cannot listen device=%s url=tcp://%s:%d error=\"%s\"", d->name, d->url.host,
+                     d->url.port, modbus_strerror(errno));
             return OT_ERR_MODBUS;
         }
         ot_info("serving device=%s profile=%s url=tcp://%s:%d unit=%d scenario=%s", d->name,
@@ -302,11 +302,21 @@ static int rtu_frame_len(const uint8_t *b, size_t n)
     if (n < 2)
         return 0;
     switch (b[1]) {
-    case 1: case 2: case 3: case 4: case 5: case 6: case 8:
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+    case 6:
+    case 8:
         return 8;
-    case 7: case 11: case 12: case 17:
+    case 7:
+    case 11:
+    case 12:
+    case 17:
         return 4;
-    case 15: case 16:
+    case 15:
+    case 16:
         return n < 7 ? 0 : 9 + b[6];
     case 22:
         return 10;

@@ -16,13 +16,12 @@
 
 #include "ot_profile.h"
 
-
 /* cmocka's assert_float_equal compares as float; these values need double. */
-#define assert_dbl(a, b, eps)                                                                     \
-    do {                                                                                          \
-        double a_ = (a), b_ = (b);                                                                \
-        if (!(fabs(a_ - b_) <= (eps)))                                                            \
-            fail_msg("%s = %.12g, expected %.12g (+-%g)", #a, a_, b_, (double)(eps));             \
+#define assert_dbl(a, b, eps)                                                                      \
+    do {                                                                                           \
+        double a_ = (a), b_ = (b);                                                                 \
+        if (!(fabs(a_ - b_) <= (eps)))                                                             \
+            fail_msg("%s = %.12g, expected %.12g (+-%g)", #a, a_, b_, (double)(eps));              \
     } while (0)
 
 #ifndef OT_SOURCE_DIR
@@ -130,7 +129,7 @@ static void encode_known(void **state)
     uint16_t r[2];
     c = mk(OT_T_I16, 0, 0.01, 0);
     ot_profile_encode(&c, -3.21, r);
-    assert_int_equal(r[0], 0xFEBF); /* -321 */
+    assert_int_equal(r[0], 0xFEBF);   /* -321 */
     ot_profile_encode(&c, 1000.0, r); /* 100000 clamps to 32767 */
     assert_int_equal(r[0], 0x7FFF);
     ot_profile_encode(&c, -1000.0, r);
@@ -176,10 +175,10 @@ static void roundtrip(void **state)
         enum ot_reg_type t;
         double scale, offset, lo, hi;
     } cases[] = {
-        {OT_T_U16, 1, 0, 0, 65535},         {OT_T_U16, 0.1, -40, -40, 6000},
-        {OT_T_I16, 0.01, 0, -327, 327},     {OT_T_I16, 0.1, 0, -3276, 3276},
-        {OT_T_U32, 1, 0, 0, 4e9},           {OT_T_I32, 1e-7, 0, -180, 180},
-        {OT_T_I32, 0.001, 100, -1e6, 1e6},  {OT_T_F32, 1, 0, -1e4, 1e4},
+        {OT_T_U16, 1, 0, 0, 65535},        {OT_T_U16, 0.1, -40, -40, 6000},
+        {OT_T_I16, 0.01, 0, -327, 327},    {OT_T_I16, 0.1, 0, -3276, 3276},
+        {OT_T_U32, 1, 0, 0, 4e9},          {OT_T_I32, 1e-7, 0, -180, 180},
+        {OT_T_I32, 0.001, 100, -1e6, 1e6}, {OT_T_F32, 1, 0, -1e4, 1e4},
         {OT_T_F32, 2.0, 5.0, -1e3, 1e3},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
@@ -422,9 +421,9 @@ static void shipped_profiles(void **state)
 
     if (ot_profile_load("organtrack-module", dir, &p, err, sizeof err) != OT_OK)
         fail_msg("%s", err);
-    static const char *const canon[] = {"temp_c",   "temp2_c",  "ambient_c",   "lat",
-                                        "lon",      "alt_m",    "speed_kmh",   "heading_deg",
-                                        "lid_open", "shock_g",  "battery_pct", "gnss_fix"};
+    static const char *const canon[] = {"temp_c",   "temp2_c", "ambient_c",   "lat",
+                                        "lon",      "alt_m",   "speed_kmh",   "heading_deg",
+                                        "lid_open", "shock_g", "battery_pct", "gnss_fix"};
     for (size_t i = 0; i < sizeof canon / sizeof canon[0]; i++)
         (void)find(&p, canon[i]);
     c = find(&p, "temp_c");

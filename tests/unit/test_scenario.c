@@ -17,13 +17,12 @@
 #include "scenario.h"
 #include "sensors.h"
 
-
 /* cmocka's assert_float_equal compares as float; these values need double. */
-#define assert_dbl(a, b, eps)                                                                     \
-    do {                                                                                          \
-        double a_ = (a), b_ = (b);                                                                \
-        if (!(fabs(a_ - b_) <= (eps)))                                                            \
-            fail_msg("%s = %.12g, expected %.12g (+-%g)", #a, a_, b_, (double)(eps));             \
+#define assert_dbl(a, b, eps)                                                                      \
+    do {                                                                                           \
+        double a_ = (a), b_ = (b);                                                                 \
+        if (!(fabs(a_ - b_) <= (eps)))                                                             \
+            fail_msg("%s = %.12g, expected %.12g (+-%g)", #a, a_, b_, (double)(eps));              \
     } while (0)
 
 #ifndef OT_SOURCE_DIR
@@ -67,12 +66,12 @@ static void load(struct scenario *s, const char *text)
         fail_msg("load failed: %s", err);
 }
 
-#define ROUTE_OA                                                                                  \
-    "\"route\":{\"waypoints\":[{\"name\":\"Oral\",\"lat\":51.2333,\"lon\":51.3667,\"alt_m\":40}," \
-    "{\"name\":\"Oral airport\",\"lat\":51.1508,\"lon\":51.5436,\"alt_m\":38},"                   \
-    "{\"name\":\"Astana airport\",\"lat\":51.0222,\"lon\":71.4669,\"alt_m\":355}],"               \
-    "\"legs\":[{\"mode\":\"road\",\"speed_kmh\":60,\"dwell_s\":600,\"distance_factor\":1.0,"      \
-    "\"ambient_c\":-5},"                                                                          \
+#define ROUTE_OA                                                                                   \
+    "\"route\":{\"waypoints\":[{\"name\":\"Oral\",\"lat\":51.2333,\"lon\":51.3667,\"alt_m\":40},"  \
+    "{\"name\":\"Oral airport\",\"lat\":51.1508,\"lon\":51.5436,\"alt_m\":38},"                    \
+    "{\"name\":\"Astana airport\",\"lat\":51.0222,\"lon\":71.4669,\"alt_m\":355}],"                \
+    "\"legs\":[{\"mode\":\"road\",\"speed_kmh\":60,\"dwell_s\":600,\"distance_factor\":1.0,"       \
+    "\"ambient_c\":-5},"                                                                           \
     "{\"mode\":\"air\",\"speed_kmh\":600,\"altitude_m\":7000,\"dwell_s\":1000,\"ambient_c\":15}]}"
 
 static void route_interpolation(void **state)
@@ -83,7 +82,7 @@ static void route_interpolation(void **state)
     int leg;
     double d_road = scenario__distance_km(51.2333, 51.3667, 51.1508, 51.5436);
     double d_air = scenario__distance_km(51.1508, 51.5436, 51.0222, 71.4669);
-    assert_true(d_road > 15 && d_road < 16);  /* ~15.6 km */
+    assert_true(d_road > 15 && d_road < 16);   /* ~15.6 km */
     assert_true(d_air > 1370 && d_air < 1400); /* ~1385 km */
     assert_dbl(sc.leg[0].t_depart, 600, 1e-9);
     assert_dbl(sc.leg[0].t_arrive, 600 + d_road / 60 * 3600, 1e-6);
@@ -129,7 +128,7 @@ static void route_interpolation(void **state)
     assert_int_equal(leg, 2);
 }
 
-#define STILL(amb)                                                                                \
+#define STILL(amb)                                                                                 \
     "\"route\":{\"waypoints\":[{\"lat\":51.2,\"lon\":51.4}],\"arrival_ambient_c\":" #amb "}"
 
 static void thermal_monotone_toward_pack(void **state)
@@ -138,7 +137,7 @@ static void thermal_monotone_toward_pack(void **state)
     struct scenario_model m;
     /* ambient == pack: the pack alone decides; from above and from below */
     load(&sc, "{\"seed\":3," STILL(4) ",\"thermal\":{\"initial_c\":12,\"pack_c\":4,"
-              "\"tau_pack_s\":1800,\"noise_c\":0}}");
+                                      "\"tau_pack_s\":1800,\"noise_c\":0}}");
     scenario__model_init(&m, &sc);
     double prev = m.temp_c;
     for (int t = 60; t <= 6 * 3600; t += 60) {
@@ -166,7 +165,7 @@ static void thermal_monotone_toward_pack(void **state)
 
     /* warm ambient: settles a little above the pack, pack slowly used up */
     load(&sc, "{\"seed\":3," STILL(24) ",\"thermal\":{\"initial_c\":4,\"noise_c\":0,"
-              "\"pack_capacity_kh\":300}}");
+                                       "\"pack_capacity_kh\":300}}");
     scenario__model_init(&m, &sc);
     scenario__model_advance(&m, 2 * 3600);
     double eq = (4.0 / 1800 + 24.0 / 72000) / (1.0 / 1800 + 1.0 / 72000);
@@ -179,11 +178,12 @@ static void pack_exhaustion_and_lid(void **state)
     (void)state;
     struct scenario_model m;
     load(&sc, "{\"seed\":3," STILL(25) ",\"thermal\":{\"initial_c\":4,\"noise_c\":0,"
-              "\"pack_capacity_kh\":42,\"tau_ambient_s\":7200}}");
+                                       "\"pack_capacity_kh\":42,\"tau_ambient_s\":7200}}");
     scenario__model_init(&m, &sc);
     scenario__model_advance(&m, 3600);
     assert_true(m.pack_left > 0);
-    assert_true(m.temp_c < 8.5 && m.temp_c > 7.5); /* equilibrium 8.2 degC: a poorly insulated box */
+    assert_true(m.temp_c < 8.5 &&
+                m.temp_c > 7.5); /* equilibrium 8.2 degC: a poorly insulated box */
     scenario__model_advance(&m, 2 * 3600 - 60);
     assert_true(m.pack_left > 0);
     scenario__model_advance(&m, 2 * 3600 + 60);
@@ -194,8 +194,9 @@ static void pack_exhaustion_and_lid(void **state)
     assert_true(m.temp_c < 25);
 
     /* a lid opening warms the product faster than the closed box */
-    load(&sc, "{\"seed\":3," STILL(22) ",\"thermal\":{\"noise_c\":0},"
-              "\"events\":[{\"type\":\"lid_open\",\"at_s\":100,\"duration_s\":300}]}");
+    load(&sc, "{\"seed\":3," STILL(
+                  22) ",\"thermal\":{\"noise_c\":0},"
+                      "\"events\":[{\"type\":\"lid_open\",\"at_s\":100,\"duration_s\":300}]}");
     load(&sc2, "{\"seed\":3," STILL(22) ",\"thermal\":{\"noise_c\":0}}");
     struct scenario_model a, b;
     scenario__model_init(&a, &sc);
@@ -343,7 +344,7 @@ static void hostile_scenarios(void **state)
     expect_bad("{" STILL(4) ",\"events\":[{\"type\":\"slow\",\"at_s\":1,\"duration_s\":5}]}",
                "events[0].delay_ms");
     expect_bad("{" STILL(4) ",\"events\":[{\"type\":\"stuck\",\"at_s\":1,\"duration_s\":5,"
-               "\"signal\":\"pressure\"}]}",
+                            "\"signal\":\"pressure\"}]}",
                "events[0].signal");
     expect_bad("{" STILL(4) ",\"events\":[{\"type\":\"dropout\",\"at_s\":1}]}",
                "events[0].duration_s");
@@ -361,9 +362,9 @@ static void url_parsing(void **state)
     assert_false(u.rtu);
     assert_string_equal(u.host, "127.0.0.1");
     assert_int_equal(u.port, 15020);
-    assert_int_equal(sensors__url_parse("rtu:/dev/pts/7?baud=19200&parity=E&data=8&stop=2", &u,
-                                        err, sizeof err),
-                     0);
+    assert_int_equal(
+        sensors__url_parse("rtu:/dev/pts/7?baud=19200&parity=E&data=8&stop=2", &u, err, sizeof err),
+        0);
     assert_true(u.rtu);
     assert_string_equal(u.tty, "/dev/pts/7");
     assert_int_equal(u.baud, 19200);
@@ -372,10 +373,10 @@ static void url_parsing(void **state)
     assert_int_equal(sensors__url_parse("rtu:/dev/ttyUSB0", &u, err, sizeof err), 0);
     assert_int_equal(u.baud, 9600);
     assert_int_equal(u.parity, 'N');
-    static const char *const bad[] = {"tcp://host", "tcp://:80", "tcp://h:0", "tcp://h:65536",
-                                      "tcp://h:8x", "udp://h:1", "rtu:", "rtu:/dev/x?baud=abc",
-                                      "rtu:/dev/x?parity=X", "rtu:/dev/x?data=9", "rtu:/dev/x?foo",
-                                      "rtu:/dev/x?stop=3"};
+    static const char *const bad[] = {
+        "tcp://host",          "tcp://:80",         "tcp://h:0",      "tcp://h:65536",
+        "tcp://h:8x",          "udp://h:1",         "rtu:",           "rtu:/dev/x?baud=abc",
+        "rtu:/dev/x?parity=X", "rtu:/dev/x?data=9", "rtu:/dev/x?foo", "rtu:/dev/x?stop=3"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (sensors__url_parse(bad[i], &u, err, sizeof err) == 0)
             fail_msg("accepted %s", bad[i]);
@@ -435,10 +436,14 @@ static void device_registers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(route_interpolation),     cmocka_unit_test(thermal_monotone_toward_pack),
-        cmocka_unit_test(pack_exhaustion_and_lid), cmocka_unit_test(deterministic_from_seed),
-        cmocka_unit_test(faults_switch_on_and_off), cmocka_unit_test(hostile_scenarios),
-        cmocka_unit_test(url_parsing),             cmocka_unit_test(device_registers),
+        cmocka_unit_test(route_interpolation),
+        cmocka_unit_test(thermal_monotone_toward_pack),
+        cmocka_unit_test(pack_exhaustion_and_lid),
+        cmocka_unit_test(deterministic_from_seed),
+        cmocka_unit_test(faults_switch_on_and_off),
+        cmocka_unit_test(hostile_scenarios),
+        cmocka_unit_test(url_parsing),
+        cmocka_unit_test(device_registers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
