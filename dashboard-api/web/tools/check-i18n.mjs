@@ -62,6 +62,13 @@ for (const [prefix, values] of Object.entries(ENUMS)) {
   for (const v of values) if (!all.has(`${prefix}.${v}`)) problems.push(`missing enumerated key ${prefix}.${v}`);
 }
 
+// Every city build.mjs puts on the map has a name in each language.
+const buildSrc = readFileSync(join(here, '..', 'build.mjs'), 'utf8');
+const cityBlock = buildSrc.slice(buildSrc.indexOf('const CITIES'), buildSrc.indexOf('];', buildSrc.indexOf('const CITIES')));
+for (const m of cityBlock.matchAll(/\['([\w-]+)'/g)) {
+  if (!all.has(`city.${m[1]}`)) problems.push(`missing city name city.${m[1]}`);
+}
+
 // A value identical in kk and en is suspicious unless it is a name or a unit.
 const SAME_OK = /^(map\.credit|fmt\.|export\.epcis|city\.|error\.other|nav\.crew|custody\.seal)/;
 const same = [...all].filter((k) => kk[k] === en[k] && !SAME_OK.test(k) && /[A-Za-z]{3}/.test(en[k]));
