@@ -27,7 +27,9 @@ BIN = os.path.abspath(ottest.BIN)
 WEB = os.path.join(ROOT, "dashboard-api", "web")
 DIST = os.path.join(WEB, "dist")
 ARTEFACTS = os.environ.get("OT_ARTEFACTS", os.path.join(ROOT, "build", "tests", "artefacts"))
-NODE = os.environ.get("OT_NODE") or "node"
+NODE = os.environ.get("OT_NODE", "")
+if not NODE or NODE.endswith("NOTFOUND"):
+    NODE = "node"
 
 # Three shipments (donation codes only, never a person).
 SHIPMENTS = [
