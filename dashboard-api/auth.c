@@ -249,7 +249,7 @@ int api__token_cli(int argc, char **argv)
         token_usage();
         return 2;
     }
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* --option value pairs */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -276,7 +276,6 @@ int api__token_cli(int argc, char **argv)
             token_usage();
             return 2;
         }
-        i++;
     }
     if (!config) {
         fprintf(stderr, "organtrack-api token: --config FILE is required\n");
