@@ -27,7 +27,7 @@ struct api_config {
     char web_root[512];
     char ledger_key[512];
     int64_t max_body_bytes;
-    int64_t threads;        /* MHD worker threads */
+    int64_t threads; /* MHD worker threads */
     int64_t connection_limit;
     int64_t sse_heartbeat_s;
     int64_t sse_poll_ms;
@@ -139,8 +139,8 @@ struct api_req {
     size_t body_len;
     int body_too_big;
     int64_t started_mono_us;
-    int route;                 /* index in the route table, or API_ROUTE_* */
-    int64_t path_id;           /* {id} of the route */
+    int route;       /* index in the route table, or API_ROUTE_* */
+    int64_t path_id; /* {id} of the route */
     int authenticated;
     struct api_principal who;
     /* response being built */
@@ -181,7 +181,7 @@ struct api_route {
     const char *pattern; /* segments; "{id}" matches a positive integer */
     unsigned roles;      /* 0 = public (no token) */
     api_handler handler;
-    const char *name;    /* metrics label */
+    const char *name; /* metrics label */
 };
 
 extern const struct api_route api__routes[];
@@ -275,9 +275,8 @@ void api__h_static(struct api_req *r);
 cJSON *api__shipment_load(struct api_req *r, struct api_db *d, int64_t id, char *container,
                           size_t clen, char *status, size_t slen);
 /* Changes the status inside the caller's transaction (event + audit); 0 on success. */
-int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id,
-                             const char *container, const char *from, const char *to,
-                             const char *why);
+int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id, const char *container,
+                             const char *from, const char *to, const char *why);
 /* Alarm object from an ST_ALARMS_LIST/ST_ALARM_GET row. */
 cJSON *api__alarm_row(sqlite3_stmt *st);
 /* Shipment object for row id (full detail); NULL if absent. */

@@ -150,8 +150,8 @@ enum ot_err api__token_create(struct api_db *d, enum api_role role, const char *
         rc = OT_ERR_DB;
     } else {
         *id_out = sqlite3_last_insert_rowid(d->db);
-        ot_info("token created id=%lld role=%s name=%s", (long long)*id_out,
-                api__role_name(role), name);
+        ot_info("token created id=%lld role=%s name=%s", (long long)*id_out, api__role_name(role),
+                name);
     }
     sqlite3_reset(st);
 out:
@@ -266,8 +266,10 @@ int api__token_cli(int argc, char **argv)
             id_s = v;
         else if (strcmp(a, "--container") == 0) {
             if (n >= API_MAX_CONTAINERS || !ot_id_valid(v)) {
-                fprintf(stderr, "organtrack-api token: --container %s: must match"
-                                " [A-Za-z0-9_-]{1,64} (at most %d)\n", v, API_MAX_CONTAINERS);
+                fprintf(stderr,
+                        "organtrack-api token: --container %s: must match"
+                        " [A-Za-z0-9_-]{1,64} (at most %d)\n",
+                        v, API_MAX_CONTAINERS);
                 return 2;
             }
             containers[n++] = v;

@@ -33,7 +33,8 @@ static enum ot_err parse_listen(struct ot_conf *c, struct api_config *cfg)
     char *colon = strrchr(buf, ':');
     if (!colon || colon == buf || (size_t)(colon - buf) >= sizeof cfg->listen_host ||
         ot_parse_i64(colon + 1, 0, 65535, &port))
-        return ot_conf_fail(c, "", "listen", "expected \"HOST:PORT\" (IPv4 address, port 0..65535)");
+        return ot_conf_fail(c, "", "listen",
+                            "expected \"HOST:PORT\" (IPv4 address, port 0..65535)");
     memcpy(cfg->listen_host, buf, (size_t)(colon - buf));
     cfg->listen_host[colon - buf] = '\0';
     cfg->listen_port = (int)port;
@@ -65,10 +66,15 @@ static enum ot_err parse_mqtt(struct ot_conf *c, struct api_config *cfg)
 
 enum ot_err api__config_load(const char *file, struct api_config *cfg, char *err, size_t errlen)
 {
-    static const char *const known[] = {
-        "listen", "database", "preservation", "web_root", "ledger_key", "max_body_bytes",
-        "threads", "connection_limit", "sse_heartbeat_s", "sse_poll_ms", "sse_max_clients",
-        "clock_skew_min", "list_cache_ms", "mqtt", "log_level", "comment", "_comment", NULL};
+    static const char *const known[] = {"listen",          "database",
+                                        "preservation",    "web_root",
+                                        "ledger_key",      "max_body_bytes",
+                                        "threads",         "connection_limit",
+                                        "sse_heartbeat_s", "sse_poll_ms",
+                                        "sse_max_clients", "clock_skew_min",
+                                        "list_cache_ms",   "mqtt",
+                                        "log_level",       "comment",
+                                        "_comment",        NULL};
     struct ot_conf c;
     enum ot_err rc;
     memset(cfg, 0, sizeof *cfg);

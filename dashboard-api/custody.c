@@ -73,8 +73,8 @@ void api__h_custody_post(struct api_req *r)
         return;
     }
     struct api_db *d = api__req_db(r);
-    cJSON *ship = api__shipment_load(r, d, r->path_id, container, sizeof container, status,
-                                     sizeof status);
+    cJSON *ship =
+        api__shipment_load(r, d, r->path_id, container, sizeof container, status, sizeof status);
     if (!ship)
         return;
     cJSON_Delete(ship);

@@ -12,31 +12,31 @@
 #include "ot_time.h"
 
 /* columns shared by the list and the detail of shipments (see shipments.c) */
-#define SHIP_SELECT                                                                              \
-    "SELECT s.id, s.container, s.profile, s.donation_code, s.cross_clamp_at,"                   \
-    " s.origin_name, s.origin_lat, s.origin_lon, s.dest_name, s.dest_lat, s.dest_lon,"          \
-    " s.mode, s.status, s.created_at, s.created_by, s.updated_at, s.delivered_at, s.closed_at," \
-    " s.eta,"                                                                                    \
-    " r.seq, r.ts, r.temp_c, r.temp2_c, r.ambient_c, r.lat, r.lon, r.alt_m, r.speed_kmh,"       \
-    " r.heading_deg, r.lid_open, r.shock_g, r.battery_pct, r.gnss_fix, r.missing, r.extra,"     \
-    " (SELECT count(*) FROM alarms a WHERE a.shipment_id = s.id"                                 \
-    "   AND a.state IN ('raised','acknowledged'))"                                               \
-    " FROM shipments s LEFT JOIN readings r ON r.container = s.container AND r.seq ="           \
-    "  (SELECT r2.seq FROM readings r2 WHERE r2.shipment_id = s.id"                              \
+#define SHIP_SELECT                                                                                \
+    "SELECT s.id, s.container, s.profile, s.donation_code, s.cross_clamp_at,"                      \
+    " s.origin_name, s.origin_lat, s.origin_lon, s.dest_name, s.dest_lat, s.dest_lon,"             \
+    " s.mode, s.status, s.created_at, s.created_by, s.updated_at, s.delivered_at, s.closed_at,"    \
+    " s.eta,"                                                                                      \
+    " r.seq, r.ts, r.temp_c, r.temp2_c, r.ambient_c, r.lat, r.lon, r.alt_m, r.speed_kmh,"          \
+    " r.heading_deg, r.lid_open, r.shock_g, r.battery_pct, r.gnss_fix, r.missing, r.extra,"        \
+    " (SELECT count(*) FROM alarms a WHERE a.shipment_id = s.id"                                   \
+    "   AND a.state IN ('raised','acknowledged'))"                                                 \
+    " FROM shipments s LEFT JOIN readings r ON r.container = s.container AND r.seq ="              \
+    "  (SELECT r2.seq FROM readings r2 WHERE r2.shipment_id = s.id"                                \
     "   ORDER BY r2.ts DESC LIMIT 1) "
 
-#define ALARM_COLS                                                                        \
-    "SELECT id, type, severity, state, raised_at, cleared_at, acked_at, acked_by,"       \
+#define ALARM_COLS                                                                                 \
+    "SELECT id, type, severity, state, raised_at, cleared_at, acked_at, acked_by,"                 \
     " ack_comment, escalated_at, late, message, value, container, shipment_id FROM alarms "
 
 static const char *const sql[ST__COUNT] = {
     [ST_TOKEN_BY_HASH] = "SELECT id, name, role, containers FROM tokens"
                          " WHERE token_hash = ?1 AND revoked_at IS NULL",
-    [ST_SHIP_LIST] = SHIP_SELECT
-    "WHERE (?1 IS NULL OR s.status = ?1)"
-    " AND (?2 = 0 OR s.status IN ('created','in_transit')) AND s.id > ?3"
-    " AND (?4 IS NULL OR s.container IN (SELECT value FROM json_each(?4)))"
-    " ORDER BY s.id LIMIT ?5",
+    [ST_SHIP_LIST] =
+        SHIP_SELECT "WHERE (?1 IS NULL OR s.status = ?1)"
+                    " AND (?2 = 0 OR s.status IN ('created','in_transit')) AND s.id > ?3"
+                    " AND (?4 IS NULL OR s.container IN (SELECT value FROM json_each(?4)))"
+                    " ORDER BY s.id LIMIT ?5",
     [ST_SHIP_GET] = SHIP_SELECT "WHERE s.id = ?1",
     [ST_SHIP_INSERT] =
         "INSERT INTO shipments (container, profile, donation_code, cross_clamp_at,"

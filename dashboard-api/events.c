@@ -30,22 +30,22 @@
 #include "ot_parse.h"
 #include "ot_time.h"
 
-#define SSE_BUF_HIGH (64 * 1024)  /* stop fetching above this many pending bytes */
-#define SSE_BATCH 100             /* rows per client per tick */
-#define SSE_MSG_MAX (128 * 1024)  /* one formatted message */
+#define SSE_BUF_HIGH (64 * 1024) /* stop fetching above this many pending bytes */
+#define SSE_BATCH 100            /* rows per client per tick */
+#define SSE_MSG_MAX (128 * 1024) /* one formatted message */
 
 struct sse_client {
     pthread_mutex_t mu;
     struct api_sse *sse;
     struct MHD_Connection *conn;
-    int refs;         /* registry mutex */
-    int gone;         /* registry mutex: MHD freed the response */
-    int suspended;    /* client mutex */
-    char *buf;        /* client mutex: pending bytes buf[off..len) */
+    int refs;      /* registry mutex */
+    int gone;      /* registry mutex: MHD freed the response */
+    int suspended; /* client mutex */
+    char *buf;     /* client mutex: pending bytes buf[off..len) */
     size_t len, off, cap;
-    int64_t last_id;  /* pump only (after registration) */
+    int64_t last_id; /* pump only (after registration) */
     int64_t last_write_ms;
-    int scoped;       /* crew: filter by containers_json */
+    int scoped; /* crew: filter by containers_json */
     char containers_json[API_MAX_CONTAINERS * 68 + 4];
     struct sse_client *next;
 };
@@ -153,7 +153,8 @@ static int format_row(sqlite3_stmt *st, char *out, size_t cap)
     int64_t id = sqlite3_column_int64(st, 0);
     const char *kind = (const char *)sqlite3_column_text(st, 2);
     cJSON_AddNumberToObject(o, "id", (double)id);
-    cJSON_AddStringToObject(o, "ts", ot_time_format_iso(sqlite3_column_int64(st, 1), iso, sizeof iso));
+    cJSON_AddStringToObject(o, "ts",
+                            ot_time_format_iso(sqlite3_column_int64(st, 1), iso, sizeof iso));
     cJSON_AddStringToObject(o, "kind", kind ? kind : "");
     if (sqlite3_column_type(st, 3) == SQLITE_NULL)
         cJSON_AddNullToObject(o, "shipment_id");
@@ -371,8 +372,7 @@ void api__h_events(struct api_req *r)
     const char *q = api__query(r, "last_event_id");
     const char *from = h ? h : q;
     if (from && ot_parse_i64(from, 0, INT64_MAX, &last)) {
-        api__reply_error(r, 400, "invalid_parameter",
-                         "%s: expected a non-negative event id",
+        api__reply_error(r, 400, "invalid_parameter", "%s: expected a non-negative event id",
                          h ? "Last-Event-ID" : "last_event_id");
         return;
     }
@@ -417,8 +417,8 @@ void api__h_events(struct api_req *r)
         pthread_mutex_destroy(&c->mu);
         free(c->buf);
         free(c);
-        api__reply_error(r, 503, stopping ? "stopping" : "too_many_streams",
-                         "events: %s", stopping ? "server is stopping" : "too many open streams");
+        api__reply_error(r, 503, stopping ? "stopping" : "too_many_streams", "events: %s",
+                         stopping ? "server is stopping" : "too many open streams");
         return;
     }
     struct MHD_Response *resp =

@@ -36,8 +36,7 @@ void api__reply_set(struct api_req *r, unsigned status, struct MHD_Response *res
 
 static struct MHD_Response *buffer_response(char *buf, size_t len, const char *ctype)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(buf);
         return NULL;
@@ -210,8 +209,8 @@ static void dispatch(struct api_req *r)
     if (r->route < 0) {
         r->route = API_ROUTE_UNMATCHED;
         if (known)
-            api__reply_error(r, 405, "method_not_allowed", "%s is not allowed on %.200s",
-                             r->method, path);
+            api__reply_error(r, 405, "method_not_allowed", "%s is not allowed on %.200s", r->method,
+                             path);
         else
             api__reply_error(r, 404, "not_found", "%.200s: no such endpoint", path);
         return;
@@ -229,8 +228,7 @@ static void dispatch(struct api_req *r)
             authz = qauth;
         }
         if (!authz) {
-            api__reply_error(r, 401, "unauthorized",
-                             "Authorization: a bearer token is required");
+            api__reply_error(r, 401, "unauthorized", "Authorization: a bearer token is required");
             return;
         }
         /* the hot list runs token lookup and its own reads in one read
@@ -238,8 +236,7 @@ static void dispatch(struct api_req *r)
         if (rt->handler == api__h_ship_list)
             api__db_exec(api__req_db(r), "BEGIN");
         if (api__authenticate(api__req_db(r), authz, &r->who)) {
-            api__reply_error(r, 401, "unauthorized",
-                             "Authorization: token is invalid or revoked");
+            api__reply_error(r, 401, "unauthorized", "Authorization: token is invalid or revoked");
             return;
         }
         r->authenticated = 1;
@@ -260,9 +257,8 @@ static void dispatch(struct api_req *r)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct api_ctx *ctx = cls;
     struct api_req *r = *con_cls;
@@ -377,14 +373,11 @@ enum ot_err api__http_run(struct api_ctx *ctx)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, (uint16_t)ctx->cfg.listen_port, NULL, NULL, on_request, ctx,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)ctx->cfg.threads,
+        flags, (uint16_t)ctx->cfg.listen_port, NULL, NULL, on_request, ctx, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)ctx->cfg.threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)ctx->cfg.connection_limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, ctx,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ctx,
-        MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_NOTIFY_COMPLETED, on_completed, ctx,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ctx, MHD_OPTION_END);
     if (!d) {
         ot_error("cannot start HTTP server listen=%s:%d", ctx->cfg.listen_host,
                  ctx->cfg.listen_port);

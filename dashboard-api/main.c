@@ -19,12 +19,13 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: organtrack-api --config FILE\n"
-               "       organtrack-api token create --role R --name N [--container C]... --config FILE\n"
-               "       organtrack-api token list --config FILE\n"
-               "       organtrack-api token revoke --id N --config FILE\n"
-               "       organtrack-api --help | --version\n"
-               "Serves the organtrack HTTP API, event stream and web dashboard (docs/api.md).\n");
+    fprintf(
+        f, "usage: organtrack-api --config FILE\n"
+           "       organtrack-api token create --role R --name N [--container C]... --config FILE\n"
+           "       organtrack-api token list --config FILE\n"
+           "       organtrack-api token revoke --id N --config FILE\n"
+           "       organtrack-api --help | --version\n"
+           "Serves the organtrack HTTP API, event stream and web dashboard (docs/api.md).\n");
 }
 
 /* mkdir -p of the directory part of path (var/ is created on demand). */
@@ -98,8 +99,7 @@ int main(int argc, char **argv)
         ctx.web_root_real[0] = '\0';
     }
     if (api__pool_open(ctx.cfg.database, (size_t)ctx.cfg.threads + 2, &ctx.pool)) {
-        fprintf(stderr, "organtrack-api: %s: database: cannot open %s\n", config,
-                ctx.cfg.database);
+        fprintf(stderr, "organtrack-api: %s: database: cannot open %s\n", config, ctx.cfg.database);
         goto out;
     }
     if (api__metrics_new(&ctx.metrics) || api__sse_start(&ctx))

@@ -184,8 +184,9 @@ void api__h_metrics(struct api_req *r)
               "SELECT name, label, value FROM counters WHERE name <> 'rejects'"
               " ORDER BY name, label",
               "organtrack_counter", "name", "label");
-    outf(&o, "# HELP organtrack_sse_clients Open event streams.\n"
-             "# TYPE organtrack_sse_clients gauge\norgantrack_sse_clients %lld\n",
+    outf(&o,
+         "# HELP organtrack_sse_clients Open event streams.\n"
+         "# TYPE organtrack_sse_clients gauge\norgantrack_sse_clients %lld\n",
          (long long)api__sse_clients(r->ctx));
 
     outf(&o, "# HELP organtrack_http_request_duration_seconds Time to produce a response, by "
@@ -199,11 +200,15 @@ void api__h_metrics(struct api_req *r)
         for (size_t b = 0; b <= N_BUCKETS; b++) {
             cum += __atomic_load_n(&rs->buckets[b], __ATOMIC_RELAXED);
             if (b < N_BUCKETS)
-                outf(&o, "organtrack_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} "
-                         "%llu\n", name, bucket_s[b], (unsigned long long)cum);
+                outf(&o,
+                     "organtrack_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} "
+                     "%llu\n",
+                     name, bucket_s[b], (unsigned long long)cum);
             else
-                outf(&o, "organtrack_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"}"
-                         " %llu\n", name, (unsigned long long)cum);
+                outf(&o,
+                     "organtrack_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"}"
+                     " %llu\n",
+                     name, (unsigned long long)cum);
         }
         outf(&o, "organtrack_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", name,
              (double)__atomic_load_n(&rs->sum_us, __ATOMIC_RELAXED) / 1e6);

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -15,7 +16,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <netdb.h>
 
 #include "ot_log.h"
 #include "ot_preservation.h"
@@ -64,8 +64,8 @@ void api__h_health(struct api_req *r)
         sqlite3_reset(st);
     const char *broker = "unknown";
     if (r->ctx->cfg.mqtt_host[0])
-        broker = tcp_probe(r->ctx->cfg.mqtt_host, r->ctx->cfg.mqtt_port, 300) ? "ok"
-                                                                              : "unreachable";
+        broker =
+            tcp_probe(r->ctx->cfg.mqtt_host, r->ctx->cfg.mqtt_port, 300) ? "ok" : "unreachable";
     cJSON *o = cJSON_CreateObject();
     if (!o) {
         api__reply_error(r, 500, "internal", "out of memory");
@@ -178,11 +178,11 @@ void api__h_tokens_create(struct api_req *r)
         }
         cJSON_ArrayForEach(it, cont_j)
         {
-            if (!cJSON_IsString(it) || !ot_id_valid(it->valuestring) ||
-                n >= API_MAX_CONTAINERS) {
+            if (!cJSON_IsString(it) || !ot_id_valid(it->valuestring) || n >= API_MAX_CONTAINERS) {
                 api__reply_error(r, 400, "invalid_field",
                                  "containers[%zu]: expected an id matching [A-Za-z0-9_-]{1,64} "
-                                 "(at most %d)", n, API_MAX_CONTAINERS);
+                                 "(at most %d)",
+                                 n, API_MAX_CONTAINERS);
                 goto out;
             }
             containers[n++] = it->valuestring;
@@ -248,8 +248,7 @@ void api__h_tokens_revoke(struct api_req *r)
         return;
     }
     snprintf(target, sizeof target, "token/%lld", (long long)r->path_id);
-    if (rc || api__audit(d, &r->who, "token.revoke", target, NULL) ||
-        api__db_exec(d, "COMMIT")) {
+    if (rc || api__audit(d, &r->who, "token.revoke", target, NULL) || api__db_exec(d, "COMMIT")) {
         api__db_exec(d, "ROLLBACK");
         api__reply_error(r, 500, "internal", "could not revoke the token");
         return;

@@ -15,8 +15,8 @@
 
 #include <math.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ot_log.h"
@@ -183,8 +183,7 @@ static cJSON *shipment_row(struct api_ctx *ctx, sqlite3_stmt *st, int64_t now)
     if (isch) {
         add_num(isch, "elapsed_min", round1(elapsed));
         if (pp) {
-            add_num(isch, "remaining_min",
-                                    round1((double)pp->max_cold_ischemia_min - elapsed));
+            add_num(isch, "remaining_min", round1((double)pp->max_cold_ischemia_min - elapsed));
             add_num(isch, "limit_min", (double)pp->max_cold_ischemia_min);
         } else {
             cJSON_AddNullToObject(isch, "remaining_min");
@@ -206,14 +205,12 @@ static cJSON *shipment_row(struct api_ctx *ctx, sqlite3_stmt *st, int64_t now)
     } else if (open && has_latest && sqlite3_column_type(st, 24) != SQLITE_NULL &&
                sqlite3_column_type(st, 25) != SQLITE_NULL &&
                sqlite3_column_type(st, 27) != SQLITE_NULL &&
-               sqlite3_column_type(st, 9) != SQLITE_NULL &&
-               sqlite3_column_double(st, 27) >= 5.0) {
+               sqlite3_column_type(st, 9) != SQLITE_NULL && sqlite3_column_double(st, 27) >= 5.0) {
         double km = api__haversine_km(sqlite3_column_double(st, 24), sqlite3_column_double(st, 25),
                                       sqlite3_column_double(st, 9), sqlite3_column_double(st, 10));
         double hours = km / sqlite3_column_double(st, 27);
-        cJSON_AddStringToObject(o, "eta",
-                                ot_time_format_iso(now + (int64_t)(hours * 3600000.0), iso,
-                                                   sizeof iso));
+        cJSON_AddStringToObject(
+            o, "eta", ot_time_format_iso(now + (int64_t)(hours * 3600000.0), iso, sizeof iso));
         cJSON_AddStringToObject(o, "eta_source", "estimate");
     } else {
         cJSON_AddNullToObject(o, "eta");
@@ -343,8 +340,8 @@ static int list_cache_get(struct api_req *r, const char *key, int64_t event_id)
     return 0;
 }
 
-static void list_cache_put(struct api_req *r, const char *key, int64_t event_id,
-                           const char *body, size_t len)
+static void list_cache_put(struct api_req *r, const char *key, int64_t event_id, const char *body,
+                           size_t len)
 {
     if (r->ctx->cfg.list_cache_ms <= 0 || event_id < 0)
         return;
@@ -385,8 +382,8 @@ void api__list_cache_clear(void)
 void api__h_ship_list(struct api_req *r)
 {
     static const char *const known[] = {"status", "cursor", "limit", NULL};
-    static const char *const statuses[] = {"created", "in_transit", "delivered", "closed",
-                                           "discarded", NULL};
+    static const char *const statuses[] = {"created", "in_transit", "delivered",
+                                           "closed",  "discarded",  NULL};
     int64_t limit, after = 0, unused;
     char next[32];
     if (api__query_check(r, known))
@@ -408,8 +405,7 @@ void api__h_ship_list(struct api_req *r)
         }
     }
     if (api__parse_limit(api__query(r, "limit"), LIST_DEFAULT, LIST_MAX, &limit)) {
-        api__reply_error(r, 400, "invalid_parameter", "limit: expected an integer 1..%d",
-                         LIST_MAX);
+        api__reply_error(r, 400, "invalid_parameter", "limit: expected an integer 1..%d", LIST_MAX);
         return;
     }
     const char *cur = api__query(r, "cursor");
@@ -504,8 +500,8 @@ void api__h_ship_create(struct api_req *r)
     cJSON *body = api__body_json(r);
     if (!body)
         return;
-    if (api__shipment_parse(body, ot_time_now_ms(), r->ctx->cfg.clock_skew_min * 60000, &in,
-                            field, sizeof field, msg, sizeof msg)) {
+    if (api__shipment_parse(body, ot_time_now_ms(), r->ctx->cfg.clock_skew_min * 60000, &in, field,
+                            sizeof field, msg, sizeof msg)) {
         cJSON_Delete(body);
         api__reply_error(r, 400, "invalid_field", "%s", msg);
         return;
@@ -530,8 +526,8 @@ void api__h_ship_create(struct api_req *r)
         long long other = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
         api__db_exec(d, "ROLLBACK");
-        api__reply_error(r, 409, "conflict",
-                         "container: %s already has open shipment %lld", in.container, other);
+        api__reply_error(r, 409, "conflict", "container: %s already has open shipment %lld",
+                         in.container, other);
         return;
     }
     sqlite3_reset(st);
@@ -588,8 +584,8 @@ void api__h_ship_create(struct api_req *r)
             api__reply_error(r, 500, "internal", "could not record the shipment");
         return;
     }
-    ot_info("shipment created id=%lld container=%s profile=%s by=%s", (long long)id,
-            in.container, in.profile, r->who.name);
+    ot_info("shipment created id=%lld container=%s profile=%s by=%s", (long long)id, in.container,
+            in.profile, r->who.name);
     api__reply_json(r, 201, ship);
     return;
 fail:
@@ -601,7 +597,7 @@ fail:
 static int transition_ok(const char *from, const char *to)
 {
     static const char *const allowed[][2] = {
-        {"created", "in_transit"}, {"created", "discarded"},  {"created", "closed"},
+        {"created", "in_transit"},   {"created", "discarded"},    {"created", "closed"},
         {"in_transit", "delivered"}, {"in_transit", "discarded"}, {"delivered", "closed"},
         {"delivered", "discarded"},
     };
@@ -613,9 +609,8 @@ static int transition_ok(const char *from, const char *to)
 
 /* Sets the status inside the caller's transaction and records the event and
  * the audit row. 0 on success; -1 if the status changed under us. */
-int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id,
-                             const char *container, const char *from, const char *to,
-                             const char *why)
+int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id, const char *container,
+                             const char *from, const char *to, const char *why)
 {
     char target[32];
     sqlite3_stmt *st = api__stmt(d, ST_SHIP_SET_STATUS);
@@ -693,8 +688,8 @@ void api__h_ship_patch(struct api_req *r)
         api__reply_error(r, 503, "busy", "database busy, retry");
         return;
     }
-    cJSON *cur = api__shipment_load(r, d, r->path_id, container, sizeof container, status,
-                                    sizeof status);
+    cJSON *cur =
+        api__shipment_load(r, d, r->path_id, container, sizeof container, status, sizeof status);
     if (!cur) {
         api__db_exec(d, "ROLLBACK");
         cJSON_Delete(body);
@@ -781,8 +776,8 @@ void api__h_readings(struct api_req *r)
         sqlite3_bind_int64(st, 5, limit + 1);
         sqlite3_bind_int64(st, 6, bucket);
         int64_t last_b = 0;
-        static const int cols[] = {OT_CH_TEMP,  OT_CH_TEMP2, OT_CH_AMBIENT, OT_CH_LAT,
-                                   OT_CH_LON,   OT_CH_ALT,   OT_CH_SPEED,   OT_CH_LID,
+        static const int cols[] = {OT_CH_TEMP,  OT_CH_TEMP2,   OT_CH_AMBIENT, OT_CH_LAT,
+                                   OT_CH_LON,   OT_CH_ALT,     OT_CH_SPEED,   OT_CH_LID,
                                    OT_CH_SHOCK, OT_CH_BATTERY, OT_CH_GNSS};
         while ((s = sqlite3_step(st)) == SQLITE_ROW) {
             if (n == limit) {
@@ -806,8 +801,7 @@ void api__h_readings(struct api_req *r)
                     cJSON_AddBoolToObject(o, ot_channels[cols[i]].name,
                                           sqlite3_column_int(st, col) != 0);
                 else
-                    add_num(o, ot_channels[cols[i]].name,
-                                            sqlite3_column_double(st, col));
+                    add_num(o, ot_channels[cols[i]].name, sqlite3_column_double(st, col));
             }
             if (sqlite3_column_type(st, 14) != SQLITE_NULL) {
                 add_num(o, "temp_c_min", sqlite3_column_double(st, 14));
@@ -894,8 +888,7 @@ void api__h_alarms(struct api_req *r)
         return;
     }
     if (api__parse_limit(api__query(r, "limit"), LIST_DEFAULT, LIST_MAX, &limit)) {
-        api__reply_error(r, 400, "invalid_parameter", "limit: expected an integer 1..%d",
-                         LIST_MAX);
+        api__reply_error(r, 400, "invalid_parameter", "limit: expected an integer 1..%d", LIST_MAX);
         return;
     }
     const char *cur = api__query(r, "cursor");

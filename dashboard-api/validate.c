@@ -70,7 +70,8 @@ static int get_str(const cJSON *o, const char *key, int required, size_t max, ch
         }
         return 0;
     }
-    if (!cJSON_IsString(v) || !api__text_valid(v->valuestring, max) || strlen(v->valuestring) >= outlen) {
+    if (!cJSON_IsString(v) || !api__text_valid(v->valuestring, max) ||
+        strlen(v->valuestring) >= outlen) {
         fail(field, fieldlen, path, msg, msglen,
              "%s: expected a string of at most %zu printable characters", path, max);
         return -1;
@@ -150,17 +151,17 @@ enum ot_err api__shipment_parse(const cJSON *body, int64_t now_ms, int64_t skew_
                                 struct api_shipment_in *out, char *field, size_t fieldlen,
                                 char *msg, size_t msglen)
 {
-    static const char *const known[] = {"container", "profile",   "donation_code",
-                                        "cross_clamp_at", "origin", "destination",
-                                        "mode", NULL};
+    static const char *const known[] = {"container",      "profile", "donation_code",
+                                        "cross_clamp_at", "origin",  "destination",
+                                        "mode",           NULL};
     char when[40];
     memset(out, 0, sizeof *out);
     if (!cJSON_IsObject(body))
         return fail(field, fieldlen, "", msg, msglen, "body: expected a JSON object");
     if (known_keys(body, known, "", field, fieldlen, msg, msglen))
         return OT_ERR_INVAL;
-    if (get_str(body, "container", 1, 64, out->container, sizeof out->container, "container",
-                field, fieldlen, msg, msglen))
+    if (get_str(body, "container", 1, 64, out->container, sizeof out->container, "container", field,
+                fieldlen, msg, msglen))
         return OT_ERR_INVAL;
     if (!ot_id_valid(out->container))
         return fail(field, fieldlen, "container", msg, msglen,
@@ -174,8 +175,8 @@ enum ot_err api__shipment_parse(const cJSON *body, int64_t now_ms, int64_t skew_
     if (!api__donation_code_valid(out->donation_code))
         return fail(field, fieldlen, "donation_code", msg, msglen,
                     "donation_code: 1..64 characters of A-Z a-z 0-9 space . _ / : -");
-    if (get_str(body, "cross_clamp_at", 1, 39, when, sizeof when, "cross_clamp_at", field,
-                fieldlen, msg, msglen))
+    if (get_str(body, "cross_clamp_at", 1, 39, when, sizeof when, "cross_clamp_at", field, fieldlen,
+                msg, msglen))
         return OT_ERR_INVAL;
     if (ot_time_parse_iso(when, &out->cross_clamp_at))
         return fail(field, fieldlen, "cross_clamp_at", msg, msglen,
@@ -200,10 +201,10 @@ enum ot_err api__shipment_parse(const cJSON *body, int64_t now_ms, int64_t skew_
 enum ot_err api__custody_parse(const cJSON *body, struct api_custody_in *out, char *field,
                                size_t fieldlen, char *msg, size_t msglen)
 {
-    static const char *const known[] = {"type", "from", "to", "witness", "place",
-                                        "seal", "comment", NULL};
-    static const char *const types[] = {"packed",   "handoff", "departed", "arrived", "received",
-                                        "opened",   "discarded", "note",   NULL};
+    static const char *const known[] = {"type",  "from", "to",      "witness",
+                                        "place", "seal", "comment", NULL};
+    static const char *const types[] = {"packed", "handoff",   "departed", "arrived", "received",
+                                        "opened", "discarded", "note",     NULL};
     memset(out, 0, sizeof *out);
     if (!cJSON_IsObject(body))
         return fail(field, fieldlen, "", msg, msglen, "body: expected a JSON object");

@@ -33,8 +33,8 @@ static void shipment(const char *s)
     cJSON *j = cJSON_Parse(s);
     if (!j)
         return;
-    enum ot_err rc = api__shipment_parse(j, 1795407000000LL, 300000, &in, field, sizeof field,
-                                         msg, sizeof msg);
+    enum ot_err rc =
+        api__shipment_parse(j, 1795407000000LL, 300000, &in, field, sizeof field, msg, sizeof msg);
     if (rc) {
         check(rc == OT_ERR_INVAL && msg[0]);
     } else {

@@ -5,7 +5,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after the headers it needs */
 
 #include <string.h>
 
@@ -17,8 +18,8 @@ static void matching(void **state)
     int64_t id = 0;
     assert_true(api__route_match("/api/v1/shipments/{id}", "/api/v1/shipments/42", &id));
     assert_int_equal(id, 42);
-    assert_true(api__route_match("/api/v1/shipments/{id}/readings",
-                                 "/api/v1/shipments/7/readings", &id));
+    assert_true(
+        api__route_match("/api/v1/shipments/{id}/readings", "/api/v1/shipments/7/readings", &id));
     assert_int_equal(id, 7);
     assert_true(api__route_match("/api/v1/shipments", "/api/v1/shipments/", &id));
     assert_false(api__route_match("/api/v1/shipments/{id}", "/api/v1/shipments/0", &id));
@@ -26,8 +27,8 @@ static void matching(void **state)
     assert_false(api__route_match("/api/v1/shipments/{id}", "/api/v1/shipments/-1", &id));
     assert_false(api__route_match("/api/v1/shipments/{id}", "/api/v1/shipments/1x", &id));
     assert_false(api__route_match("/api/v1/shipments/{id}", "/api/v1/shipments/", &id));
-    assert_false(api__route_match("/api/v1/shipments/{id}",
-                                  "/api/v1/shipments/99999999999999999999", &id));
+    assert_false(
+        api__route_match("/api/v1/shipments/{id}", "/api/v1/shipments/99999999999999999999", &id));
     assert_false(api__route_match("/api/v1/shipments/{id}", "/api/v1/shipments/1/x", &id));
     assert_false(api__route_match("/api/v1/shipments", "/api/v1/shipmentsX", &id));
 }
@@ -84,7 +85,8 @@ static void roles(void **state)
     assert_int_equal(roles_of("PATCH", "/api/v1/shipments/1"), API_ROLE_COORDINATOR);
     assert_int_equal(roles_of("POST", "/api/v1/shipments/1/custody"),
                      API_ROLE_CREW | API_ROLE_COORDINATOR);
-    assert_int_equal(roles_of("POST", "/api/v1/alarms/1/ack"), API_ROLE_CREW | API_ROLE_COORDINATOR);
+    assert_int_equal(roles_of("POST", "/api/v1/alarms/1/ack"),
+                     API_ROLE_CREW | API_ROLE_COORDINATOR);
     assert_int_equal(roles_of("GET", "/api/v1/shipments/1/export"),
                      API_ROLE_COORDINATOR | API_ROLE_AUDITOR);
 }

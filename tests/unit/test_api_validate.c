@@ -5,7 +5,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after the headers it needs */
 
 #include <stdio.h>
 #include <string.h>
@@ -42,8 +43,8 @@ static void shipment_ok(void **state)
     struct api_shipment_in in;
     char field[64], msg[256];
     cJSON *b = cJSON_Parse(good_shipment);
-    assert_int_equal(api__shipment_parse(b, NOW, 300000, &in, field, sizeof field, msg,
-                                         sizeof msg), OT_OK);
+    assert_int_equal(api__shipment_parse(b, NOW, 300000, &in, field, sizeof field, msg, sizeof msg),
+                     OT_OK);
     assert_string_equal(in.container, "KZ-WKO-0001");
     assert_string_equal(in.mode, "mixed");
     assert_int_equal(in.cross_clamp_at, NOW - 3600000);
@@ -162,8 +163,9 @@ static void static_paths(void **state)
     assert_string_equal(out, "index.html");
     assert_int_equal(api__static_path("/assets/app.js", out, sizeof out), 0);
     assert_string_equal(out, "assets/app.js");
-    const char *bad[] = {"/..", "/../etc/passwd", "/a/../b", "/a//b", "/.env", "/a/.git/x",
-                         "/a\\b", "", "x", "/a/", "/a/./b"};
+    const char *bad[] = {"/..",       "/../etc/passwd", "/a/../b", "/a//b", "/.env",
+                         "/a/.git/x", "/a\\b",          "",        "x",     "/a/",
+                         "/a/./b"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (api__static_path(bad[i], out, sizeof out) == 0)
             fail_msg("accepted %s", bad[i]);
@@ -192,9 +194,9 @@ static void sse_framing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(shipment_ok),    cmocka_unit_test(shipment_fields_named),
-        cmocka_unit_test(custody_rules),  cmocka_unit_test(query_helpers),
-        cmocka_unit_test(static_paths),   cmocka_unit_test(sse_framing),
+        cmocka_unit_test(shipment_ok),   cmocka_unit_test(shipment_fields_named),
+        cmocka_unit_test(custody_rules), cmocka_unit_test(query_helpers),
+        cmocka_unit_test(static_paths),  cmocka_unit_test(sse_framing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
