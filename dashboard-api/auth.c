@@ -234,6 +234,27 @@ static void token_usage(void)
             "       organtrack-api token revoke --id N --config FILE\n");
 }
 
+/* Token changes from the command line are audited too; the actor is the
+ * operator's shell ("cli", admin role), who holds the database file. */
+static void cli_audit(struct api_db *d, const char *action, int64_t id, const char *role,
+                      const char *name)
+{
+    struct api_principal who;
+    char target[32];
+    memset(&who, 0, sizeof who);
+    snprintf(who.name, sizeof who.name, "cli");
+    who.role = API_ROLE_ADMIN;
+    snprintf(target, sizeof target, "token/%lld", (long long)id);
+    cJSON *detail = cJSON_CreateObject();
+    if (detail && role)
+        cJSON_AddStringToObject(detail, "role", role);
+    if (detail && name)
+        cJSON_AddStringToObject(detail, "name", name);
+    if (api__audit(d, &who, action, target, detail))
+        ot_warn("token change not audited action=%s id=%lld", action, (long long)id);
+    cJSON_Delete(detail);
+}
+
 int api__token_cli(int argc, char **argv)
 {
     const char *sub = argc > 0 ? argv[0] : NULL;
@@ -315,6 +336,7 @@ int api__token_cli(int argc, char **argv)
             goto out;
         if (api__token_create(&d, role, name, containers, n, secret, &id))
             goto out;
+        cli_audit(&d, "token.create", id, api__role_name(role), name);
         printf("created token id=%lld role=%s name=%s (shown once; stored as SHA-256)\n",
                (long long)id, api__role_name(role), name);
         printf("%s\n", secret);
@@ -343,6 +365,7 @@ int api__token_cli(int argc, char **argv)
             fprintf(stderr, "organtrack-api token revoke: no live token with id %lld\n",
                     (long long)id);
         else if (rc == OT_OK) {
+            cli_audit(&d, "token.revoke", id, NULL, NULL);
             printf("revoked token id=%lld\n", (long long)id);
             exit_code = 0;
         }

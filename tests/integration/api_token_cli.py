@@ -57,6 +57,10 @@ def test_api_token_cli():
         check(s == 401 and j["error"]["code"] == "unauthorized", f"revoked: {s} {j}")
         r = api.cli("token", "revoke", "--id", str(listed[0]["id"]))
         check(r.returncode != 0, "revoking twice fails")
+        rows, _ = api.sql("SELECT actor_name, actor_role, action, target FROM audit ORDER BY id")
+        check(rows[0] == ("cli", "admin", "token.create", "token/1") and
+              rows[-1] == ("cli", "admin", "token.revoke", f"token/{listed[0]['id']}"),
+              f"CLI token changes audited: {rows}")
 
         # --help, --version, bad config exit non-zero with one line
         import os
