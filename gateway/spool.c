@@ -547,7 +547,8 @@ enum ot_err spool__open(const struct spool_opts *o, struct spool **out)
     }
     closedir(d);
     d = NULL;
-    qsort(s->seg, s->nseg, sizeof s->seg[0], cmp_seg);
+    if (s->nseg > 1) /* qsort(NULL, 0, ...) is undefined */
+        qsort(s->seg, s->nseg, sizeof s->seg[0], cmp_seg);
 
     int64_t last = 0, torn_seq = 0;
     for (size_t i = 0; i < s->nseg; i++) {
