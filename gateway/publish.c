@@ -41,6 +41,8 @@ struct gw_pub {
     int ev_connected, ev_failed, ev_lost, fail_code;
     int64_t ack_in;
     int64_t ack_rejected;
+    int64_t ack_beyond; /* last ack for a seq this gateway never issued, 0 if none */
+    int64_t issued;     /* next seq of the spool, refreshed by the main loop */
     int inflight;
     int blocked; /* the sender waits for a completion or an ack */
     uintptr_t gen;
@@ -153,6 +155,8 @@ static int on_message(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
         pthread_mutex_lock(&the_pub->mu);
         if (!ok)
             the_pub->ack_rejected++;
+        else if (seq >= the_pub->issued)
+            the_pub->ack_beyond = seq; /* never issued: must not poison later acks */
         else if (seq > the_pub->ack_in)
             the_pub->ack_in = seq;
         int wake = the_pub->blocked;
@@ -252,6 +256,9 @@ enum ot_err pub__create(struct gw_pub **out, const struct gw_config *cfg, struct
     p->cfg = cfg;
     p->spool = spool;
     p->ack_in = -1;
+    struct spool_stats st;
+    spool__stats(spool, &st);
+    p->issued = st.next_seq;
     p->backoff = BACKOFF_MIN_MS;
     const char *root = cfg->mqtt.topic_root;
     if (ot_topic(p->t_readings, sizeof p->t_readings, root, cfg->container, "readings") ||
@@ -441,12 +448,15 @@ static void send_some(struct gw_pub *p, int64_t now)
 void pub__step(struct gw_pub *p, const struct gw_health *h, size_t nh, int health_changed)
 {
     int64_t now = ot_time_mono_ms();
+    struct spool_stats st0;
+    spool__stats(p->spool, &st0);
     pthread_mutex_lock(&p->mu);
+    p->issued = st0.next_seq;
     int connected = p->ev_connected, failed = p->ev_failed, lost = p->ev_lost;
     int code = p->fail_code;
-    int64_t ack = p->ack_in, rejected = p->ack_rejected;
+    int64_t ack = p->ack_in, rejected = p->ack_rejected, beyond = p->ack_beyond;
     p->ev_connected = p->ev_failed = p->ev_lost = 0;
-    p->ack_rejected = 0;
+    p->ack_rejected = p->ack_beyond = 0;
     if (lost || failed) {
         p->gen++; /* completions of the old connection no longer count */
         p->inflight = 0;
@@ -490,14 +500,14 @@ void pub__step(struct gw_pub *p, const struct gw_health *h, size_t nh, int healt
 
     struct spool_stats st;
     spool__stats(p->spool, &st);
+    if (beyond && !p->ack_warned) {
+        ot_warn("ack beyond what this gateway issued ignored ack=%" PRId64 " next_seq=%" PRId64
+                " (stale retained ack of an older spool?)",
+                beyond, st.next_seq);
+        p->ack_warned = 1;
+    }
     if (ack > st.acked) {
-        if (ack >= st.next_seq) {
-            if (!p->ack_warned)
-                ot_warn("ack beyond what this gateway issued ignored ack=%" PRId64
-                        " next_seq=%" PRId64,
-                        ack, st.next_seq);
-            p->ack_warned = 1;
-        } else if (!spool__ack(p->spool, ack)) {
+        if (!spool__ack(p->spool, ack)) {
             p->last_progress = now;
             if (p->cur.want <= ack)
                 spool__seek(p->spool, &p->cur, ack + 1);
@@ -535,6 +545,12 @@ void pub__destroy(struct gw_pub *p, const struct gw_health *h, size_t nh)
 {
     if (!p)
         return;
+    /* an ack that arrived since the last step still counts: the final state
+     * and the persisted floor should not lag behind the collector */
+    pthread_mutex_lock(&p->mu);
+    int64_t ack = p->ack_in;
+    pthread_mutex_unlock(&p->mu);
+    spool__ack(p->spool, ack);
     if (p->up) {
         publish_state(p, 0, h, nh);
         MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;

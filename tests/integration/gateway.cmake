@@ -3,3 +3,4 @@
 ot_py_test(gateway.profiles gateway_profiles.py)
 ot_py_test(gateway.outage gateway_outage.py)
 ot_py_test(gateway.faults gateway_faults.py)
+ot_py_test(gateway.ackstall gateway_ackstall.py)
