@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ot_ledger.h"
 #include "ot_log.h"
 #include "ot_preservation.h"
 #include "ot_reading.h"
@@ -649,6 +650,40 @@ int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id, co
     return ok ? 0 : -1;
 }
 
+/* Closing or discarding ends the trail: first seal it with a ledger `note`
+ * entry, so the readings since the last custody event are covered by a hash
+ * too (the ledger refuses entries on a closed shipment afterwards). 0 when
+ * sealed; otherwise the reply has been sent. */
+static int seal_trail(struct api_req *r, struct api_db *d, const char *to, const char *comment)
+{
+    char status[16], why[256] = "", text[1100];
+    cJSON *cur = api__shipment_load(r, d, r->path_id, NULL, 0, status, sizeof status);
+    if (!cur)
+        return -1;
+    cJSON_Delete(cur);
+    if (!transition_ok(status, to)) {
+        api__reply_error(r, 409, "conflict", "status: cannot change from %s to %s", status, to);
+        return -1;
+    }
+    snprintf(text, sizeof text, "shipment %s%s%s", to, comment ? ": " : "",
+             comment ? comment : "");
+    struct ot_custody_input ci = {
+        .type = "note",
+        .actor_name = r->who.name,
+        .actor_role = api__role_name(r->who.role),
+        .comment = text,
+        .ts = ot_time_now_ms(),
+    };
+    enum ot_err rc = ot_ledger_append(d->db, r->ctx->key, r->path_id, &ci, NULL, why, sizeof why);
+    if (rc) {
+        api__reply_error(r, rc == OT_ERR_CONFLICT ? 409 : 500,
+                         rc == OT_ERR_CONFLICT ? "conflict" : "internal",
+                         "could not seal the custody trail: %s", why[0] ? why : ot_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
 void api__h_ship_patch(struct api_req *r)
 {
     char container[65], status[16];
@@ -683,6 +718,11 @@ void api__h_ship_patch(struct api_req *r)
         return;
     }
     struct api_db *d = api__req_db(r);
+    if ((!strcmp(to->valuestring, "closed") || !strcmp(to->valuestring, "discarded")) &&
+        seal_trail(r, d, to->valuestring, cJSON_IsString(comment) ? comment->valuestring : NULL)) {
+        cJSON_Delete(body);
+        return;
+    }
     if (api__db_exec(d, "BEGIN IMMEDIATE")) {
         cJSON_Delete(body);
         api__reply_error(r, 503, "busy", "database busy, retry");
