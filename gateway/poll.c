@@ -291,6 +291,12 @@ void poll__collect(struct gw_poller *p, uint64_t cycle, struct ot_reading *r)
             p->health_changed = 1;
         }
     pthread_mutex_unlock(&p->mu);
+    /* no GNSS fix: a receiver's position registers hold the last fix (they
+     * cannot be absent), so position, altitude, speed and heading are not
+     * read values of now: leave them out and list them missing */
+    if (ot_reading_has(r, OT_CH_GNSS) && r->v[OT_CH_GNSS] == 0.0)
+        r->present &= ~((1u << OT_CH_LAT) | (1u << OT_CH_LON) | (1u << OT_CH_ALT) |
+                        (1u << OT_CH_SPEED) | (1u << OT_CH_HEADING));
     uint32_t want = p->configured | (1u << OT_CH_TEMP);
     r->missing = want & ~r->present;
 }
