@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,6 +65,7 @@ struct segment {
 struct spool {
     char dir[512];
     int dirfd;
+    int lockfd; /* flock'd: one gateway per spool */
     uint64_t max_bytes, segment_bytes;
     struct segment *seg;
     size_t nseg, capseg;
@@ -512,7 +514,7 @@ enum ot_err spool__open(const struct spool_opts *o, struct spool **out)
     *out = NULL;
     if (!s)
         return OT_ERR_NOMEM;
-    s->dirfd = s->wfd = s->rfd = -1;
+    s->dirfd = s->wfd = s->rfd = s->lockfd = -1;
     if (strlen(o->dir) >= sizeof s->dir) {
         rc = OT_ERR_TOOBIG;
         goto fail;
@@ -527,6 +529,15 @@ enum ot_err spool__open(const struct spool_opts *o, struct spool **out)
         s->max_bytes = 2 * s->segment_bytes;
     if (mkdir_p(s->dir) || (s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
         ot_error("spool dir unusable dir=%s error=\"%s\"", s->dir, strerror(errno));
+        goto fail;
+    }
+    char lpath[600];
+    snprintf(lpath, sizeof lpath, "%s/lock", s->dir);
+    s->lockfd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->lockfd < 0 || flock(s->lockfd, LOCK_EX | LOCK_NB)) {
+        ot_error("spool in use by another process (or unlockable) dir=%s error=\"%s\"", s->dir,
+                 strerror(errno));
+        rc = OT_ERR_CONFLICT;
         goto fail;
     }
     int64_t meta_next = 1;
@@ -657,6 +668,8 @@ void spool__close(struct spool *s)
         close(s->rfd);
     if (s->dirfd >= 0)
         close(s->dirfd);
+    if (s->lockfd >= 0)
+        close(s->lockfd); /* releases the flock */
     free(s->seg);
     free(s);
 }

@@ -374,6 +374,22 @@ static void corrupt_sealed_segment(void **state)
     spool__close(s);
 }
 
+static void one_process_per_spool(void **state)
+{
+    (void)state;
+    char dir[256];
+    newdir(dir, sizeof dir);
+    struct spool *s = open_at(dir, 4096, 1 << 20);
+    struct spool_opts o = {dir, 1 << 20, 4096, 0};
+    struct spool *s2 = NULL;
+    /* flock is per open file description: a second open is refused */
+    assert_int_equal(spool__open(&o, &s2), OT_ERR_CONFLICT);
+    assert_null(s2);
+    spool__close(s);
+    assert_int_equal(spool__open(&o, &s2), OT_OK);
+    spool__close(s2);
+}
+
 static void crc_known_value(void **state)
 {
     (void)state;
@@ -390,6 +406,7 @@ int main(void)
         cmocka_unit_test(ack_deletes_only_covered),
         cmocka_unit_test(full_spool_drops_oldest),
         cmocka_unit_test(corrupt_sealed_segment),
+        cmocka_unit_test(one_process_per_spool),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
