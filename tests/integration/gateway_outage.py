@@ -100,7 +100,7 @@ def test_outage():
                 check(r.get(k) == v if k in r else k in r.get("missing", []),
                       f"reading {s} does not match the device: {r}")
             complete += "temp_c" in r
-        check(complete >= 0.9 * len(readings), f"too few complete readings: {complete}")
+        check(complete >= 0.8 * len(readings), f"too few complete readings: {complete}")
         ts = [readings[s]["ts"] for s in sorted(readings)]
         check(ts == sorted(ts), "sample times not increasing with seq")
         boots = {st["boot"] for st in states if st.get("online")}

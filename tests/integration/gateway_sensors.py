@@ -59,6 +59,12 @@ def test_sensors():
         gw = gc.start_gateway(env, cfg)
         # the scenario runs 12 s of simulated (= real) time
         ottest.wait_for(lambda: col.count() >= 60, 30, "60 readings (12 s)")
+
+        def back():  # after the dropout the module is polled again (backoff <= 10 s)
+            rs = [r for _, r in sorted(col.snapshot()[0].items())]
+            gap = [i for i, r in enumerate(rs) if "temp_c" not in r]
+            return gap and any("temp_c" in r for r in rs[gap[-1]:])
+        ottest.wait_for(back, 20, "the module back after its dropout")
         check(gw.stop() == 0, "gateway did not stop cleanly")
         readings, order, lost, states = col.snapshot()
         col.close()
@@ -84,7 +90,6 @@ def test_sensors():
         cabin_during = sum("cabin_c" in r for r in dropped)
         check(cabin_during >= 0.3 * len(dropped), f"cabin silenced by the module's dropout: "
               f"{cabin_during}/{len(dropped)}")
-        check(any("temp_c" in r for r in rs[-5:]), "module did not come back after the dropout")
         # CRC noise: read sometimes, never all the time, never garbage
         cab = [r for r in rs if "cabin_c" in r]
         check(0.3 * len(rs) <= len(cab) < len(rs), f"cabin under CRC noise: {len(cab)}/{len(rs)}")
