@@ -30,6 +30,7 @@
 
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 10000
+#define STATE_MAX_BYTES 4000
 
 struct gw_pub {
     const struct gw_config *cfg;
@@ -223,6 +224,12 @@ static char *state_json(struct gw_pub *p, int online, const struct gw_health *h,
         (!h || !status__add_devices(o, p->cfg, h, nh)))
         out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
+    if (out && h && strlen(out) > STATE_MAX_BYTES) {
+        /* many failing devices with long errors: the SPEC keys matter more
+         * than the extension (collectors cap state messages, ours at 4 KiB) */
+        free(out);
+        return state_json(p, online, NULL, 0);
+    }
     return out;
 }
 
