@@ -353,8 +353,10 @@ static int read_meta(struct spool *s, int64_t *next)
 }
 
 /* Adds [from,to] to the pending lost ranges (sorted, merged). When the list
- * is full the two oldest ranges are merged (declaring the seqs between them
- * lost again is harmless: they are acked or already declared). */
+ * is full (32 separate losses with no ack in between: 32 crashes each with a
+ * torn record, say) the two oldest ranges are merged, which over-declares
+ * the seqs between them: the collector may then hold a reading that is also
+ * marked lost. Over-declaring is the safe side: a loss is never hidden. */
 static void add_lost(struct spool *s, int64_t from, int64_t to)
 {
     if (from <= s->acked)

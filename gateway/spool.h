@@ -9,7 +9,7 @@
 #include "ot_err.h"
 #include "ot_reading.h"
 
-#define SPOOL_LOST_MAX 16 /* pending lost ranges kept (oldest merged when full) */
+#define SPOOL_LOST_MAX OT_LOST_MAX /* pending lost ranges (= what one batch can declare) */
 
 struct spool;
 
