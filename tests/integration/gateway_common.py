@@ -101,7 +101,7 @@ class Collector:
     the retained ack {"v":1,"container":C,"seq":N} for the contiguous prefix
     (received or declared lost). ack=False: store only, never ack."""
 
-    def __init__(self, port, container, root="organtrack/v1", ack=True):
+    def __init__(self, port, container, root="organtrack/v1", ack=True, user=None, password=None):
         self.container, self.root, self.do_ack = container, root, ack
         self.lock = threading.Lock()
         self.readings = {}      # seq -> reading
@@ -115,6 +115,8 @@ class Collector:
         # what the gateway publishes, so arrival order is publication order
         self.c = mqtt.Client(client_id=f"fake-collector-{container}", clean_session=False)
         self.c.reconnect_delay_set(min_delay=1, max_delay=1)
+        if user:
+            self.c.username_pw_set(user, password)
         self.c.on_message = self._on_message
         self.c.on_connect = self._on_connect
         self.c.connect("127.0.0.1", port, keepalive=10)
