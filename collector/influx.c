@@ -253,10 +253,12 @@ static void backoff(struct influx *ix)
     ix->next_try = ot_time_mono_ms() + ix->backoff_ms;
 }
 
-/* Sends spooled files oldest first until one fails. */
-static void drain_spool(struct influx *ix)
+/* Sends spooled files oldest first until one fails or `until` (monotonic
+ * ms, 0 = no limit) passes. */
+static void drain_spool(struct influx *ix, int64_t until)
 {
-    while (ix->n_files && !ix->stop && ot_time_mono_ms() >= ix->next_try) {
+    while (ix->n_files && ot_time_mono_ms() >= ix->next_try &&
+           (!until || ot_time_mono_ms() < until)) {
         char path[700];
         char *text = NULL;
         size_t len = 0;
@@ -337,14 +339,17 @@ static void *writer_main(void *arg)
         mine_cap = taken_cap;
         pthread_mutex_unlock(&ix->mu);
         if (stopping) {
-            /* shut down: keep everything on disk for the next start */
+            /* shut down: one last attempt while InfluxDB answers (each
+             * request bounded by timeout_ms); the rest stays on disk for
+             * the next start */
             if (taken_len)
-                spool_write(ix, taken, taken_len);
+                handle_lines(ix, taken, taken_len);
+            drain_spool(ix, ot_time_mono_ms() + 5000);
             break;
         }
         if (taken_len)
             handle_lines(ix, taken, taken_len);
-        drain_spool(ix);
+        drain_spool(ix, 0);
     }
     free(mine);
     return NULL;

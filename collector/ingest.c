@@ -839,6 +839,9 @@ static enum ot_err run_txn(struct ingest *in, struct queue_msg *msgs, size_t n,
         return rc;
     }
     in->n_counters = 0;
+    if (n)
+        ot_debug("batch committed messages=%zu queued_ms=%lld", n,
+                 (long long)(ot_time_now_ms() - msgs[0].received_at));
     /* durable now: tell the world */
     publish_acks(in, 0);
     alarms__publish_dirty(in, 0);

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Collector benchmark (issue 4). In ONE run, on loopback, with a private
+# mosquitto:
+#   1. broker ceiling: a bare Paho subscriber that only counts (ot-bench-collector-sub)
+#   2. publisher -> mosquitto -> organtrack-collector -> SQLite (InfluxDB off)
+#   3. the same with InfluxDB on (a private influxd, v1 /write)
+#   4. alarm latency: reading publish -> retained alarm list showing the
+#      temp_excursion raised (profile with no grace), p50 / p99
+# Rates are readings/s from the first publish to the last message counted
+# (1) or to the collector's ack covering every seq (2, 3): the ack is
+# published only after the SQLite COMMIT, so this is durable throughput.
+# One reading per message, about 200 bytes, 10 containers.
+#   bash bench/collector.sh        (OT_BIN=dir, BENCH_MESSAGES=N, BENCH_ALARMS=K)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BIN=${OT_BIN:-$ROOT/build/bin}
+N=${BENCH_MESSAGES:-50000}
+K=${BENCH_ALARMS:-200}
+for p in organtrack-collector ot-bench-collector-pub ot-bench-collector-sub; do
+  [ -x "$BIN/$p" ] || { echo "bench/collector.sh: $BIN/$p not built (run make)"; exit 1; }
+done
+
+TMP=$(mktemp -d /tmp/ot-bench-collector.XXXXXX)
+chmod 755 "$TMP"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not open"; exit 1; }
+wait_log() { for _ in $(seq 1 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done; echo "no '$2' in $1"; tail -5 "$1"; exit 1; }
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+MQ=$(port)
+cat > "$TMP/mosquitto.conf" <<CONF
+listener $MQ 127.0.0.1
+persistence false
+allow_anonymous true
+max_queued_messages 1000000
+max_inflight_messages 100
+set_tcp_nodelay true
+CONF
+mosquitto -c "$TMP/mosquitto.conf" > "$TMP/mosquitto.log" 2>&1 &
+PIDS+=($!)
+wait_port "$MQ"
+URL=tcp://127.0.0.1:$MQ
+
+rate() { python3 -c "import sys; n,a,b=map(int,sys.argv[1:]); print(f'{n*1000/max(b-a,1):.0f}')" "$@"; }
+field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p"; }
+
+# 1. broker ceiling
+"$BIN/ot-bench-collector-sub" --url "$URL" --messages "$N" > "$TMP/sub.out" &
+SUB=$!
+wait_log "$TMP/sub.out" subscribed
+PUB=$("$BIN/ot-bench-collector-pub" --url "$URL" --messages "$N")
+wait "$SUB"
+FIRST=$(echo "$PUB" | field first_ms)
+DONE=$(field done_ms < "$TMP/sub.out")
+GOT=$(field messages < "$TMP/sub.out")
+[ "$GOT" = "$N" ] || { echo "bare subscriber got $GOT of $N"; exit 1; }
+CEIL=$(rate "$N" "$FIRST" "$DONE")
+
+collector_run() { # name influx_json preservation -> prints rate
+  local name=$1 influx=$2
+  cat > "$TMP/$name.json" <<JSON
+{"mqtt":{"url":"$URL","client_id":"bench-$name"},"database":"$TMP/$name.db",
+ "influxdb":$influx,"preservation":"","queue_max":100000,"log_level":"warn"}
+JSON
+  "$BIN/organtrack-collector" --config "$TMP/$name.json" > "$TMP/$name.log" 2>&1 &
+  local pid=$!
+  PIDS+=($pid)
+  for _ in $(seq 1 200); do [ -f "$TMP/$name.db" ] && break; sleep 0.05; done
+  sleep 0.5 # subscription (log level warn hides the line)
+  local out
+  out=$("$BIN/ot-bench-collector-pub" --url "$URL" --messages "$N" --wait-ack)
+  local stored
+  stored=$(sqlite3 "$TMP/$name.db" "SELECT count(*) FROM readings")
+  [ -z "$IXP" ] || wait_points "$N" > "$TMP/points"
+  stop "$pid"
+  [ -z "${BENCH_KEEP_LOGS:-}" ] || cp "$TMP/$name.log" "/tmp/bench-collector-$name.log"
+  [ "$stored" = "$N" ] || { echo "collector $name stored $stored of $N" >&2; exit 1; }
+  rate "$N" "$(echo "$out" | field first_ms)" "$(echo "$out" | field done_ms)"
+}
+
+points() {
+  curl -s -G "http://127.0.0.1:$IXP/query" --data-urlencode "db=bench" \
+    --data-urlencode "q=SELECT count(seq) FROM reading" |
+    python3 -c 'import json,sys; r=json.load(sys.stdin)["results"][0]; print(r["series"][0]["values"][0][1] if "series" in r else 0)' 2>/dev/null || echo 0
+}
+wait_points() { # waits until InfluxDB holds N points (30 s max); prints the count
+  local p=0
+  for _ in $(seq 1 300); do p=$(points); [ "$p" = "$1" ] && break; sleep 0.1; done
+  echo "$p"
+}
+
+# 2. collector, InfluxDB off
+IXP=
+COL=$(collector_run plain null)
+
+# 3. collector, InfluxDB on
+IXP=$(port)
+IXR=$(port)
+mkdir -p "$TMP/influx"
+cat > "$TMP/influx/influxdb.conf" <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:$IXR"
+[meta]
+  dir = "$TMP/influx/meta"
+[data]
+  dir = "$TMP/influx/data"
+  wal-dir = "$TMP/influx/wal"
+  query-log-enabled = false
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:$IXP"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+CONF
+influxd -config "$TMP/influx/influxdb.conf" > "$TMP/influx.log" 2>&1 &
+PIDS+=($!)
+wait_port "$IXP"
+curl -s -XPOST "http://127.0.0.1:$IXP/query" --data-urlencode "q=CREATE DATABASE bench" > /dev/null
+COLIX=$(collector_run influx "{\"url\":\"http://127.0.0.1:$IXP\",\"db\":\"bench\"}")
+POINTS=$(cat "$TMP/points")
+
+# 4. alarm latency
+python3 - "$ROOT/config/preservation.json" "$TMP/preservation.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+k = p["profiles"]["kidney"]
+k["excursion_grace_s"] = 0
+k.setdefault("sources", {})["excursion_grace_s"] = "benchmark: no grace, every out-of-band reading alarms"
+json.dump(p, open(sys.argv[2], "w"))
+PY
+cat > "$TMP/latency.json" <<JSON
+{"mqtt":{"url":"$URL","client_id":"bench-latency"},"database":"$TMP/latency.db",
+ "influxdb":null,"preservation":"$TMP/preservation.json","log_level":"warn"}
+JSON
+"$BIN/organtrack-collector" --config "$TMP/latency.json" > "$TMP/latency.log" 2>&1 &
+LPID=$!
+PIDS+=($LPID)
+for _ in $(seq 1 200); do [ -f "$TMP/latency.db" ] && break; sleep 0.05; done
+sleep 0.5
+NOW=$(date +%s%3N)
+sqlite3 "$TMP/latency.db" ".timeout 5000" "INSERT INTO shipments(container,profile,donation_code,cross_clamp_at,mode,status,created_at,created_by,updated_at) VALUES('bench-latency','kidney','DIN-BENCH',$NOW,'ground','in_transit',$NOW,'bench',$NOW);"
+LAT=$("$BIN/ot-bench-collector-pub" --url "$URL" --latency --count "$K")
+stop "$LPID"
+
+P50=$(echo "$LAT" | field p50_us)
+P99=$(echo "$LAT" | field p99_us)
+python3 - "$N" "$CEIL" "$COL" "$COLIX" "$POINTS" "$K" "$P50" "$P99" <<'PY'
+import sys
+n, ceil, col, colix, points, k, p50, p99 = sys.argv[1:]
+ceil, col, colix = int(ceil), int(col), int(colix)
+print(f"readings (1 per message, ~200 B, 10 containers, QoS 1): {n}")
+print(f"broker ceiling (bare counting subscriber): {ceil} readings/s")
+print(f"collector -> SQLite, InfluxDB off:         {col} readings/s = {100*col/ceil:.0f} % of ceiling")
+print(f"collector -> SQLite, InfluxDB on:          {colix} readings/s = {100*colix/ceil:.0f} % of ceiling"
+      f" (points in InfluxDB: {points})")
+print(f"alarm latency publish -> alarms topic ({k} alarms): p50 {int(p50)/1000:.2f} ms, p99 {int(p99)/1000:.2f} ms")
+PY
