@@ -9,7 +9,7 @@ build_pkgs=(build-essential cmake pkg-config git ca-certificates
   libmodbus-dev libpaho-mqtt-dev libcjson-dev libsqlite3-dev
   libcurl4-openssl-dev libssl-dev libmicrohttpd-dev
   mosquitto mosquitto-clients sqlite3 curl socat procps)
-test_pkgs=(libcmocka-dev influxdb python3 python3-paho-mqtt python3-pymodbus
+test_pkgs=(libcmocka-dev influxdb python3 python3-paho-mqtt python3-pymodbus python3-serial-asyncio
   python3-serial openssl chromium fonts-dejavu-core clang libclang-rt-14-dev wrk)
 
 want=("${build_pkgs[@]}")
