@@ -197,9 +197,14 @@ enum ot_err config__load(struct gw_config *c, const char *file)
         (rc = ot_conf_int(cf, root, "", "batch_max", 0, 250, 1, 500, &c->batch_max)) ||
         (rc = ot_conf_int(cf, root, "", "inflight_max", 0, 4, 1, 64, &c->inflight_max)) ||
         (rc = ot_conf_str(cf, root, "", "profile_dir", "sensors/profiles", &c->profile_dir)) ||
+        (rc = ot_conf_str(cf, root, "", "log_level", "", &c->log_level)) ||
         (rc = ot_conf_child(cf, root, "", "spool", cJSON_Object, 1, &spool)) ||
         (rc = ot_conf_child(cf, root, "", "devices", cJSON_Array, 1, &devs)))
         goto fail;
+    if (*c->log_level && ot_log_level_parse(c->log_level) < 0) {
+        rc = ot_conf_fail(cf, "", "log_level", "expected debug, info, warn or error");
+        goto fail;
+    }
     if (!ot_id_valid(c->container)) {
         rc = ot_conf_fail(cf, "", "container", "expected [A-Za-z0-9_-]{1,64}");
         goto fail;

@@ -44,6 +44,7 @@ struct gw_config {
     const char *spool_dir;
     int64_t max_mb, segment_kb;
     const char *profile_dir;
+    const char *log_level; /* "" when not set */
     size_t n_dev;
     struct gw_device_conf dev[GW_DEVICES_MAX];
 };

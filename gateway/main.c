@@ -135,7 +135,7 @@ out:
 
 int main(int argc, char **argv)
 {
-    const char *config = NULL, *level = "info";
+    const char *config = NULL, *level = NULL;
     int status = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "organtrack-gateway: --config FILE is required (try --help)\n");
         return 2;
     }
-    int lv = ot_log_level_parse(level);
+    int lv = level ? ot_log_level_parse(level) : OT_LOG_INFO;
     if (lv < 0) {
         fprintf(stderr, "organtrack-gateway: --log-level: expected debug, info, warn or error\n");
         return 2;
@@ -173,6 +173,8 @@ int main(int argc, char **argv)
         config__free(&cfg);
         return 2;
     }
+    if (!level && *cfg.log_level) /* the command line wins over the file */
+        ot_log_set_level((enum ot_log_level)ot_log_level_parse(cfg.log_level));
     int rc;
     if (status) {
         rc = status__print(&cfg);
