@@ -302,9 +302,21 @@ static void reject(struct ingest *in, const char *container, const char *reason,
         in->rejects_in_window = 0;
         in->rejects_suppressed = 0;
     }
-    if (in->rejects_in_window++ < REJECT_LOG_PER_S)
-        ot_warn("message rejected container=%s reason=%s detail=\"%s\"", container, reason,
-                detail ? detail : "");
+    if (in->rejects_in_window++ < REJECT_LOG_PER_S) {
+        /* the detail names a key or an index; never echo payload text */
+        char safe[96];
+        size_t k = 0;
+        if (detail && strstr(detail, "unknown key"))
+            detail = "unknown key";
+        for (const char *p = detail ? detail : ""; *p && k + 1 < sizeof safe; p++) {
+            char ch = *p;
+            int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                     (ch >= '0' && ch <= '9') || strchr("_.[]:=-+ ^{}|,", ch);
+            safe[k++] = ok ? ch : '?';
+        }
+        safe[k] = '\0';
+        ot_warn("message rejected container=%s reason=%s detail=\"%s\"", container, reason, safe);
+    }
     else
         in->rejects_suppressed++;
 }
