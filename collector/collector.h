@@ -87,6 +87,8 @@ void mqtt__stop(struct mqtt *m);
 /* Publishes retained QoS 1; OT_ERR_MQTT if not connected. Thread-safe. */
 enum ot_err mqtt__publish_retained(struct mqtt *m, const char *topic, const char *payload,
                                    size_t len);
+/* Worker housekeeping: retries a failed initial connect with back-off. */
+void mqtt__tick(struct mqtt *m);
 /* Returns 1 once after each (re)connection: the caller republishes state. */
 int mqtt__take_reconnected(struct mqtt *m);
 int mqtt__connected(struct mqtt *m);

@@ -106,7 +106,7 @@ enum ot_err config__load(struct collector_conf *cc, const char *file)
         "mqtt",      "database",     "influxdb",  "preservation", "webhooks",
         "late_after_s", "queue_max", "queue_max_mb", "batch_max", "tick_ms",
         "eta_every_s", "ack_poll_ms", "log_level", "webhook_queue_max", "webhook_retries",
-        "webhook_timeout_ms", NULL};
+        "webhook_timeout_ms", "notes", NULL};
     struct ot_conf *c = &cc->conf;
     const cJSON *mqtt = NULL, *ix = NULL, *hooks = NULL;
     memset(cc, 0, sizeof *cc);

@@ -902,6 +902,8 @@ enum ot_err ingest__run(struct ingest *in, struct queue *q, volatile sig_atomic_
         }
         for (size_t i = 0; i < n; i++)
             queue__msg_free(&msgs[i]);
+        if (in->mqtt)
+            mqtt__tick(in->mqtt);
         if (in->mqtt && mqtt__take_reconnected(in->mqtt)) {
             publish_acks(in, 1);
             alarms__publish_dirty(in, 1);

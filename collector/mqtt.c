@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "ot_log.h"
+#include "ot_time.h"
 
 struct mqtt {
     MQTTAsync client;
@@ -28,6 +29,13 @@ struct mqtt {
     atomic_int connected;
     atomic_int reconnected;
     atomic_int full_logged;
+    /* Paho reconnects by itself only after a first successful connect: an
+     * initial connect that fails is retried from mqtt__tick */
+    atomic_int connect_failed;
+    int64_t next_connect;  /* monotonic ms */
+    int64_t connect_backoff;
+    MQTTAsync_connectOptions co;
+    MQTTAsync_SSLOptions ssl;
 };
 
 static void on_subscribe_fail(void *ctx, MQTTAsync_failureData *resp)
@@ -102,7 +110,8 @@ static void on_connection_lost(void *ctx, char *cause)
 
 static void on_connect_fail(void *ctx, MQTTAsync_failureData *resp)
 {
-    (void)ctx;
+    struct mqtt *m = ctx;
+    atomic_store(&m->connect_failed, 1);
     ot_warn("mqtt connect failed code=%d message=\"%s\"", resp ? resp->code : 0,
             resp && resp->message ? resp->message : "");
 }
@@ -134,8 +143,6 @@ enum ot_err mqtt__start(const struct collector_conf *cc, struct queue *q, struct
 {
     enum ot_err rc = OT_ERR_MQTT;
     struct mqtt *m = calloc(1, sizeof *m);
-    MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
-    MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
     MQTTAsync_createOptions cro = MQTTAsync_createOptions_initializer;
     int prc;
     char url[512];
@@ -143,6 +150,10 @@ enum ot_err mqtt__start(const struct collector_conf *cc, struct queue *q, struct
     if (!m)
         return OT_ERR_NOMEM;
     m->q = q;
+    MQTTAsync_connectOptions co0 = MQTTAsync_connectOptions_initializer;
+    MQTTAsync_SSLOptions ssl0 = MQTTAsync_SSLOptions_initializer;
+    m->co = co0;
+    m->ssl = ssl0;
     if (snprintf(m->sub_readings, sizeof m->sub_readings, "%s/containers/+/readings",
                  cc->mqtt.topic_root) >= (int)sizeof m->sub_readings ||
         snprintf(m->sub_state, sizeof m->sub_state, "%s/containers/+/state",
@@ -164,14 +175,16 @@ enum ot_err mqtt__start(const struct collector_conf *cc, struct queue *q, struct
     }
     MQTTAsync_setCallbacks(m->client, m, on_connection_lost, on_message, NULL);
     MQTTAsync_setConnected(m->client, m, on_connected);
-    ot_mqtt_apply(&cc->mqtt, &co, &ssl);
-    co.cleansession = 0;
-    co.automaticReconnect = 1;
-    co.minRetryInterval = 1;
-    co.maxRetryInterval = 8;
-    co.onFailure = on_connect_fail;
-    co.context = m;
-    prc = MQTTAsync_connect(m->client, &co);
+    ot_mqtt_apply(&cc->mqtt, &m->co, &m->ssl);
+    if (m->co.ssl)
+        m->co.ssl = &m->ssl;
+    m->co.cleansession = 0;
+    m->co.automaticReconnect = 1;
+    m->co.minRetryInterval = 1;
+    m->co.maxRetryInterval = 8;
+    m->co.onFailure = on_connect_fail;
+    m->co.context = m;
+    prc = MQTTAsync_connect(m->client, &m->co);
     if (prc != MQTTASYNC_SUCCESS) {
         ot_error("mqtt connect failed rc=%d error=\"%s\"", prc, MQTTAsync_strerror(prc));
         goto fail;
@@ -218,6 +231,23 @@ enum ot_err mqtt__publish_retained(struct mqtt *m, const char *topic, const char
         return OT_ERR_MQTT;
     }
     return OT_OK;
+}
+
+void mqtt__tick(struct mqtt *m)
+{
+    int64_t now = ot_time_mono_ms();
+    if (!atomic_load(&m->connect_failed) || now < m->next_connect)
+        return;
+    atomic_store(&m->connect_failed, 0);
+    m->connect_backoff = m->connect_backoff ? m->connect_backoff * 2 : 1000;
+    if (m->connect_backoff > 8000)
+        m->connect_backoff = 8000;
+    m->next_connect = now + m->connect_backoff;
+    int rc = MQTTAsync_connect(m->client, &m->co);
+    if (rc != MQTTASYNC_SUCCESS) {
+        ot_warn("mqtt connect retry failed rc=%d error=\"%s\"", rc, MQTTAsync_strerror(rc));
+        atomic_store(&m->connect_failed, 1);
+    }
 }
 
 int mqtt__take_reconnected(struct mqtt *m)

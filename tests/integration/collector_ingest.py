@@ -27,9 +27,18 @@ def pub(port, topic, payload=None, file=None, null=False):
 
 def test():
     with ottest.Env("collector-ingest") as env:
-        broker = env.mosquitto()
-        cfg = collector_config(env, broker)
-        col = start_collector(env, cfg)
+        # the collector starts before the broker and connects once it is up
+        port = ottest.free_port()
+
+        class Later:
+            pass
+        later = Later()
+        later.port = port
+        cfg = collector_config(env, later)
+        col = env.program("organtrack-collector", cfg, name="collector")
+        ottest.wait_for(lambda: "connect failed" in col.log(), what="first connect fails")
+        broker = env.mosquitto(port=port)
+        ottest.wait_for(lambda: "mqtt subscribed" in col.log(), what="connected after broker start")
         cl = Client(broker.port)
         C = "KZ-TEST-0001"
 
