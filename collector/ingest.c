@@ -220,6 +220,17 @@ static enum ot_err load_containers(struct ingest *in)
     enum ot_err rc = OT_OK;
     sqlite3_stmt *st = in->st_sel_containers;
     int src;
+    /* forget what a rolled-back transaction taught us */
+    for (size_t i = 0; i < in->n_ct; i++) {
+        struct container *c = in->ct[i];
+        c->known = 0;
+        c->n_above = 0;
+        c->max_seq = -1;
+        c->hi = 0;
+        c->ack = 0;
+        c->row_dirty = 0;
+        c->ack_published = INT64_MIN;
+    }
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(st, 0);
         if (!name || !ot_id_valid(name))
