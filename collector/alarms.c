@@ -92,8 +92,8 @@ void alarms__refresh_shipment(struct ingest *in, struct container *c, int force)
         struct rules_shipment *rs = &c->rsh;
         rs->id = id;
         rs->cross_clamp_at = sqlite3_column_int64(st, 2);
-        rs->has_dest = sqlite3_column_type(st, 3) != SQLITE_NULL &&
-                       sqlite3_column_type(st, 4) != SQLITE_NULL;
+        rs->has_dest =
+            sqlite3_column_type(st, 3) != SQLITE_NULL && sqlite3_column_type(st, 4) != SQLITE_NULL;
         rs->dest_lat = sqlite3_column_double(st, 3);
         rs->dest_lon = sqlite3_column_double(st, 4);
         const char *mode = (const char *)sqlite3_column_text(st, 5);

@@ -32,12 +32,13 @@ struct collector_conf {
     const char *database;
     const char *preservation; /* "" = no rules */
     int64_t late_after_s;
-    int64_t queue_max;        /* messages in the ingest queue */
-    int64_t queue_max_mb;     /* bytes in the ingest queue */
-    int64_t batch_max;        /* messages per transaction */
-    int64_t tick_ms;          /* rules tick period */
+    int64_t baseline_wait_s; /* first contact without a state message */
+    int64_t queue_max;       /* messages in the ingest queue */
+    int64_t queue_max_mb;    /* bytes in the ingest queue */
+    int64_t batch_max;       /* messages per transaction */
+    int64_t tick_ms;         /* rules tick period */
     int64_t eta_every_s;
-    int64_t ack_poll_ms;      /* poll for API acknowledgements */
+    int64_t ack_poll_ms; /* poll for API acknowledgements */
     const char *log_level;
     /* influxdb (enabled when url set) */
     int influx_on;
@@ -80,6 +81,20 @@ void queue__msg_free(struct queue_msg *m);
 void queue__kick(struct queue *q);
 size_t queue__length(struct queue *q);
 
+/* seqset.c: sorted disjoint seq ranges above a container's ack */
+struct seqset {
+    struct ot_seq_range *r;
+    size_t n, cap;
+};
+enum ot_err seqset__add(struct seqset *s, int64_t from, int64_t to);
+/* Advances *ack while the lowest range starts at or below *ack+1, dropping
+ * the ranges it covers. Returns 1 if *ack moved. */
+int seqset__advance(struct seqset *s, int64_t *ack);
+/* Drops everything <= ack (the ack was moved up from outside). */
+void seqset__drop_upto(struct seqset *s, int64_t ack);
+void seqset__clear(struct seqset *s);
+void seqset__free(struct seqset *s);
+
 /* mqtt.c */
 struct mqtt;
 enum ot_err mqtt__start(const struct collector_conf *cc, struct queue *q, struct mqtt **out);
@@ -101,8 +116,7 @@ void influx__stop(struct influx *ix);
  * network; if the in-memory buffer is full the writer spools it. */
 void influx__submit(struct influx *ix, const char *lines, size_t len);
 /* Counter deltas since last call (for the counters table). */
-void influx__take_counts(struct influx *ix, int64_t *written, int64_t *dropped,
-                         int64_t *failures);
+void influx__take_counts(struct influx *ix, int64_t *written, int64_t *dropped, int64_t *failures);
 
 /* webhook.c */
 struct webhook;

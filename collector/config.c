@@ -27,9 +27,9 @@ static void warn_unknown(struct ot_conf *c, const cJSON *obj, const char *where,
 static enum ot_err parse_influx(struct collector_conf *cc, const cJSON *ix)
 {
     struct ot_conf *c = &cc->conf;
-    static const char *const known[] = {"url", "db", "token", "org", "bucket", "spool_dir",
-                                        "spool_max_mb", "batch_lines", "flush_ms",
-                                        "timeout_ms", NULL};
+    static const char *const known[] = {
+        "url",          "db",          "token",    "org",        "bucket", "spool_dir",
+        "spool_max_mb", "batch_lines", "flush_ms", "timeout_ms", NULL};
     if (!ix)
         return OT_OK;
     warn_unknown(c, ix, "influxdb", known);
@@ -44,8 +44,7 @@ static enum ot_err parse_influx(struct collector_conf *cc, const cJSON *ix)
         ot_conf_int(c, ix, "influxdb", "batch_lines", 0, 5000, 1, 100000,
                     &cc->influx_batch_lines) ||
         ot_conf_int(c, ix, "influxdb", "flush_ms", 0, 1000, 10, 60000, &cc->influx_flush_ms) ||
-        ot_conf_int(c, ix, "influxdb", "timeout_ms", 0, 10000, 100, 120000,
-                    &cc->influx_timeout_ms))
+        ot_conf_int(c, ix, "influxdb", "timeout_ms", 0, 10000, 100, 120000, &cc->influx_timeout_ms))
         return OT_ERR_CONFIG;
     if (strncmp(cc->influx_url, "http://", 7) && strncmp(cc->influx_url, "https://", 8))
         return ot_conf_fail(c, "influxdb", "url", "expected http:// or https://");
@@ -71,8 +70,7 @@ static enum ot_err parse_webhooks(struct collector_conf *cc, const cJSON *arr)
         char where[48];
         snprintf(where, sizeof where, "webhooks[%zu]", i);
         if (i >= COLLECTOR_WEBHOOKS_MAX)
-            return ot_conf_fail(c, "webhooks", "", "at most %d webhooks",
-                                COLLECTOR_WEBHOOKS_MAX);
+            return ot_conf_fail(c, "webhooks", "", "at most %d webhooks", COLLECTOR_WEBHOOKS_MAX);
         if (!cJSON_IsObject(it))
             return ot_conf_fail(c, where, "", "expected an object");
         warn_unknown(c, it, where, known);
@@ -102,11 +100,24 @@ static enum ot_err parse_webhooks(struct collector_conf *cc, const cJSON *arr)
 
 enum ot_err config__load(struct collector_conf *cc, const char *file)
 {
-    static const char *const known[] = {
-        "mqtt",      "database",     "influxdb",  "preservation", "webhooks",
-        "late_after_s", "queue_max", "queue_max_mb", "batch_max", "tick_ms",
-        "eta_every_s", "ack_poll_ms", "log_level", "webhook_queue_max", "webhook_retries",
-        "webhook_timeout_ms", "notes", NULL};
+    static const char *const known[] = {"mqtt",
+                                        "database",
+                                        "influxdb",
+                                        "preservation",
+                                        "webhooks",
+                                        "late_after_s",
+                                        "queue_max",
+                                        "queue_max_mb",
+                                        "batch_max",
+                                        "tick_ms",
+                                        "eta_every_s",
+                                        "ack_poll_ms",
+                                        "log_level",
+                                        "webhook_queue_max",
+                                        "webhook_retries",
+                                        "webhook_timeout_ms",
+                                        "notes",
+                                        NULL};
     struct ot_conf *c = &cc->conf;
     const cJSON *mqtt = NULL, *ix = NULL, *hooks = NULL;
     memset(cc, 0, sizeof *cc);
@@ -118,6 +129,7 @@ enum ot_err config__load(struct collector_conf *cc, const char *file)
         ot_conf_str(c, c->root, "", "database", NULL, &cc->database) ||
         ot_conf_str(c, c->root, "", "preservation", "", &cc->preservation) ||
         ot_conf_int(c, c->root, "", "late_after_s", 0, 60, 0, 86400 * 365, &cc->late_after_s) ||
+        ot_conf_int(c, c->root, "", "baseline_wait_s", 0, 10, 0, 3600, &cc->baseline_wait_s) ||
         ot_conf_int(c, c->root, "", "queue_max", 0, 20000, 16, 1000000, &cc->queue_max) ||
         ot_conf_int(c, c->root, "", "queue_max_mb", 0, 64, 1, 4096, &cc->queue_max_mb) ||
         ot_conf_int(c, c->root, "", "batch_max", 0, 500, 1, 10000, &cc->batch_max) ||
@@ -135,8 +147,7 @@ enum ot_err config__load(struct collector_conf *cc, const char *file)
         return ot_conf_fail(c, "", "database", "expected a non-empty path");
     if (ot_log_level_parse(cc->log_level) < 0)
         return ot_conf_fail(c, "", "log_level", "expected debug, info, warn or error");
-    if (ot_conf_child(c, c->root, "", "influxdb", cJSON_Object, 0, &ix) ||
-        parse_influx(cc, ix))
+    if (ot_conf_child(c, c->root, "", "influxdb", cJSON_Object, 0, &ix) || parse_influx(cc, ix))
         return OT_ERR_CONFIG;
     if (ot_conf_child(c, c->root, "", "webhooks", cJSON_Array, 0, &hooks) ||
         parse_webhooks(cc, hooks))

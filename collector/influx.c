@@ -146,8 +146,7 @@ static enum ot_err scan_spool(struct influx *ix)
     if (ix->n_files > 1)
         qsort(ix->files, ix->n_files, sizeof *ix->files, cmp_files);
     if (ix->n_files)
-        ot_info("influx spool found files=%zu bytes=%lld", ix->n_files,
-                (long long)ix->spool_bytes);
+        ot_info("influx spool found files=%zu bytes=%lld", ix->n_files, (long long)ix->spool_bytes);
     return OT_OK;
 }
 
@@ -390,8 +389,8 @@ enum ot_err influx__start(const struct collector_conf *cc, struct influx **out)
         e2 = curl_easy_escape(ix->curl, cc->influx_bucket, 0);
         if (!e1 || !e2)
             goto fail;
-        snprintf(ix->url, need, "%.*s/api/v2/write?org=%.200s&bucket=%.200s&precision=ms",
-                 (int)ul, cc->influx_url, e1, e2);
+        snprintf(ix->url, need, "%.*s/api/v2/write?org=%.200s&bucket=%.200s&precision=ms", (int)ul,
+                 cc->influx_url, e1, e2);
     } else {
         e1 = curl_easy_escape(ix->curl, cc->influx_db, 0);
         if (!e1)
@@ -486,8 +485,7 @@ void influx__submit(struct influx *ix, const char *lines, size_t len)
     pthread_mutex_unlock(&ix->mu);
 }
 
-void influx__take_counts(struct influx *ix, int64_t *written, int64_t *dropped,
-                         int64_t *failures)
+void influx__take_counts(struct influx *ix, int64_t *written, int64_t *dropped, int64_t *failures)
 {
     pthread_mutex_lock(&ix->mu);
     *written = ix->written;

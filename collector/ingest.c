@@ -125,59 +125,12 @@ static void drop_pending(struct ingest *in)
     ot_lineproto_reset(&in->lp);
 }
 
-/* ---- seq range set ---------------------------------------------------- */
+/* ---- ack ------------------------------------------------------------ */
 
-/* Adds [from,to] to the sorted disjoint set, merging neighbours. */
-static enum ot_err set_add(struct container *c, int64_t from, int64_t to)
-{
-    size_t i = 0;
-    while (i < c->n_above && c->above[i].to + 1 < from)
-        i++;
-    if (i < c->n_above && c->above[i].from <= to + 1) {
-        /* overlaps or touches range i: merge forward */
-        if (from < c->above[i].from)
-            c->above[i].from = from;
-        if (to > c->above[i].to)
-            c->above[i].to = to;
-        size_t j = i + 1;
-        while (j < c->n_above && c->above[j].from <= c->above[i].to + 1) {
-            if (c->above[j].to > c->above[i].to)
-                c->above[i].to = c->above[j].to;
-            j++;
-        }
-        memmove(&c->above[i + 1], &c->above[j], (c->n_above - j) * sizeof *c->above);
-        c->n_above -= j - (i + 1);
-        return OT_OK;
-    }
-    if (c->n_above == c->cap_above) {
-        size_t ncap = c->cap_above ? c->cap_above * 2 : 8;
-        struct ot_seq_range *nr = realloc(c->above, ncap * sizeof *nr);
-        if (!nr)
-            return OT_ERR_NOMEM;
-        c->above = nr;
-        c->cap_above = ncap;
-    }
-    memmove(&c->above[i + 1], &c->above[i], (c->n_above - i) * sizeof *c->above);
-    c->above[i].from = from;
-    c->above[i].to = to;
-    c->n_above++;
-    return OT_OK;
-}
-
-/* Advances the ack over contiguous ranges; drops ranges now covered. */
 static void advance_ack(struct container *c)
 {
-    size_t k = 0;
-    while (k < c->n_above && c->above[k].from <= c->ack + 1) {
-        if (c->above[k].to > c->ack)
-            c->ack = c->above[k].to;
-        k++;
-    }
-    if (k) {
-        memmove(&c->above[0], &c->above[k], (c->n_above - k) * sizeof *c->above);
-        c->n_above -= k;
+    if (seqset__advance(&c->above, &c->ack))
         c->row_dirty = 1;
-    }
 }
 
 /* ---- containers ------------------------------------------------------- */
@@ -201,6 +154,7 @@ static struct container *container_new(struct ingest *in, const char *name)
     c->ack_published = INT64_MIN;
     c->max_seq = -1;
     c->alarms_ship_published = -1;
+    c->pending_min = INT64_MAX;
     in->ct[in->n_ct++] = c;
     return c;
 }
@@ -211,6 +165,35 @@ struct container *ingest__container(struct ingest *in, const char *name)
         if (!strcmp(in->ct[i]->name, name))
             return in->ct[i];
     return container_new(in, name);
+}
+
+/* Rebuilds the set of stored or lost seqs above the ack from the database
+ * (readings and lost ranges), then advances the ack over it. */
+static enum ot_err rebuild_set(struct ingest *in, struct container *c)
+{
+    enum ot_err rc = OT_OK;
+    seqset__clear(&c->above);
+    sqlite3_bind_text(in->st_sel_above, 1, c->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(in->st_sel_above, 2, c->ack);
+    while (!rc && sqlite3_step(in->st_sel_above) == SQLITE_ROW) {
+        int64_t s = sqlite3_column_int64(in->st_sel_above, 0);
+        rc = seqset__add(&c->above, s, s);
+    }
+    sqlite3_reset(in->st_sel_above);
+    sqlite3_bind_text(in->st_sel_lost_above, 1, c->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(in->st_sel_lost_above, 2, c->ack);
+    while (!rc && sqlite3_step(in->st_sel_lost_above) == SQLITE_ROW) {
+        int64_t f = sqlite3_column_int64(in->st_sel_lost_above, 0);
+        int64_t t = sqlite3_column_int64(in->st_sel_lost_above, 1);
+        if (f <= c->ack)
+            f = c->ack + 1;
+        rc = seqset__add(&c->above, f, t);
+        if (t > c->hi)
+            c->hi = t;
+    }
+    sqlite3_reset(in->st_sel_lost_above);
+    advance_ack(c);
+    return rc;
 }
 
 /* Loads delivery state of every known container (start, or after a failed
@@ -224,12 +207,14 @@ static enum ot_err load_containers(struct ingest *in)
     for (size_t i = 0; i < in->n_ct; i++) {
         struct container *c = in->ct[i];
         c->known = 0;
-        c->n_above = 0;
+        seqset__clear(&c->above);
         c->max_seq = -1;
         c->hi = 0;
         c->ack = 0;
         c->row_dirty = 0;
         c->ack_published = INT64_MIN;
+        c->pending_since = 0;
+        c->pending_min = INT64_MAX;
     }
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(st, 0);
@@ -240,7 +225,7 @@ static enum ot_err load_containers(struct ingest *in)
             rc = OT_ERR_NOMEM;
             break;
         }
-        c->n_above = 0;
+        seqset__clear(&c->above);
         c->known = 0;
         c->max_seq = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 1);
         c->online = sqlite3_column_int(st, 3);
@@ -257,32 +242,36 @@ static enum ot_err load_containers(struct ingest *in)
         ot_error("sqlite load containers failed error=\"%s\"", sqlite3_errmsg(in->db));
         rc = OT_ERR_DB;
     }
-    for (size_t i = 0; i < in->n_ct && !rc; i++) {
-        struct container *c = in->ct[i];
-        if (!c->known)
-            continue;
-        sqlite3_bind_text(in->st_sel_above, 1, c->name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(in->st_sel_above, 2, c->ack);
-        while (!rc && sqlite3_step(in->st_sel_above) == SQLITE_ROW) {
-            int64_t s = sqlite3_column_int64(in->st_sel_above, 0);
-            rc = set_add(c, s, s);
-        }
-        sqlite3_reset(in->st_sel_above);
-        sqlite3_bind_text(in->st_sel_lost_above, 1, c->name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(in->st_sel_lost_above, 2, c->ack);
-        while (!rc && sqlite3_step(in->st_sel_lost_above) == SQLITE_ROW) {
-            int64_t f = sqlite3_column_int64(in->st_sel_lost_above, 0);
-            int64_t t = sqlite3_column_int64(in->st_sel_lost_above, 1);
-            if (f <= c->ack)
-                f = c->ack + 1;
-            rc = set_add(c, f, t);
-            if (t > c->hi)
-                c->hi = t;
-        }
-        sqlite3_reset(in->st_sel_lost_above);
-        advance_ack(c);
-    }
+    for (size_t i = 0; i < in->n_ct && !rc; i++)
+        if (in->ct[i]->known)
+            rc = rebuild_set(in, in->ct[i]);
     return rc;
+}
+
+/* Establishes the ack baseline of a container first seen now (from its
+ * state message, or from the lowest seq received during the wait). Readings
+ * stored while waiting are taken into the set from the database. */
+static enum ot_err baseline_set(struct ingest *in, struct container *c, int64_t ack,
+                                const char *source)
+{
+    if (!strcmp(source, "first_seq")) {
+        /* readings stored before a restart count as received too */
+        sqlite3_bind_text(in->st_sel_min_seq, 1, c->name, -1, SQLITE_STATIC);
+        if (sqlite3_step(in->st_sel_min_seq) == SQLITE_ROW &&
+            sqlite3_column_type(in->st_sel_min_seq, 0) != SQLITE_NULL &&
+            sqlite3_column_int64(in->st_sel_min_seq, 0) - 1 < ack)
+            ack = sqlite3_column_int64(in->st_sel_min_seq, 0) - 1;
+        sqlite3_reset(in->st_sel_min_seq);
+    }
+    c->known = 1;
+    c->ack = ack;
+    c->hi = c->max_seq > ack ? c->max_seq : ack;
+    c->pending_since = 0;
+    c->pending_min = INT64_MAX;
+    c->row_dirty = 1;
+    ot_info("container first seen container=%s ack_baseline=%lld source=%s", c->name,
+            (long long)ack, source);
+    return rebuild_set(in, c);
 }
 
 static enum ot_err write_container(struct ingest *in, struct container *c)
@@ -300,8 +289,7 @@ static enum ot_err write_container(struct ingest *in, struct container *c)
 
 /* ---- rejects ---------------------------------------------------------- */
 
-static void reject(struct ingest *in, const char *container, const char *reason,
-                   const char *detail)
+static void reject(struct ingest *in, const char *container, const char *reason, const char *detail)
 {
     ingest__count(in, "rejects", reason, 1);
     int64_t now = ot_time_mono_ms();
@@ -327,8 +315,7 @@ static void reject(struct ingest *in, const char *container, const char *reason,
         }
         safe[k] = '\0';
         ot_warn("message rejected container=%s reason=%s detail=\"%s\"", container, reason, safe);
-    }
-    else
+    } else
         in->rejects_suppressed++;
 }
 
@@ -491,13 +478,14 @@ static enum ot_err store_event(struct ingest *in, struct container *c, const str
     enum ot_err rc = ot_reading_encode(r, &enc);
     if (rc)
         return rc;
-    int hn = c->ship_id
-                 ? snprintf(head, sizeof head, "{\"container\":\"%s\",\"shipment_id\":%lld,"
-                                               "\"late\":%s,",
-                            c->name, (long long)c->ship_id, late ? "true" : "false")
-                 : snprintf(head, sizeof head, "{\"container\":\"%s\",\"shipment_id\":null,"
-                                               "\"late\":%s,",
-                            c->name, late ? "true" : "false");
+    int hn = c->ship_id ? snprintf(head, sizeof head,
+                                   "{\"container\":\"%s\",\"shipment_id\":%lld,"
+                                   "\"late\":%s,",
+                                   c->name, (long long)c->ship_id, late ? "true" : "false")
+                        : snprintf(head, sizeof head,
+                                   "{\"container\":\"%s\",\"shipment_id\":null,"
+                                   "\"late\":%s,",
+                                   c->name, late ? "true" : "false");
     size_t el = strlen(enc);
     payload = malloc((size_t)hn + el);
     if (!payload || el < 2) {
@@ -587,21 +575,18 @@ static enum ot_err handle_readings(struct ingest *in, const char *cname, const c
         return OT_ERR_NOMEM;
     }
     if (!c->known) {
-        int64_t first = INT64_MAX;
+        /* no state message yet: remember the lowest seq; the baseline is
+         * that minus one once baseline_wait_s passed without a state */
         for (size_t i = 0; i < b.n; i++)
-            if (b.readings[i].seq < first)
-                first = b.readings[i].seq;
+            if (b.readings[i].seq < c->pending_min)
+                c->pending_min = b.readings[i].seq;
         for (size_t i = 0; i < b.n_lost; i++)
-            if (b.lost[i].from < first)
-                first = b.lost[i].from;
-        if (first != INT64_MAX) {
-            c->known = 1;
-            c->ack = first - 1;
-            c->hi = c->ack;
-            c->row_dirty = 1;
-            ot_info("container first seen container=%s ack_baseline=%lld", c->name,
-                    (long long)c->ack);
-        }
+            if (b.lost[i].from < c->pending_min)
+                c->pending_min = b.lost[i].from;
+        if (!c->pending_since)
+            c->pending_since = ot_time_mono_ms();
+        if (in->cc->baseline_wait_s == 0 && c->pending_min != INT64_MAX)
+            rc = baseline_set(in, c, c->pending_min - 1, "first_seq");
     }
     alarms__refresh_shipment(in, c, 0);
     for (size_t i = 0; i < b.n_lost && !rc; i++) {
@@ -615,6 +600,8 @@ static enum ot_err handle_readings(struct ingest *in, const char *cname, const c
             ot_warn("readings declared lost container=%s from_seq=%lld to_seq=%lld", c->name,
                     (long long)lr.from, (long long)lr.to);
         }
+        if (!c->known)
+            continue; /* taken from the database when the baseline is set */
         if (lr.from <= c->hi)
             rc = gap_fill(in, c, lr.from, lr.to < c->hi ? lr.to : c->hi);
         if (!rc && lr.from > c->hi + 1) {
@@ -624,7 +611,7 @@ static enum ot_err handle_readings(struct ingest *in, const char *cname, const c
         if (lr.to > c->hi)
             c->hi = lr.to;
         if (!rc && lr.to > c->ack)
-            rc = set_add(c, lr.from > c->ack ? lr.from : c->ack + 1, lr.to);
+            rc = seqset__add(&c->above, lr.from > c->ack ? lr.from : c->ack + 1, lr.to);
     }
     for (size_t i = 0; i < b.n && !rc; i++) {
         const struct ot_reading *r = &b.readings[i];
@@ -640,7 +627,9 @@ static enum ot_err handle_readings(struct ingest *in, const char *cname, const c
         ingest__count(in, "readings", "stored", 1);
         if (late)
             ingest__count(in, "readings", "late", 1);
-        if (r->seq > c->hi + 1) {
+        if (!c->known) {
+            /* baseline pending: no gap bookkeeping yet */
+        } else if (r->seq > c->hi + 1) {
             rc = gap_insert(in, c->name, c->hi + 1, r->seq - 1, "gap", NULL);
             ingest__count(in, "gaps", "", 1);
             ot_info("seq gap container=%s from_seq=%lld to_seq=%lld", c->name,
@@ -654,8 +643,8 @@ static enum ot_err handle_readings(struct ingest *in, const char *cname, const c
             c->hi = r->seq;
         if (r->seq > c->max_seq)
             c->max_seq = r->seq;
-        if (r->seq > c->ack)
-            rc = set_add(c, r->seq, r->seq);
+        if (c->known && r->seq > c->ack)
+            rc = seqset__add(&c->above, r->seq, r->seq);
         if (!rc)
             rc = store_event(in, c, r, late);
         if (rc)
@@ -664,7 +653,8 @@ static enum ot_err handle_readings(struct ingest *in, const char *cname, const c
         alarms__on_reading(in, c, r, late);
     }
     if (!rc) {
-        advance_ack(c);
+        if (c->known)
+            advance_ack(c);
         c->last_seen = in->now;
         c->row_dirty = 1;
     }
@@ -713,13 +703,13 @@ static enum ot_err handle_state(struct ingest *in, const char *cname, const char
         why = "gateway";
     else if (!cJSON_IsBool(jon))
         why = "online";
-    else if (cJSON_GetObjectItemCaseSensitive(o, "ts") && json_int(o, "ts", 0, INT64_C(1) << 50, &ts))
+    else if (cJSON_GetObjectItemCaseSensitive(o, "ts") &&
+             json_int(o, "ts", 0, INT64_C(1) << 50, &ts))
         why = "ts";
     else if (cJSON_GetObjectItemCaseSensitive(o, "boot") &&
              json_int(o, "boot", 0, OT_SEQ_MAX, &boot))
         why = "boot";
-    else if (cJSON_GetObjectItemCaseSensitive(o, "seq") &&
-             json_int(o, "seq", 0, OT_SEQ_MAX, &seq))
+    else if (cJSON_GetObjectItemCaseSensitive(o, "seq") && json_int(o, "seq", 0, OT_SEQ_MAX, &seq))
         why = "seq";
     if (why) {
         char detail[64];
@@ -746,28 +736,16 @@ static enum ot_err handle_state(struct ingest *in, const char *cname, const char
         /* the gateway no longer holds any seq <= seq: they were acknowledged
          * (possibly by an earlier database) or declared lost */
         if (!c->known) {
-            c->known = 1;
-            c->ack = seq;
-            c->hi = seq;
-            c->row_dirty = 1;
-            ot_info("container first seen container=%s ack_baseline=%lld source=state", c->name,
-                    (long long)seq);
+            rc = baseline_set(in, c, seq, "state");
+            if (rc)
+                goto done;
         } else if (seq > c->ack) {
             ot_warn("ack advanced by gateway state container=%s from=%lld to=%lld", c->name,
                     (long long)c->ack, (long long)seq);
             c->ack = seq;
             if (seq > c->hi)
                 c->hi = seq;
-            advance_ack(c);
-            size_t k = 0;
-            while (k < c->n_above && c->above[k].to <= c->ack)
-                k++;
-            if (k) {
-                memmove(&c->above[0], &c->above[k], (c->n_above - k) * sizeof *c->above);
-                c->n_above -= k;
-            }
-            if (c->n_above && c->above[0].from <= c->ack)
-                c->above[0].from = c->ack + 1;
+            seqset__drop_upto(&c->above, c->ack);
             advance_ack(c);
             c->row_dirty = 1;
         }
@@ -819,8 +797,8 @@ static void publish_acks(struct ingest *in, int all)
             continue;
         if (ot_topic(topic, sizeof topic, in->cc->mqtt.topic_root, c->name, "ack"))
             continue;
-        int n = snprintf(body, sizeof body, "{\"v\":1,\"container\":\"%s\",\"seq\":%lld}",
-                         c->name, (long long)c->ack);
+        int n = snprintf(body, sizeof body, "{\"v\":1,\"container\":\"%s\",\"seq\":%lld}", c->name,
+                         (long long)c->ack);
         if (!mqtt__publish_retained(in->mqtt, topic, body, (size_t)n))
             c->ack_published = c->ack;
     }
@@ -846,6 +824,13 @@ static enum ot_err run_txn(struct ingest *in, struct queue_msg *msgs, size_t n,
         alarms__tick(in, in->now);
     if (!rc && due->eta)
         alarms__update_eta(in);
+    int64_t mono = ot_time_mono_ms();
+    for (size_t i = 0; i < in->n_ct && !rc; i++) {
+        struct container *c = in->ct[i];
+        if (!c->known && c->pending_since && c->pending_min != INT64_MAX &&
+            mono - c->pending_since >= in->cc->baseline_wait_s * 1000)
+            rc = baseline_set(in, c, c->pending_min - 1, "first_seq");
+    }
     for (size_t i = 0; i < in->n_ct && !rc; i++)
         if (in->ct[i]->row_dirty)
             rc = write_container(in, in->ct[i]);
@@ -986,6 +971,8 @@ enum ot_err ingest__open(const struct collector_conf *cc, struct mqtt *m, struct
         (rc = ingest__prepare(in, &in->st_sel_above,
                               "SELECT seq FROM readings WHERE container=? AND seq>? ORDER BY "
                               "seq LIMIT 1000000")) ||
+        (rc = ingest__prepare(in, &in->st_sel_min_seq,
+                              "SELECT min(seq) FROM readings WHERE container=?")) ||
         (rc = ingest__prepare(in, &in->st_sel_lost_above,
                               "SELECT from_seq,to_seq FROM seq_gaps WHERE container=? AND "
                               "kind='lost' AND to_seq>?")) ||
@@ -1026,23 +1013,40 @@ void ingest__close(struct ingest *in)
 {
     if (!in)
         return;
-    sqlite3_stmt **all[] = {
-        &in->st_begin,          &in->st_commit,           &in->st_rollback,
-        &in->st_ins_reading,    &in->st_ins_event,        &in->st_upd_container,
-        &in->st_upd_state,      &in->st_sel_containers,   &in->st_sel_above,
-        &in->st_sel_lost_above, &in->st_ins_gap,          &in->st_sel_gaps,
-        &in->st_gap_close,      &in->st_gap_to,           &in->st_gap_from,
-        &in->st_counter,        &in->st_sel_shipment,     &in->st_sel_handoff,
-        &in->st_sel_open_alarm, &in->st_ins_alarm,        &in->st_upd_alarm_raise,
-        &in->st_upd_alarm_escalate, &in->st_upd_alarm_clear, &in->st_sel_alarm_list,
-        &in->st_sel_acked,      &in->st_upd_eta};
+    sqlite3_stmt **all[] = {&in->st_begin,
+                            &in->st_commit,
+                            &in->st_rollback,
+                            &in->st_ins_reading,
+                            &in->st_ins_event,
+                            &in->st_upd_container,
+                            &in->st_upd_state,
+                            &in->st_sel_containers,
+                            &in->st_sel_above,
+                            &in->st_sel_lost_above,
+                            &in->st_sel_min_seq,
+                            &in->st_ins_gap,
+                            &in->st_sel_gaps,
+                            &in->st_gap_close,
+                            &in->st_gap_to,
+                            &in->st_gap_from,
+                            &in->st_counter,
+                            &in->st_sel_shipment,
+                            &in->st_sel_handoff,
+                            &in->st_sel_open_alarm,
+                            &in->st_ins_alarm,
+                            &in->st_upd_alarm_raise,
+                            &in->st_upd_alarm_escalate,
+                            &in->st_upd_alarm_clear,
+                            &in->st_sel_alarm_list,
+                            &in->st_sel_acked,
+                            &in->st_upd_eta};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         sqlite3_finalize(*all[i]);
         *all[i] = NULL;
     }
     for (size_t i = 0; i < in->n_ct; i++) {
         alarms__container_free(in->ct[i]);
-        free(in->ct[i]->above);
+        seqset__free(&in->ct[i]->above);
         free(in->ct[i]->acked_ids);
         free(in->ct[i]);
     }

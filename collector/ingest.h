@@ -15,31 +15,32 @@ struct ot_preservation_set;
 /* per-container delivery, shipment and rules state */
 struct container {
     char name[OT_ID_MAX + 1];
-    int known;            /* ack baseline established */
-    int64_t ack;          /* every seq <= ack stored or declared lost */
-    int64_t ack_published;/* last ack published (INT64_MIN: none) */
-    int64_t hi;           /* highest seq stored, declared lost or baseline */
-    int64_t max_seq;      /* highest seq stored, -1 none */
-    struct ot_seq_range *above; /* sorted disjoint ranges > ack stored or lost */
-    size_t n_above, cap_above;
-    int row_dirty;        /* containers row needs writing */
+    int known;             /* ack baseline established */
+    int64_t ack;           /* every seq <= ack stored or declared lost */
+    int64_t ack_published; /* last ack published (INT64_MIN: none) */
+    int64_t hi;            /* highest seq stored, declared lost or baseline */
+    int64_t max_seq;       /* highest seq stored, -1 none */
+    struct seqset above;   /* seqs > ack stored or declared lost */
+    int64_t pending_since; /* first contact without state (monotonic ms), 0 none */
+    int64_t pending_min;   /* lowest seq received while the baseline is pending */
+    int row_dirty;         /* containers row needs writing */
     int64_t last_seen;
     /* gateway state topic */
     int state_seen, online;
     /* open shipment (re-read from the database, never cached for long) */
-    int64_t ship_id;      /* 0: none */
+    int64_t ship_id; /* 0: none */
     char profile[48];
     int64_t ship_checked; /* monotonic ms of last look-up */
     int profile_warned;
-    int alarms_dirty;     /* republish the alarm list after commit */
+    int alarms_dirty;              /* republish the alarm list after commit */
     int64_t alarms_ship_published; /* shipment of the last published list, -1 none */
-    int64_t *acked_ids;   /* acknowledged alarms already passed to the rules */
+    int64_t *acked_ids;            /* acknowledged alarms already passed to the rules */
     size_t n_acked, cap_acked;
 #ifdef OT_HAVE_RULES
     struct rules_state *rules;
     struct rules_shipment rsh;
     const struct ot_preservation *pres;
-    int64_t rules_seq;    /* last seq fed to the rules */
+    int64_t rules_seq; /* last seq fed to the rules */
 #endif
 };
 
@@ -66,16 +67,16 @@ struct ingest {
     size_t n_ct, cap_ct;
     struct counter_delta counters[COUNTERS_MAX];
     size_t n_counters;
-    struct ot_lineproto lp;          /* Influx lines of the open transaction */
+    struct ot_lineproto lp; /* Influx lines of the open transaction */
     struct pending_hook hooks[PENDING_HOOKS_MAX];
     size_t n_hooks;
-    int64_t now;                     /* wall clock of the open transaction */
+    int64_t now; /* wall clock of the open transaction */
     int64_t reject_window_start;
     int64_t rejects_in_window, rejects_suppressed;
     /* prepared statements, kept for the connection's life */
     sqlite3_stmt *st_begin, *st_commit, *st_rollback;
     sqlite3_stmt *st_ins_reading, *st_ins_event, *st_upd_container, *st_upd_state;
-    sqlite3_stmt *st_sel_containers, *st_sel_above, *st_sel_lost_above;
+    sqlite3_stmt *st_sel_containers, *st_sel_above, *st_sel_lost_above, *st_sel_min_seq;
     sqlite3_stmt *st_ins_gap, *st_sel_gaps, *st_gap_close, *st_gap_to, *st_gap_from;
     sqlite3_stmt *st_counter, *st_sel_shipment, *st_sel_handoff;
     sqlite3_stmt *st_sel_open_alarm, *st_ins_alarm, *st_upd_alarm_raise, *st_upd_alarm_escalate;

@@ -32,7 +32,7 @@ struct mqtt {
     /* Paho reconnects by itself only after a first successful connect: an
      * initial connect that fails is retried from mqtt__tick */
     atomic_int connect_failed;
-    int64_t next_connect;  /* monotonic ms */
+    int64_t next_connect; /* monotonic ms */
     int64_t connect_backoff;
     MQTTAsync_connectOptions co;
     MQTTAsync_SSLOptions ssl;
@@ -129,8 +129,7 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
     enum ot_err rc = queue__push(m->q, t, msg->payload, len, 1000);
     if (rc) {
         if (!atomic_exchange(&m->full_logged, 1))
-            ot_warn("ingest queue full, leaving message with the broker error=%s",
-                    ot_strerror(rc));
+            ot_warn("ingest queue full, leaving message with the broker error=%s", ot_strerror(rc));
         return 0; /* not consumed: Paho retries delivery */
     }
     atomic_store(&m->full_logged, 0);
@@ -156,8 +155,8 @@ enum ot_err mqtt__start(const struct collector_conf *cc, struct queue *q, struct
     m->ssl = ssl0;
     if (snprintf(m->sub_readings, sizeof m->sub_readings, "%s/containers/+/readings",
                  cc->mqtt.topic_root) >= (int)sizeof m->sub_readings ||
-        snprintf(m->sub_state, sizeof m->sub_state, "%s/containers/+/state",
-                 cc->mqtt.topic_root) >= (int)sizeof m->sub_state)
+        snprintf(m->sub_state, sizeof m->sub_state, "%s/containers/+/state", cc->mqtt.topic_root) >=
+            (int)sizeof m->sub_state)
         goto fail;
     /* Paho wants tcp:// or ssl://; accept mqtt:// and mqtts:// as aliases */
     if (!strncmp(cc->mqtt.url, "mqtt://", 7))

@@ -101,8 +101,8 @@ static void *webhook_main(void *arg)
             w->sent++;
             free(d.body);
         } else if (++d.attempts > w->cc->webhook_retries || w->n == w->cap) {
-            ot_error("webhook delivery dropped url=%s attempts=%lld",
-                     w->cc->webhooks[d.hook].url, (long long)d.attempts);
+            ot_error("webhook delivery dropped url=%s attempts=%lld", w->cc->webhooks[d.hook].url,
+                     (long long)d.attempts);
             w->dropped++;
             free(d.body);
         } else {

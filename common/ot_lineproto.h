@@ -28,13 +28,13 @@
 #include "ot_err.h"
 
 struct ot_lineproto {
-    char *buf;        /* owned; NUL-terminated; ot_lineproto_free() */
+    char *buf; /* owned; NUL-terminated; ot_lineproto_free() */
     size_t len, cap;
-    size_t max;       /* cap on len in bytes */
+    size_t max; /* cap on len in bytes */
     size_t line_start;
-    size_t lines;     /* complete lines in buf */
-    int nfields;      /* fields of the current line */
-    enum ot_err err;  /* first error of the current line */
+    size_t lines;    /* complete lines in buf */
+    int nfields;     /* fields of the current line */
+    enum ot_err err; /* first error of the current line */
 };
 
 /* max: size cap of the buffer in bytes (0 = 1 MiB). */
@@ -60,7 +60,8 @@ void ot_lineproto_abort(struct ot_lineproto *lp);
 /* Escapers into a caller buffer: return the length written (NUL-terminated),
  * or -1 if the input is not representable or out is too small. */
 long ot_lineproto_escape_measurement(const char *in, char *out, size_t outlen);
-long ot_lineproto_escape_tag(const char *in, char *out, size_t outlen); /* tag key/value, field key */
+long ot_lineproto_escape_tag(const char *in, char *out,
+                             size_t outlen); /* tag key/value, field key */
 long ot_lineproto_escape_string(const char *in, char *out, size_t outlen); /* without the quotes */
 
 #endif

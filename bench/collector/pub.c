@@ -13,14 +13,13 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdlib.h>
-#include <sys/socket.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "ot_parse.h"
@@ -53,10 +52,10 @@ static atomic_long delivered;
 static atomic_int connected;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static int64_t *acks;       /* per container */
+static int64_t *acks; /* per container */
 static int n_containers = 10;
 static char root[128] = "organtrack/v1";
-static int alarm_state;     /* latency mode: 1 raised seen, 2 cleared seen */
+static int alarm_state; /* latency mode: 1 raised seen, 2 cleared seen */
 static long alarm_raised_id = -1;
 
 static void on_sent(void *ctx, MQTTAsync_successData *r)
@@ -179,21 +178,27 @@ int main(int argc, char **argv)
             url = argv[++i];
         else if (!strcmp(argv[i], "--root") && i + 1 < argc)
             snprintf(root, sizeof root, "%s", argv[++i]);
-        else if (!strcmp(argv[i], "--messages") && i + 1 < argc && !ot_parse_i64(argv[++i], 1, 100000000, &v))
+        else if (!strcmp(argv[i], "--messages") && i + 1 < argc &&
+                 !ot_parse_i64(argv[++i], 1, 100000000, &v))
             n = v;
-        else if (!strcmp(argv[i], "--containers") && i + 1 < argc && !ot_parse_i64(argv[++i], 1, 1000, &v))
+        else if (!strcmp(argv[i], "--containers") && i + 1 < argc &&
+                 !ot_parse_i64(argv[++i], 1, 1000, &v))
             n_containers = (int)v;
-        else if (!strcmp(argv[i], "--start-seq") && i + 1 < argc && !ot_parse_i64(argv[++i], 1, 1000000000, &v))
+        else if (!strcmp(argv[i], "--start-seq") && i + 1 < argc &&
+                 !ot_parse_i64(argv[++i], 1, 1000000000, &v))
             start = v;
-        else if (!strcmp(argv[i], "--count") && i + 1 < argc && !ot_parse_i64(argv[++i], 1, 100000, &v))
+        else if (!strcmp(argv[i], "--count") && i + 1 < argc &&
+                 !ot_parse_i64(argv[++i], 1, 100000, &v))
             count = v;
         else if (!strcmp(argv[i], "--wait-ack"))
             wait_ack = 1;
         else if (!strcmp(argv[i], "--latency"))
             latency = 1;
         else {
-            fprintf(stderr, "usage: %s --url URL [--root R] [--messages N] [--containers K] "
-                            "[--start-seq S] [--wait-ack] | --latency [--count K]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s --url URL [--root R] [--messages N] [--containers K] "
+                    "[--start-seq S] [--wait-ack] | --latency [--count K]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -254,7 +259,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "pub: no alarm within 5 s (iteration %lld)\n", (long long)i);
                 return 1;
             }
-            lat[i] = (int64_t)(t1s.tv_sec - t0s.tv_sec) * 1000000 + (t1s.tv_nsec - t0s.tv_nsec) / 1000;
+            lat[i] =
+                (int64_t)(t1s.tv_sec - t0s.tv_sec) * 1000000 + (t1s.tv_nsec - t0s.tv_nsec) / 1000;
             reading(payload, sizeof payload, c, seq++, 4.0);
             publish(cl, topic, payload);
             t0 = ot_time_mono_ms();
@@ -273,7 +279,8 @@ int main(int argc, char **argv)
         }
         qsort(lat, (size_t)count, sizeof *lat, cmp64);
         printf("alarms=%lld p50_us=%lld p99_us=%lld max_us=%lld\n", (long long)count,
-               (long long)lat[count / 2], (long long)lat[(count * 99) / 100 >= count ? count - 1 : (count * 99) / 100],
+               (long long)lat[count / 2],
+               (long long)lat[(count * 99) / 100 >= count ? count - 1 : (count * 99) / 100],
                (long long)lat[count - 1]);
         free(lat);
     } else {
@@ -305,7 +312,9 @@ int main(int argc, char **argv)
             for (;;) {
                 int all = 1;
                 for (int k = 0; k < n_containers; k++) {
-                    int64_t want = k < (int)(n % n_containers) || n % n_containers == 0 ? want_last : want_last - 1;
+                    int64_t want = k < (int)(n % n_containers) || n % n_containers == 0
+                                       ? want_last
+                                       : want_last - 1;
                     if (acks[k] < want)
                         all = 0;
                 }

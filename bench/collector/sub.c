@@ -6,12 +6,12 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdlib.h>
-#include <sys/socket.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "ot_parse.h"
@@ -75,7 +75,8 @@ int main(int argc, char **argv)
             url = argv[++i];
         else if (!strcmp(argv[i], "--root") && i + 1 < argc)
             root = argv[++i];
-        else if (!strcmp(argv[i], "--messages") && i + 1 < argc && !ot_parse_i64(argv[++i], 1, 100000000, &v))
+        else if (!strcmp(argv[i], "--messages") && i + 1 < argc &&
+                 !ot_parse_i64(argv[++i], 1, 100000000, &v))
             n = v;
         else {
             fprintf(stderr, "usage: %s --url URL [--root R] [--messages N]\n", argv[0]);

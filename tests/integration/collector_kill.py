@@ -16,11 +16,15 @@ CONTAINERS = ["KZ-KILL-A", "KZ-KILL-B"]
 def test():
     with ottest.Env("collector-kill") as env:
         broker = env.mosquitto()
-        cfg = collector_config(env, broker)
+        cfg = collector_config(env, broker, {"baseline_wait_s": 3})
         col = start_collector(env, cfg)
         cl = Client(broker.port)
         cl.c.max_inflight_messages_set(200)
         base_ts = int(time.time() * 1000) - N * 1000
+        # A behaves like our gateway (retained birth state: nothing delivered
+        # yet); B never says: its baseline is the lowest seq seen within
+        # baseline_wait_s, which must survive a kill at first contact too
+        cl.state(CONTAINERS[0], 0)
 
         def send(c, first, last):
             for s in range(first, last + 1, BATCH):

@@ -22,6 +22,7 @@ def collector_config(env, broker, extra=None):
         "webhooks": [],
         "tick_ms": 200,
         "ack_poll_ms": 200,
+        "baseline_wait_s": 1,
     }
     if extra:
         cfg.update(extra)

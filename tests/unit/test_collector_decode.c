@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -31,9 +32,10 @@ static void duplicate_lost_key(void **state)
     (void)state;
     char p[4096];
     size_t o = 0;
-    o += (size_t)snprintf(p + o, sizeof p - o, "{\"v\":1,\"container\":\"C\",\"gateway\":\"g\","
-                                               "\"boot\":0,\"readings\":[{\"seq\":99,\"ts\":"
-                                               "1763877600123,\"temp_c\":4}]");
+    o += (size_t)snprintf(p + o, sizeof p - o,
+                          "{\"v\":1,\"container\":\"C\",\"gateway\":\"g\","
+                          "\"boot\":0,\"readings\":[{\"seq\":99,\"ts\":"
+                          "1763877600123,\"temp_c\":4}]");
     for (int k = 0; k < 3; k++) {
         o += (size_t)snprintf(p + o, sizeof p - o, ",\"lost\":[");
         for (int i = 0; i < OT_LOST_MAX; i++)

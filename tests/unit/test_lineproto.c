@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <math.h>
@@ -177,8 +178,8 @@ static void float_roundtrip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(esc_measurement), cmocka_unit_test(esc_tag),
-        cmocka_unit_test(esc_string),      cmocka_unit_test(full_line),
+        cmocka_unit_test(esc_measurement),     cmocka_unit_test(esc_tag),
+        cmocka_unit_test(esc_string),          cmocka_unit_test(full_line),
         cmocka_unit_test(bad_lines_roll_back), cmocka_unit_test(size_cap),
         cmocka_unit_test(float_roundtrip),
     };
