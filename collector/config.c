@@ -8,22 +8,6 @@
 
 #include "ot_log.h"
 
-static void warn_unknown(struct ot_conf *c, const cJSON *obj, const char *where,
-                         const char *const *known)
-{
-    const cJSON *it;
-    cJSON_ArrayForEach(it, obj)
-    {
-        int ok = 0;
-        for (const char *const *k = known; *k; k++)
-            if (it->string && strcmp(it->string, *k) == 0)
-                ok = 1;
-        if (!ok)
-            ot_warn("unknown config key ignored file=%s key=%s%s%s", c->file, where,
-                    *where ? "." : "", it->string ? it->string : "?");
-    }
-}
-
 static enum ot_err parse_influx(struct collector_conf *cc, const cJSON *ix)
 {
     struct ot_conf *c = &cc->conf;
@@ -32,7 +16,7 @@ static enum ot_err parse_influx(struct collector_conf *cc, const cJSON *ix)
         "spool_max_mb", "batch_lines", "flush_ms", "timeout_ms", NULL};
     if (!ix)
         return OT_OK;
-    warn_unknown(c, ix, "influxdb", known);
+    ot_conf_warn_unknown(c, ix, "influxdb", known);
     if (ot_conf_str(c, ix, "influxdb", "url", NULL, &cc->influx_url) ||
         ot_conf_str(c, ix, "influxdb", "db", "", &cc->influx_db) ||
         ot_conf_str(c, ix, "influxdb", "token", "", &cc->influx_token) ||
@@ -73,7 +57,7 @@ static enum ot_err parse_webhooks(struct collector_conf *cc, const cJSON *arr)
             return ot_conf_fail(c, "webhooks", "", "at most %d webhooks", COLLECTOR_WEBHOOKS_MAX);
         if (!cJSON_IsObject(it))
             return ot_conf_fail(c, where, "", "expected an object");
-        warn_unknown(c, it, where, known);
+        ot_conf_warn_unknown(c, it, where, known);
         struct collector_webhook *w = &cc->webhooks[i];
         const cJSON *events = NULL, *ev;
         if (ot_conf_str(c, it, where, "url", NULL, &w->url) ||
@@ -123,7 +107,7 @@ enum ot_err config__load(struct collector_conf *cc, const char *file)
     memset(cc, 0, sizeof *cc);
     if (ot_conf_load(c, file))
         return OT_ERR_CONFIG;
-    warn_unknown(c, c->root, "", known);
+    ot_conf_warn_unknown(c, c->root, "", known);
     if (ot_conf_child(c, c->root, "", "mqtt", cJSON_Object, 1, &mqtt) ||
         ot_mqtt_conf_parse(c, mqtt, "mqtt", &cc->mqtt) ||
         ot_conf_str(c, c->root, "", "database", NULL, &cc->database) ||

@@ -1,4 +1,5 @@
 #include "ot_conf.h"
+#include "ot_log.h"
 
 #include <errno.h>
 #include <math.h>
@@ -188,18 +189,34 @@ enum ot_err ot_conf_child(struct ot_conf *c, const cJSON *obj, const char *where
     return OT_OK;
 }
 
+static int key_known(const cJSON *it, const char *const *known)
+{
+    for (const char *const *k = known; *k; k++)
+        if (it->string && strcmp(it->string, *k) == 0)
+            return 1;
+    return 0;
+}
+
 enum ot_err ot_conf_known(struct ot_conf *c, const cJSON *obj, const char *where,
                           const char *const *known)
 {
     const cJSON *it;
     cJSON_ArrayForEach(it, obj)
     {
-        int ok = 0;
-        for (const char *const *k = known; *k; k++)
-            if (it->string && strcmp(it->string, *k) == 0)
-                ok = 1;
-        if (!ok)
+        if (!key_known(it, known))
             return ot_conf_fail(c, where, it->string ? it->string : "?", "unknown key");
     }
     return OT_OK;
+}
+
+void ot_conf_warn_unknown(const struct ot_conf *c, const cJSON *obj, const char *where,
+                          const char *const *known)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, obj)
+    {
+        if (!key_known(it, known))
+            ot_warn("unknown config key ignored file=%s key=%s%s%s", c->file, where ? where : "",
+                    where && *where ? "." : "", it->string ? it->string : "?");
+    }
 }

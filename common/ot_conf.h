@@ -40,6 +40,11 @@ enum ot_err ot_conf_child(struct ot_conf *c, const cJSON *obj, const char *where
 /* Rejects keys of obj not in the NULL-terminated list `known`. */
 enum ot_err ot_conf_known(struct ot_conf *c, const cJSON *obj, const char *where,
                           const char *const *known);
+/* Logs one warning per key of obj not in `known` (programs accept and ignore
+ * keys they do not know, so a newer config still starts an older program,
+ * but a typo is visible in the log). */
+void ot_conf_warn_unknown(const struct ot_conf *c, const cJSON *obj, const char *where,
+                          const char *const *known);
 /* Sets c->err with file and path prefix; returns OT_ERR_CONFIG. */
 enum ot_err ot_conf_fail(struct ot_conf *c, const char *where, const char *key, const char *fmt,
                          ...) __attribute__((format(printf, 4, 5)));

@@ -114,15 +114,7 @@ enum ot_err api__config_load(const char *file, struct api_config *cfg, char *err
                           (long long)cfg->connection_limit);
         goto out;
     }
-    const cJSON *it;
-    cJSON_ArrayForEach(it, c.root)
-    {
-        int ok = 0;
-        for (const char *const *k = known; *k; k++)
-            ok |= strcmp(it->string, *k) == 0;
-        if (!ok)
-            ot_warn("unknown config key ignored file=%s key=%s", file, it->string);
-    }
+    ot_conf_warn_unknown(&c, c.root, "", known);
 out:
     if (rc)
         snprintf(err, errlen, "%s", c.err[0] ? c.err : "bad configuration");

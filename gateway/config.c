@@ -9,21 +9,6 @@
 #include "ot_log.h"
 #include "ot_parse.h"
 
-static void warn_unknown(const struct ot_conf *c, const cJSON *obj, const char *where,
-                         const char *const *known)
-{
-    const cJSON *it;
-    cJSON_ArrayForEach(it, obj)
-    {
-        int ok = 0;
-        for (const char *const *k = known; *k; k++)
-            ok |= it->string && strcmp(it->string, *k) == 0;
-        if (!ok)
-            ot_warn("config unknown key ignored file=%s key=%s%s%s", c->file, where,
-                    *where ? "." : "", it->string ? it->string : "?");
-    }
-}
-
 int config__parse_url(struct gw_device_conf *d, const char *url, char *err, size_t errlen)
 {
     int64_t v;
@@ -112,7 +97,7 @@ static enum ot_err load_device(struct gw_config *c, const cJSON *node, size_t id
     snprintf(where, sizeof where, "devices[%zu]", idx);
     if (!cJSON_IsObject(node))
         return ot_conf_fail(cf, where, "", "expected an object");
-    warn_unknown(cf, node, where, known);
+    ot_conf_warn_unknown(cf, node, where, known);
     if ((rc = ot_conf_str(cf, node, where, "name", NULL, &d->name)) ||
         (rc = ot_conf_str(cf, node, where, "url", NULL, &d->url)) ||
         (rc = ot_conf_int(cf, node, where, "unit", 0, 1, 0, 255, &d->unit)) ||
@@ -185,7 +170,7 @@ enum ot_err config__load(struct gw_config *c, const char *file)
     if ((rc = ot_conf_load(cf, file)))
         return rc;
     const cJSON *root = cf->root;
-    warn_unknown(cf, root, "", known);
+    ot_conf_warn_unknown(cf, root, "", known);
     if ((rc = ot_conf_str(cf, root, "", "container", NULL, &c->container)) ||
         (rc = ot_conf_str(cf, root, "", "gateway", NULL, &c->gateway)) ||
         (rc = ot_conf_child(cf, root, "", "mqtt", cJSON_Object, 1, &mqtt)) ||
@@ -213,7 +198,7 @@ enum ot_err config__load(struct gw_config *c, const char *file)
         rc = ot_conf_fail(cf, "", "gateway", "expected [A-Za-z0-9_-]{1,64}");
         goto fail;
     }
-    warn_unknown(cf, spool, "spool", spool_known);
+    ot_conf_warn_unknown(cf, spool, "spool", spool_known);
     if ((rc = ot_conf_str(cf, spool, "spool", "dir", NULL, &c->spool_dir)) ||
         (rc = ot_conf_int(cf, spool, "spool", "max_mb", 0, 64, 1, 1048576, &c->max_mb)) ||
         (rc = ot_conf_int(cf, spool, "spool", "segment_kb", 0, 1024, 4, 65536, &c->segment_kb)))

@@ -103,16 +103,7 @@ static enum ot_err load_device(struct ot_conf *c, const cJSON *o, const char *wh
 
     if (!cJSON_IsObject(o))
         return ot_conf_fail(c, where, "", "expected an object");
-    cJSON *it;
-    cJSON_ArrayForEach(it, o)
-    {
-        int ok = 0;
-        for (const char *const *k = known; *k; k++)
-            ok |= it->string && strcmp(it->string, *k) == 0;
-        if (!ok)
-            ot_warn("unknown config key ignored file=%s key=%s.%s", c->file, where,
-                    it->string ? it->string : "?");
-    }
+    ot_conf_warn_unknown(c, o, where, known);
     if ((rc = ot_conf_str(c, o, where, "name", NULL, &s)))
         return rc;
     if (!*s || strlen(s) >= sizeof d->name)
@@ -153,6 +144,7 @@ static enum ot_err load_device(struct ot_conf *c, const cJSON *o, const char *wh
     if ((rc = ot_conf_child(c, o, where, "channel_source", cJSON_Object, 0, &map)))
         return rc;
     if (map) {
+        const cJSON *it;
         cJSON_ArrayForEach(it, map)
         {
             int found = 0;
@@ -209,15 +201,7 @@ enum ot_err sensors__config_load(const char *path, int64_t now_ms, struct sensor
     snprintf(srv->file, sizeof srv->file, "%s", path);
     if ((rc = ot_conf_load(&c, path)))
         goto fail;
-    cJSON_ArrayForEach(it, c.root)
-    {
-        int ok = 0;
-        for (const char *const *k = known; *k; k++)
-            ok |= it->string && strcmp(it->string, *k) == 0;
-        if (!ok)
-            ot_warn("unknown config key ignored file=%s key=%s", path,
-                    it->string ? it->string : "?");
-    }
+    ot_conf_warn_unknown(&c, c.root, "", known);
     if ((rc = ot_conf_str(&c, c.root, "", "log_level", "info", &s)))
         goto fail;
     int lvl = ot_log_level_parse(s);
