@@ -873,8 +873,11 @@ enum ot_err ingest__run(struct ingest *in, struct queue *q, volatile sig_atomic_
     int64_t last_tick = 0, last_eta = ot_time_mono_ms(), last_acks = 0;
     if (!msgs)
         return OT_ERR_NOMEM;
+    int64_t stop_at = 0;
     for (;;) {
         int stopping = *stop != 0;
+        if (stopping && !stop_at)
+            stop_at = ot_time_mono_ms();
         size_t n = queue__pop(q, msgs, max, stopping ? 0 : 100);
         int64_t mono = ot_time_mono_ms();
         struct due due = {0, 0, 0};
@@ -904,7 +907,9 @@ enum ot_err ingest__run(struct ingest *in, struct queue *q, volatile sig_atomic_
             publish_acks(in, 1);
             alarms__publish_dirty(in, 1);
         }
-        if (stopping && n == 0)
+        /* stop once the queue is empty, or after 3 s under sustained load:
+         * what is left was never acknowledged and will be resent */
+        if (stopping && (n == 0 || ot_time_mono_ms() - stop_at > 3000))
             break;
     }
     free(msgs);
