@@ -55,6 +55,9 @@ enum ot_err alarms__prepare(struct ingest *in)
         (rc = ingest__prepare(in, &in->st_sel_acked,
                               "SELECT id,container,type FROM alarms WHERE "
                               "state='acknowledged'")) ||
+        (rc = ingest__prepare(in, &in->st_sel_open_alarms,
+                              "SELECT id,type,severity,state,raised_at FROM alarms WHERE "
+                              "shipment_id=? AND state<>'cleared' ORDER BY id")) ||
         (rc = ingest__prepare(in, &in->st_upd_eta,
                               "UPDATE shipments SET eta=?,eta_computed_at=? WHERE id=?")))
         return rc;
@@ -70,6 +73,51 @@ void alarms__container_free(struct container *c)
     (void)c;
 #endif
 }
+
+#ifdef OT_HAVE_RULES
+static void remember_acked(struct container *c, int64_t id)
+{
+    if (c->n_acked == c->cap_acked) {
+        size_t ncap = c->cap_acked ? c->cap_acked * 2 : 8;
+        int64_t *na = realloc(c->acked_ids, ncap * sizeof *na);
+        if (!na)
+            return;
+        c->acked_ids = na;
+        c->cap_acked = ncap;
+    }
+    c->acked_ids[c->n_acked++] = id;
+}
+
+/* After a restart (or when the shipment is first seen) the rules start
+ * empty: hand them the alarms still open for the shipment, so they clear
+ * them later instead of leaving them open or raising them twice. */
+static void restore_open(struct ingest *in, struct container *c)
+{
+    sqlite3_stmt *st = in->st_sel_open_alarms;
+    sqlite3_bind_int64(st, 1, c->ship_id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        const char *type = (const char *)sqlite3_column_text(st, 1);
+        const char *sev = (const char *)sqlite3_column_text(st, 2);
+        const char *state = (const char *)sqlite3_column_text(st, 3);
+        int acked = state && !strcmp(state, "acknowledged");
+        enum rules_severity rs = RULES_WARNING;
+        if (!type || !sev)
+            continue;
+        if (!strcmp(sev, "info"))
+            rs = RULES_INFO;
+        else if (!strcmp(sev, "critical"))
+            rs = RULES_CRITICAL;
+        if (rules_restore(c->rules, type, rs, sqlite3_column_int64(st, 4), acked) == OT_OK) {
+            if (acked)
+                remember_acked(c, id);
+            ot_info("alarm restored container=%s shipment_id=%lld type=%s state=%s id=%lld",
+                    c->name, (long long)c->ship_id, type, state ? state : "?", (long long)id);
+        }
+    }
+    sqlite3_reset(st);
+}
+#endif
 
 void alarms__refresh_shipment(struct ingest *in, struct container *c, int force)
 {
@@ -129,6 +177,8 @@ void alarms__refresh_shipment(struct ingest *in, struct container *c, int force)
                 c->rules = rules_state_new();
                 if (!c->rules)
                     ot_error("out of memory for rules state container=%s", c->name);
+                else
+                    restore_open(in, c);
             }
         }
 #endif

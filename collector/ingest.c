@@ -1044,7 +1044,8 @@ void ingest__close(struct ingest *in)
                             &in->st_upd_alarm_clear,
                             &in->st_sel_alarm_list,
                             &in->st_sel_acked,
-                            &in->st_upd_eta};
+                            &in->st_upd_eta,
+                            &in->st_sel_open_alarms};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         sqlite3_finalize(*all[i]);
         *all[i] = NULL;

@@ -110,6 +110,11 @@ def run(hook_port):
         w.commit()
         ottest.wait_for(lambda: listed("acknowledged"), what="acknowledged in retained list")
 
+        # a restarted collector takes the open alarm back into its rules
+        ottest.check(col.stop() == 0, "clean exit")
+        col = start_collector(env, cfg, name="collector2")
+        ottest.wait_for(lambda: "alarm restored" in col.log(), what="open alarm restored")
+
         # back in band (live): cleared
         cl.readings(C, [reading(241 + i, temp=4.0, lat=51.2, lon=51.37, speed_kmh=60.0,
                                 gnss_fix=3) for i in range(3)])
