@@ -122,6 +122,7 @@ autosave_interval 5
 max_queued_messages 100000
 max_inflight_messages 100
 message_size_limit 262144
+set_tcp_nodelay true
 log_dest stderr
 log_type error
 log_type warning

@@ -194,7 +194,7 @@ class Env:
             pass
         conf = [f"listener {port} 127.0.0.1", "persistence true",
                 f"persistence_location {data}/", "autosave_interval 1",
-                "max_queued_messages 100000", "max_inflight_messages 100",
+                "max_queued_messages 100000", "max_inflight_messages 100", "set_tcp_nodelay true",
                 "log_dest stderr", "log_type error", "log_type warning", "log_type notice"]
         if passwords:
             conf.append(f"password_file {passwords}")
