@@ -95,6 +95,7 @@ enum ot_err config__load(struct collector_conf *cc, const char *file)
                                         "batch_max",
                                         "tick_ms",
                                         "eta_every_s",
+                                        "events_keep_h",
                                         "ack_poll_ms",
                                         "log_level",
                                         "webhook_queue_max",
@@ -119,6 +120,7 @@ enum ot_err config__load(struct collector_conf *cc, const char *file)
         ot_conf_int(c, c->root, "", "batch_max", 0, 500, 1, 10000, &cc->batch_max) ||
         ot_conf_int(c, c->root, "", "tick_ms", 0, 1000, 50, 60000, &cc->tick_ms) ||
         ot_conf_int(c, c->root, "", "eta_every_s", 0, 10, 1, 3600, &cc->eta_every_s) ||
+        ot_conf_int(c, c->root, "", "events_keep_h", 0, 24, 1, 24 * 366, &cc->events_keep_h) ||
         ot_conf_int(c, c->root, "", "ack_poll_ms", 0, 1000, 50, 60000, &cc->ack_poll_ms) ||
         ot_conf_str(c, c->root, "", "log_level", "info", &cc->log_level) ||
         ot_conf_int(c, c->root, "", "webhook_queue_max", 0, 1000, 1, 100000,

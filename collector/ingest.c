@@ -822,8 +822,12 @@ static enum ot_err run_txn(struct ingest *in, struct queue_msg *msgs, size_t n,
         alarms__poll_acks(in);
     if (!rc && due->tick)
         alarms__tick(in, in->now);
-    if (!rc && due->eta)
+    if (!rc && due->eta) {
         alarms__update_eta(in);
+        /* the change feed (SSE) keeps events_keep_h; the record stays */
+        sqlite3_bind_int64(in->st_trim_events, 1, in->now - in->cc->events_keep_h * 3600000);
+        rc = ingest__step_done(in, in->st_trim_events);
+    }
     int64_t mono = ot_time_mono_ms();
     for (size_t i = 0; i < in->n_ct && !rc; i++) {
         struct container *c = in->ct[i];
@@ -997,6 +1001,9 @@ enum ot_err ingest__open(const struct collector_conf *cc, struct mqtt *m, struct
         (rc = ingest__prepare(in, &in->st_gap_from,
                               "UPDATE OR REPLACE seq_gaps SET from_seq=? WHERE container=? AND "
                               "kind='gap' AND from_seq=?")) ||
+        (rc = ingest__prepare(in, &in->st_trim_events,
+                              "DELETE FROM events WHERE id IN (SELECT id FROM events"
+                              " WHERE ts < ? LIMIT 10000)")) ||
         (rc = ingest__prepare(in, &in->st_counter,
                               "INSERT INTO counters(name,label,value) VALUES(?,?,?) "
                               "ON CONFLICT(name,label) DO UPDATE SET "
@@ -1045,6 +1052,7 @@ void ingest__close(struct ingest *in)
                             &in->st_sel_alarm_list,
                             &in->st_sel_acked,
                             &in->st_upd_eta,
+                            &in->st_trim_events,
                             &in->st_sel_open_alarms};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         sqlite3_finalize(*all[i]);

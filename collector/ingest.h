@@ -81,6 +81,7 @@ struct ingest {
     sqlite3_stmt *st_counter, *st_sel_shipment, *st_sel_handoff;
     sqlite3_stmt *st_sel_open_alarm, *st_ins_alarm, *st_upd_alarm_raise, *st_upd_alarm_escalate;
     sqlite3_stmt *st_upd_alarm_clear, *st_sel_alarm_list, *st_sel_acked, *st_upd_eta;
+    sqlite3_stmt *st_trim_events;
     sqlite3_stmt *st_sel_open_alarms;
 };
 

@@ -190,8 +190,15 @@ static const char *const m0002_custody_readings[] = {
     " BEGIN SELECT RAISE(ABORT, 'custody ledger is append-only'); END;",
     NULL};
 
+/* 0003: the events table is a change feed for live views (SSE), not the
+ * record (readings, alarms and custody are): the collector trims it by age. */
+static const char *const m0003_events_ts[] = {
+    "CREATE INDEX events_ts ON events(ts);",
+    NULL};
+
 const char *const *const ot_db_migrations[] = {
     m0001_init,
     m0002_custody_readings,
+    m0003_events_ts,
     NULL,
 };
