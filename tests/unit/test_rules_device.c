@@ -12,32 +12,14 @@
 
 #include "test_rules_fixture.h"
 
-struct fx {
-    struct ot_preservation p;
-    struct rules_shipment sh;
-    struct rules_state *s;
-    struct rec rec;
-};
+static void tweak(struct ot_preservation *p)
+{
+    p->max_cold_ischemia_min = 0;
+}
 
 static int setup(void **state)
 {
-    static struct fx f;
-    memset(&f, 0, sizeof f);
-    f.p = fx_profile();
-    f.p.forecast_horizon_s = 0;
-    f.p.max_cold_ischemia_min = 0;
-    f.sh = fx_shipment(&f.p);
-    f.s = rules_state_new();
-    assert_non_null(f.s);
-    *state = &f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    rules_state_free(f->s);
-    return 0;
+    return fx_setup_with(state, tweak);
 }
 
 static void feed_ch(struct fx *f, int64_t ts, enum ot_channel ch, double v, int late)

@@ -108,4 +108,37 @@ static FX_UNUSED struct ot_reading fx_missing(int64_t ts)
     return r;
 }
 
+/* A test's state: profile, shipment, rules state and recorded events.
+ * fx_setup_with() builds it with the round-number profile, the forecast off,
+ * and `tweak` (may be NULL) adjusting the profile for that executable. */
+struct fx {
+    struct ot_preservation p;
+    struct rules_shipment sh;
+    struct rules_state *s;
+    struct rec rec;
+};
+
+static FX_UNUSED int fx_setup_with(void **state, void (*tweak)(struct ot_preservation *))
+{
+    static struct fx f;
+    memset(&f, 0, sizeof f);
+    f.p = fx_profile();
+    f.p.forecast_horizon_s = 0;
+    if (tweak)
+        tweak(&f.p);
+    f.sh = fx_shipment(&f.p);
+    f.s = rules_state_new();
+    if (!f.s)
+        return -1;
+    *state = &f;
+    return 0;
+}
+
+static FX_UNUSED int teardown(void **state)
+{
+    struct fx *f = *state;
+    rules_state_free(f->s);
+    return 0;
+}
+
 #endif

@@ -14,33 +14,15 @@
 
 #include "test_rules_fixture.h"
 
-struct fx {
-    struct ot_preservation p;
-    struct rules_shipment sh;
-    struct rules_state *s;
-    struct rec rec;
-};
+static void tweak(struct ot_preservation *p)
+{
+    p->max_cold_ischemia_min = 0;
+    p->escalate_after_s = 86400; /* no-ack escalation is tested in test_rules_clock */
+}
 
 static int setup(void **state)
 {
-    static struct fx f;
-    memset(&f, 0, sizeof f);
-    f.p = fx_profile();
-    f.p.forecast_horizon_s = 0; /* excursion tests: forecast off */
-    f.p.max_cold_ischemia_min = 0;
-    f.p.escalate_after_s = 86400; /* no-ack escalation is tested in test_rules_clock */
-    f.sh = fx_shipment(&f.p);
-    f.s = rules_state_new();
-    assert_non_null(f.s);
-    *state = &f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    rules_state_free(f->s);
-    return 0;
+    return fx_setup_with(state, tweak);
 }
 
 static void feed(struct fx *f, int64_t ts, double temp, int late)
