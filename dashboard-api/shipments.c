@@ -286,6 +286,52 @@ static cJSON *page(cJSON *items, const char *next)
     return o;
 }
 
+/* One page of a list: steps st (bound with a LIMIT of limit + 1), adds the
+ * rows row() builds to items and sets *more when a row beyond the page
+ * exists; row() also records the page's cursor from its row. Resets st. On a
+ * database or memory failure replies 500, frees items and returns -1. */
+typedef cJSON *(*page_row_fn)(sqlite3_stmt *st, void *arg);
+
+static int page_fill(struct api_req *r, sqlite3_stmt *st, int64_t limit, cJSON *items, int *more,
+                     page_row_fn row, void *arg)
+{
+    int64_t n = 0;
+    int s;
+    *more = 0;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == limit) {
+            *more = 1;
+            break;
+        }
+        cJSON *o = row(st, arg);
+        if (!o || !cJSON_AddItemToArray(items, o)) {
+            cJSON_Delete(o);
+            s = SQLITE_NOMEM;
+            break;
+        }
+        n++;
+    }
+    sqlite3_reset(st);
+    if (s != SQLITE_DONE && s != SQLITE_ROW) {
+        cJSON_Delete(items);
+        api__reply_error(r, 500, "internal", "database query failed");
+        return -1;
+    }
+    return 0;
+}
+
+struct ship_page {
+    struct api_ctx *ctx;
+    int64_t now, last;
+};
+
+static cJSON *ship_page_row(sqlite3_stmt *st, void *arg)
+{
+    struct ship_page *pg = arg;
+    pg->last = sqlite3_column_int64(st, 0);
+    return shipment_row(pg->ctx, st, pg->now);
+}
+
 /* ---- list cache ----
  * The coordinator screen and every crew phone poll the same first page of
  * active shipments. A rendered page is kept for at most list_cache_ms and
@@ -437,29 +483,11 @@ void api__h_ship_list(struct api_req *r)
     if (r->who.role == API_ROLE_CREW)
         sqlite3_bind_text(st, 4, r->who.containers_json, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, limit + 1);
-    int64_t now = ot_time_now_ms(), n = 0, last = 0, more = 0;
-    int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == limit) {
-            more = 1;
-            break;
-        }
-        cJSON *o = shipment_row(r->ctx, st, now);
-        if (!o || !cJSON_AddItemToArray(items, o)) {
-            cJSON_Delete(o);
-            s = SQLITE_NOMEM;
-            break;
-        }
-        last = sqlite3_column_int64(st, 0);
-        n++;
-    }
-    sqlite3_reset(st);
-    if (s != SQLITE_DONE && s != SQLITE_ROW) {
-        cJSON_Delete(items);
-        api__reply_error(r, 500, "internal", "database query failed");
+    struct ship_page pg = {r->ctx, ot_time_now_ms(), 0};
+    int more;
+    if (page_fill(r, st, limit, items, &more, ship_page_row, &pg))
         return;
-    }
-    snprintf(next, sizeof next, "%lld", (long long)last);
+    snprintf(next, sizeof next, "%lld", (long long)pg.last);
     cJSON *doc = page(items, more ? next : NULL);
     char *txt = doc ? cJSON_PrintUnformatted(doc) : NULL;
     cJSON_Delete(doc);
@@ -758,6 +786,45 @@ void api__h_ship_patch(struct api_req *r)
         api__reply_json(r, 200, o);
 }
 
+/* A down-sampled bucket: columns bucket, seq, ts, channel averages,
+ * temp_c min/max, count. arg: the last bucket number (the page cursor). */
+static cJSON *bucket_page_row(sqlite3_stmt *st, void *arg)
+{
+    static const int cols[] = {OT_CH_TEMP,  OT_CH_TEMP2,   OT_CH_AMBIENT, OT_CH_LAT,
+                               OT_CH_LON,   OT_CH_ALT,     OT_CH_SPEED,   OT_CH_LID,
+                               OT_CH_SHOCK, OT_CH_BATTERY, OT_CH_GNSS};
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    *(int64_t *)arg = sqlite3_column_int64(st, 0);
+    add_num(o, "seq", (double)sqlite3_column_int64(st, 1));
+    add_num(o, "ts", (double)sqlite3_column_int64(st, 2));
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        int col = 3 + (int)i;
+        if (sqlite3_column_type(st, col) == SQLITE_NULL)
+            continue;
+        if (ot_channels[cols[i]].is_bool)
+            cJSON_AddBoolToObject(o, ot_channels[cols[i]].name, sqlite3_column_int(st, col) != 0);
+        else
+            add_num(o, ot_channels[cols[i]].name, sqlite3_column_double(st, col));
+    }
+    if (sqlite3_column_type(st, 14) != SQLITE_NULL) {
+        add_num(o, "temp_c_min", sqlite3_column_double(st, 14));
+        add_num(o, "temp_c_max", sqlite3_column_double(st, 15));
+    }
+    add_num(o, "n", (double)sqlite3_column_int64(st, 16));
+    return o;
+}
+
+/* A stored reading; arg: int64_t[2] {seq, ts} of the last row (the cursor). */
+static cJSON *reading_page_row(sqlite3_stmt *st, void *arg)
+{
+    int64_t *last = arg;
+    last[0] = sqlite3_column_int64(st, 0);
+    last[1] = sqlite3_column_int64(st, 1);
+    return reading_json(st, 0);
+}
+
 void api__h_readings(struct api_req *r)
 {
     static const char *const known[] = {"from", "to", "every", "cursor", "limit", NULL};
@@ -808,48 +875,13 @@ void api__h_readings(struct api_req *r)
     sqlite3_bind_int64(st, 1, r->path_id);
     sqlite3_bind_int64(st, 2, from);
     sqlite3_bind_int64(st, 3, to);
-    int64_t n = 0;
-    int more = 0, s;
+    int more = 0, rc;
     if (every) {
-        int64_t bucket = every * 1000;
+        int64_t bucket = every * 1000, last_b = 0;
         sqlite3_bind_int64(st, 4, q ? ca : from);
         sqlite3_bind_int64(st, 5, limit + 1);
         sqlite3_bind_int64(st, 6, bucket);
-        int64_t last_b = 0;
-        static const int cols[] = {OT_CH_TEMP,  OT_CH_TEMP2,   OT_CH_AMBIENT, OT_CH_LAT,
-                                   OT_CH_LON,   OT_CH_ALT,     OT_CH_SPEED,   OT_CH_LID,
-                                   OT_CH_SHOCK, OT_CH_BATTERY, OT_CH_GNSS};
-        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-            if (n == limit) {
-                more = 1;
-                break;
-            }
-            cJSON *o = cJSON_CreateObject();
-            if (!o || !cJSON_AddItemToArray(items, o)) {
-                cJSON_Delete(o);
-                s = SQLITE_NOMEM;
-                break;
-            }
-            last_b = sqlite3_column_int64(st, 0);
-            add_num(o, "seq", (double)sqlite3_column_int64(st, 1));
-            add_num(o, "ts", (double)sqlite3_column_int64(st, 2));
-            for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
-                int col = 3 + (int)i;
-                if (sqlite3_column_type(st, col) == SQLITE_NULL)
-                    continue;
-                if (ot_channels[cols[i]].is_bool)
-                    cJSON_AddBoolToObject(o, ot_channels[cols[i]].name,
-                                          sqlite3_column_int(st, col) != 0);
-                else
-                    add_num(o, ot_channels[cols[i]].name, sqlite3_column_double(st, col));
-            }
-            if (sqlite3_column_type(st, 14) != SQLITE_NULL) {
-                add_num(o, "temp_c_min", sqlite3_column_double(st, 14));
-                add_num(o, "temp_c_max", sqlite3_column_double(st, 15));
-            }
-            add_num(o, "n", (double)sqlite3_column_int64(st, 16));
-            n++;
-        }
+        rc = page_fill(r, st, limit, items, &more, bucket_page_row, &last_b);
         snprintf(next, sizeof next, "%lld", (long long)((last_b + 1) * bucket));
     } else {
         sqlite3_bind_int64(st, 4, q ? ca : from - 1);
@@ -857,30 +889,12 @@ void api__h_readings(struct api_req *r)
         if (!q) /* first page: every ts >= from */
             sqlite3_bind_int64(st, 5, INT64_MAX);
         sqlite3_bind_int64(st, 6, limit + 1);
-        int64_t lts = 0, lseq = 0;
-        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-            if (n == limit) {
-                more = 1;
-                break;
-            }
-            cJSON *o = reading_json(st, 0);
-            if (!o || !cJSON_AddItemToArray(items, o)) {
-                cJSON_Delete(o);
-                s = SQLITE_NOMEM;
-                break;
-            }
-            lseq = sqlite3_column_int64(st, 0);
-            lts = sqlite3_column_int64(st, 1);
-            n++;
-        }
-        snprintf(next, sizeof next, "%lld.%lld", (long long)lts, (long long)lseq);
+        int64_t last[2] = {0, 0}; /* seq, ts */
+        rc = page_fill(r, st, limit, items, &more, reading_page_row, last);
+        snprintf(next, sizeof next, "%lld.%lld", (long long)last[1], (long long)last[0]);
     }
-    sqlite3_reset(st);
-    if (s != SQLITE_DONE && s != SQLITE_ROW) {
-        cJSON_Delete(items);
-        api__reply_error(r, 500, "internal", "database query failed");
+    if (rc)
         return;
-    }
     api__reply_json(r, 200, page(items, more ? next : NULL));
 }
 
@@ -911,6 +925,12 @@ cJSON *api__alarm_row(sqlite3_stmt *st)
     else
         add_num(o, "shipment_id", (double)sqlite3_column_int64(st, 14));
     return o;
+}
+
+static cJSON *alarm_page_row(sqlite3_stmt *st, void *arg)
+{
+    *(int64_t *)arg = sqlite3_column_int64(st, 0);
+    return api__alarm_row(st);
 }
 
 void api__h_alarms(struct api_req *r)
@@ -953,28 +973,10 @@ void api__h_alarms(struct api_req *r)
     if (state)
         sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, limit + 1);
-    int64_t n = 0, last = 0;
-    int more = 0, s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == limit) {
-            more = 1;
-            break;
-        }
-        cJSON *o = api__alarm_row(st);
-        if (!o || !cJSON_AddItemToArray(items, o)) {
-            cJSON_Delete(o);
-            s = SQLITE_NOMEM;
-            break;
-        }
-        last = sqlite3_column_int64(st, 0);
-        n++;
-    }
-    sqlite3_reset(st);
-    if (s != SQLITE_DONE && s != SQLITE_ROW) {
-        cJSON_Delete(items);
-        api__reply_error(r, 500, "internal", "database query failed");
+    int64_t last = 0;
+    int more;
+    if (page_fill(r, st, limit, items, &more, alarm_page_row, &last))
         return;
-    }
     snprintf(next, sizeof next, "%lld", (long long)last);
     api__reply_json(r, 200, page(items, more ? next : NULL));
 }
