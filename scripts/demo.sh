@@ -199,7 +199,8 @@ ASTANA_NTC='{"name":"National transplant centre, Astana","lat":51.0906,"lon":71.
 AKTOBE='{"name":"Aktobe medical centre","lat":50.2839,"lon":57.1670}'
 create_shipment "${containers[0]}" heart KZ-DIN-A0001-26 40 air "$ORAL_HOSP" "$ASTANA_NTC"
 create_shipment "${containers[1]}" kidney KZ-DIN-A0002-26 90 ground "$ORAL_HOSP" "$AKTOBE"
-create_shipment "${containers[2]}" kidney KZ-DIN-A0003-26 30 ground "$ORAL_HOSP" "$AKTOBE"
+# a liver (5 min excursion grace) so the excursion alarm comes a few minutes in
+create_shipment "${containers[2]}" liver KZ-DIN-A0003-26 30 ground "$ORAL_HOSP" "$AKTOBE"
 
 # --- gateways (the heart's through a link the demo cuts in flight) -------
 heart_cfg=$DEMO/gateway-heart.json
