@@ -4,6 +4,7 @@
  *   while (!stop) { tick -> trigger poll; collect -> spool; mqtt step; status }
  * Poll threads and Paho's thread only hand over results and wake it. */
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -137,6 +138,10 @@ int main(int argc, char **argv)
 {
     const char *config = NULL, *level = NULL;
     int status = 0;
+    /* a small daemon on the container: one malloc arena for its few threads
+     * (poll threads, main loop, Paho's two) instead of one per thread keeps
+     * the resident set down (measured: about 180 KiB, docs/performance.md) */
+    mallopt(M_ARENA_MAX, 1);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
