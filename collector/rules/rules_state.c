@@ -50,6 +50,9 @@ void rules_state_free(struct rules_state *s)
 
 static void rules_emit(enum rules__type t, enum rules_change ch, enum rules_severity sev,
                        int64_t at, int late, double value, rules_emit_fn emit, void *ctx,
+                       const char *fmt, va_list ap) __attribute__((format(printf, 9, 0)));
+static void rules_emit(enum rules__type t, enum rules_change ch, enum rules_severity sev,
+                       int64_t at, int late, double value, rules_emit_fn emit, void *ctx,
                        const char *fmt, va_list ap)
 {
     struct rules_event ev;
