@@ -245,6 +245,9 @@ while true; do
   fi
   for i in "${!pids[@]}"; do
     if [ "${names[$i]}" != heart-link ] && ! kill -0 "${pids[$i]}" 2>/dev/null; then
+      # Ctrl-C reaches the children too and may stop them before this shell
+      # runs its trap: give the trap its turn before calling it a failure
+      sleep 0.5
       log "${names[$i]} exited unexpectedly; see $DEMO/logs/${names[$i]}.log"
       exit 1
     fi
