@@ -59,8 +59,8 @@ enum ot_err ot_conf_fail(struct ot_conf *c, const char *where, const char *key, 
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     const char *dot = (where && *where && key && *key) ? "." : "";
-    snprintf(c->err, sizeof c->err, "%.256s: %.120s%s%.64s: %s", c->file, where ? where : "",
-             dot, key ? key : "", msg);
+    snprintf(c->err, sizeof c->err, "%.256s: %.120s%s%.64s: %s", c->file, where ? where : "", dot,
+             key ? key : "", msg);
     return OT_ERR_CONFIG;
 }
 

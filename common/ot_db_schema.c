@@ -21,7 +21,7 @@ static const char *const m0001_init[] = {
     " created_at INTEGER NOT NULL, created_by TEXT NOT NULL,"
     " updated_at INTEGER NOT NULL,"
     " delivered_at INTEGER, closed_at INTEGER,"
-    " eta INTEGER,"                /* projected arrival (collector) */
+    " eta INTEGER," /* projected arrival (collector) */
     " eta_computed_at INTEGER"
     ");"
     "CREATE INDEX shipments_container ON shipments(container, status);"
@@ -43,8 +43,8 @@ static const char *const m0001_init[] = {
     " temp_c REAL, temp2_c REAL, ambient_c REAL, lat REAL, lon REAL, alt_m REAL,"
     " speed_kmh REAL, heading_deg REAL, lid_open INTEGER, shock_g REAL,"
     " battery_pct REAL, gnss_fix INTEGER,"
-    " missing TEXT,"               /* JSON array of channels declared unreadable */
-    " extra TEXT,"                 /* JSON object of non-canonical channels */
+    " missing TEXT," /* JSON array of channels declared unreadable */
+    " extra TEXT,"   /* JSON object of non-canonical channels */
     " PRIMARY KEY (container, seq)"
     ") WITHOUT ROWID;"
     "CREATE INDEX readings_shipment_ts ON readings(shipment_id, ts);"
@@ -59,9 +59,9 @@ static const char *const m0001_init[] = {
     " online INTEGER NOT NULL DEFAULT 0,"
     " boot INTEGER,"
     " state_ts INTEGER,"
-    " last_seen INTEGER,"          /* collector clock when last message arrived */
-    " max_seq INTEGER,"            /* highest seq stored */
-    " ack_seq INTEGER"             /* every seq <= ack_seq stored or declared lost */
+    " last_seen INTEGER," /* collector clock when last message arrived */
+    " max_seq INTEGER,"   /* highest seq stored */
+    " ack_seq INTEGER"    /* every seq <= ack_seq stored or declared lost */
     ");"
 
     ,
@@ -83,11 +83,11 @@ static const char *const m0001_init[] = {
     " type TEXT NOT NULL,"
     " severity TEXT NOT NULL CHECK (severity IN ('info','warning','critical')),"
     " state TEXT NOT NULL CHECK (state IN ('raised','acknowledged','cleared')),"
-    " raised_at INTEGER NOT NULL,"     /* reading time */
+    " raised_at INTEGER NOT NULL," /* reading time */
     " cleared_at INTEGER,"
     " acked_at INTEGER, acked_by TEXT, ack_comment TEXT,"
     " escalated_at INTEGER,"
-    " late INTEGER NOT NULL DEFAULT 0,"/* raised from replayed backlog */
+    " late INTEGER NOT NULL DEFAULT 0," /* raised from replayed backlog */
     " message TEXT NOT NULL,"
     " value REAL,"
     " updated_at INTEGER NOT NULL"
@@ -133,7 +133,7 @@ static const char *const m0001_init[] = {
     " shipment_id INTEGER NOT NULL REFERENCES shipments(id),"
     " idx INTEGER NOT NULL,"
     " hash TEXT NOT NULL,"
-    " signature TEXT NOT NULL,"        /* Ed25519 over the head, hex */
+    " signature TEXT NOT NULL," /* Ed25519 over the head, hex */
     " public_key TEXT NOT NULL,"
     " signed_at INTEGER NOT NULL,"
     " PRIMARY KEY (shipment_id, idx)"
@@ -174,8 +174,7 @@ static const char *const m0001_init[] = {
  * of an interval that is already sealed. temp_ts: time of the reading the
  * entry's temp_c comes from. docs/internals/ledger.md. */
 static const char *const m0002_custody_readings[] = {
-    "ALTER TABLE custody ADD COLUMN temp_ts INTEGER;"
-    ,
+    "ALTER TABLE custody ADD COLUMN temp_ts INTEGER;",
     "CREATE TABLE custody_readings ("
     " shipment_id INTEGER NOT NULL,"
     " idx INTEGER NOT NULL,"
@@ -192,9 +191,7 @@ static const char *const m0002_custody_readings[] = {
 
 /* 0003: the events table is a change feed for live views (SSE), not the
  * record (readings, alarms and custody are): the collector trims it by age. */
-static const char *const m0003_events_ts[] = {
-    "CREATE INDEX events_ts ON events(ts);",
-    NULL};
+static const char *const m0003_events_ts[] = {"CREATE INDEX events_ts ON events(ts);", NULL};
 
 const char *const *const ot_db_migrations[] = {
     m0001_init,

@@ -25,7 +25,7 @@ void ot_ledger_key_public_hex(const struct ot_ledger_key *k, char out[65]);
 
 /* A custody event as submitted (API body already validated for shape). */
 struct ot_custody_input {
-    const char *type;  /* packed handoff departed arrived received opened discarded note */
+    const char *type; /* packed handoff departed arrived received opened discarded note */
     const char *actor_name, *actor_role;
     const char *from_party, *to_party, *witness; /* may be NULL */
     int has_place;

@@ -14,8 +14,7 @@ void ot_log_set_level(enum ot_log_level min_level);
 int ot_log_level_parse(const char *s);
 
 /* fmt is "message key=value key=value"; values with spaces are the caller's to quote. */
-void ot_log(enum ot_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void ot_log(enum ot_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define ot_debug(...) ot_log(OT_LOG_DEBUG, __VA_ARGS__)
 #define ot_info(...) ot_log(OT_LOG_INFO, __VA_ARGS__)

@@ -12,8 +12,8 @@
 #define OT_TOPIC_MAX 256
 
 struct ot_mqtt_conf {
-    const char *url;        /* tcp://host:port, ssl://host:port (mqtts:// accepted) */
-    const char *client_id;  /* may be NULL: program chooses */
+    const char *url;       /* tcp://host:port, ssl://host:port (mqtts:// accepted) */
+    const char *client_id; /* may be NULL: program chooses */
     const char *username, *password;
     const char *ca_file, *cert_file, *key_file; /* TLS; ca_file implies server verification */
     const char *topic_root;

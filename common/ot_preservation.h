@@ -12,14 +12,14 @@
 #include "ot_err.h"
 
 struct ot_preservation {
-    char name[48];           /* "kidney", or "kidney/hypothermic" for a mode variant */
+    char name[48]; /* "kidney", or "kidney/hypothermic" for a mode variant */
     double temp_min_c, temp_max_c;
     int64_t excursion_grace_s;
     int64_t max_cold_ischemia_min;
-    double warn_fraction;    /* e.g. 0.8: warn at 80 % of the ischaemia limit */
+    double warn_fraction; /* e.g. 0.8: warn at 80 % of the ischaemia limit */
     double shock_max_g;
     int64_t lid_open_max_s;
-    double hysteresis_c;     /* band re-entry margin so a hovering value does not flap */
+    double hysteresis_c; /* band re-entry margin so a hovering value does not flap */
     double battery_low_pct;
     int64_t gnss_lost_s;
     int64_t sensor_silent_s;

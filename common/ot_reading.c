@@ -194,8 +194,8 @@ static enum ot_err decode_reading(const cJSON *obj, size_t idx, struct ot_readin
                            fabs(it->valuedouble) <= 1e15) {
                     x->value = it->valuedouble;
                 } else {
-                    return fail(e, "schema", "readings[%zu].%s: expected a number or boolean",
-                                idx, k);
+                    return fail(e, "schema", "readings[%zu].%s: expected a number or boolean", idx,
+                                k);
                 }
                 snprintf(x->name, sizeof x->name, "%s", k);
                 r->n_extra++;
@@ -246,8 +246,7 @@ enum ot_err ot_batch_decode(const char *buf, size_t len, struct ot_batch *out,
         } else if (strcmp(k, "container") == 0 || strcmp(k, "gateway") == 0) {
             int is_c = k[0] == 'c';
             if (!cJSON_IsString(it) || !ot_id_valid(it->valuestring)) {
-                rc = fail(e, is_c ? "container" : "schema",
-                          "%s: expected [A-Za-z0-9_-]{1,64}", k);
+                rc = fail(e, is_c ? "container" : "schema", "%s: expected [A-Za-z0-9_-]{1,64}", k);
                 goto fail;
             }
             snprintf(is_c ? out->container : out->gateway, OT_ID_MAX + 1, "%s", it->valuestring);
@@ -330,8 +329,11 @@ enum ot_err ot_batch_decode(const char *buf, size_t len, struct ot_batch *out,
     }
     if (!have_v || !have_c || !have_g || !have_b || !have_r) {
         rc = fail(e, have_c ? "schema" : "container", "%s: required",
-                  !have_v ? "v" : !have_c ? "container" : !have_g ? "gateway" : !have_b ? "boot"
-                                                                                    : "readings");
+                  !have_v   ? "v"
+                  : !have_c ? "container"
+                  : !have_g ? "gateway"
+                  : !have_b ? "boot"
+                            : "readings");
         goto fail;
     }
     cJSON_Delete(root);

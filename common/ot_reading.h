@@ -13,10 +13,10 @@
 
 #define OT_BATCH_MAX_BYTES (256 * 1024)
 #define OT_BATCH_MAX_READINGS 1000
-#define OT_EXTRA_MAX 8        /* extra (non-canonical) channels per reading */
+#define OT_EXTRA_MAX 8 /* extra (non-canonical) channels per reading */
 #define OT_CHANNEL_NAME_MAX 32
-#define OT_LOST_MAX 32        /* lost ranges declared per batch */
-#define OT_ID_MAX 64          /* container and gateway ids */
+#define OT_LOST_MAX 32                /* lost ranges declared per batch */
+#define OT_ID_MAX 64                  /* container and gateway ids */
 #define OT_SEQ_MAX 9007199254740991LL /* 2^53-1: exact in JSON numbers */
 
 enum ot_channel {
@@ -71,8 +71,8 @@ struct ot_batch {
     char container[OT_ID_MAX + 1];
     char gateway[OT_ID_MAX + 1];
     int64_t boot;
-    size_t n;                   /* readings used */
-    size_t cap;                 /* readings allocated */
+    size_t n;                    /* readings used */
+    size_t cap;                  /* readings allocated */
     struct ot_reading *readings; /* owned; ot_batch_free() */
     size_t n_lost;
     struct ot_seq_range lost[OT_LOST_MAX];

@@ -92,8 +92,8 @@ int ot_time_parse_iso(const char *s, int64_t *ms_out)
     if (*p != '\0')
         return -1;
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (Y < 1970 || Y > 2200 || M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 ||
-        m > 59 || sec > 60)
+    if (Y < 1970 || Y > 2200 || M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || m > 59 ||
+        sec > 60)
         return -1;
     int leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
     if (M == 2 && D == 29 && !leap)

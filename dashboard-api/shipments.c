@@ -693,8 +693,7 @@ static int seal_trail(struct api_req *r, struct api_db *d, const char *to, const
         api__reply_error(r, 409, "conflict", "status: cannot change from %s to %s", status, to);
         return -1;
     }
-    snprintf(text, sizeof text, "shipment %s%s%s", to, comment ? ": " : "",
-             comment ? comment : "");
+    snprintf(text, sizeof text, "shipment %s%s%s", to, comment ? ": " : "", comment ? comment : "");
     struct ot_custody_input ci = {
         .type = "note",
         .actor_name = r->who.name,

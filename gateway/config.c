@@ -102,8 +102,7 @@ static enum ot_err load_device(struct gw_config *c, const cJSON *node, size_t id
         (rc = ot_conf_str(cf, node, where, "url", NULL, &d->url)) ||
         (rc = ot_conf_int(cf, node, where, "unit", 0, 1, 0, 255, &d->unit)) ||
         (rc = ot_conf_int(cf, node, where, "timeout_ms", 0, 500, 10, 60000, &d->timeout_ms)) ||
-        (rc = ot_conf_int(cf, node, where, "stuck_after_s", 0, 0, 0, 86400,
-                          &d->stuck_after_s)) ||
+        (rc = ot_conf_int(cf, node, where, "stuck_after_s", 0, 0, 0, 86400, &d->stuck_after_s)) ||
         (rc = ot_conf_str(cf, node, where, "profile", NULL, &profile)) ||
         (rc = ot_conf_child(cf, node, where, "channels", cJSON_Object, 0, &map)))
         return rc;
@@ -133,8 +132,7 @@ static enum ot_err load_device(struct gw_config *c, const cJSON *node, size_t id
             return ot_conf_fail(cf, w2, it->string, "no such channel in profile %s",
                                 d->profile.name);
         if (!cJSON_IsString(it) || !ot_channel_name_valid(it->valuestring))
-            return ot_conf_fail(cf, w2, it->string,
-                                "expected a channel name [a-z][a-z0-9_]{0,31}");
+            return ot_conf_fail(cf, w2, it->string, "expected a channel name [a-z][a-z0-9_]{0,31}");
         snprintf(d->out_name[k], sizeof d->out_name[k], "%s", it->valuestring);
     }
     /* output names are unique across the gateway; extra names are valid */
@@ -158,10 +156,9 @@ static enum ot_err load_device(struct gw_config *c, const cJSON *node, size_t id
 
 enum ot_err config__load(struct gw_config *c, const char *file)
 {
-    static const char *const known[] = {"container",    "gateway",      "mqtt",
-                                        "poll_interval_ms", "spool",     "devices",
-                                        "ack_timeout_ms", "batch_max",   "inflight_max",
-                                        "profile_dir",  "log_level",    NULL};
+    static const char *const known[] = {
+        "container",      "gateway",   "mqtt",         "poll_interval_ms", "spool",     "devices",
+        "ack_timeout_ms", "batch_max", "inflight_max", "profile_dir",      "log_level", NULL};
     static const char *const spool_known[] = {"dir", "max_mb", "segment_kb", NULL};
     struct ot_conf *cf = &c->conf;
     const cJSON *mqtt = NULL, *spool = NULL, *devs = NULL;

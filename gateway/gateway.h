@@ -81,9 +81,9 @@ struct gw_device {
 struct gw_dev_result {
     int ok[OT_PROFILE_MAX_CHANNELS];
     double val[OT_PROFILE_MAX_CHANNELS];
-    int failed;                 /* groups that failed this cycle */
-    int skipped;                /* in reconnect backoff: nothing tried */
-    char error[GW_ERROR_MAX];   /* first error of the cycle */
+    int failed;               /* groups that failed this cycle */
+    int skipped;              /* in reconnect backoff: nothing tried */
+    char error[GW_ERROR_MAX]; /* first error of the cycle */
 };
 
 void device__init(struct gw_device *d, const struct gw_device_conf *conf);
@@ -95,11 +95,11 @@ void device__close(struct gw_device *d);
 
 struct gw_health {
     int ok;
-    int64_t errors;       /* consecutive failed cycles */
+    int64_t errors; /* consecutive failed cycles */
     int64_t total_errors;
     char error[GW_ERROR_MAX];
-    int64_t since_ms;     /* wall clock of the last ok/failed flip */
-    uint32_t stuck;       /* bit k: profile channel k unchanged for stuck_after_s */
+    int64_t since_ms; /* wall clock of the last ok/failed flip */
+    uint32_t stuck;   /* bit k: profile channel k unchanged for stuck_after_s */
 };
 
 struct gw_poller;
@@ -146,7 +146,7 @@ enum ot_err status__write(const char *dir, const struct gw_status *st);
 int status__print(const struct gw_config *cfg);
 /* Appends the devices health array to a cJSON object (state and status). */
 struct cJSON;
-int status__add_devices(struct cJSON *obj, const struct gw_config *cfg,
-                        const struct gw_health *h, size_t n);
+int status__add_devices(struct cJSON *obj, const struct gw_config *cfg, const struct gw_health *h,
+                        size_t n);
 
 #endif

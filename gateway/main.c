@@ -37,8 +37,8 @@ static int64_t oldest_unacked(struct spool *s, const struct spool_stats *st, int
 }
 
 static void write_status(const struct gw_config *cfg, struct spool *spool, struct gw_pub *pub,
-                         const struct ot_reading *last, const struct gw_health *health,
-                         size_t nh, int64_t readings_total, int stopped)
+                         const struct ot_reading *last, const struct gw_health *health, size_t nh,
+                         int64_t readings_total, int stopped)
 {
     static int64_t cache_acked = -1, cache_ts;
     struct gw_status st;

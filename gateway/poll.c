@@ -114,8 +114,9 @@ static void *dev_thread(void *arg)
         if (stuck != s->health.stuck) {
             for (size_t k = 0; k < s->dev.conf->profile.n; k++)
                 if (((stuck ^ s->health.stuck) >> k) & 1u)
-                    ot_warn("channel %s device=%s channel=%s", ((stuck >> k) & 1u) ? "stuck" : "moving again",
-                            s->dev.conf->name, s->dev.conf->out_name[k]);
+                    ot_warn("channel %s device=%s channel=%s",
+                            ((stuck >> k) & 1u) ? "stuck" : "moving again", s->dev.conf->name,
+                            s->dev.conf->out_name[k]);
             s->health.stuck = stuck;
             p->health_changed = 1;
         }
@@ -284,8 +285,7 @@ void poll__collect(struct gw_poller *p, uint64_t cycle, struct ot_reading *r)
             s->health.errors++;
             s->health.total_errors++;
             s->health.since_ms = ot_time_now_ms();
-            snprintf(s->health.error, sizeof s->health.error,
-                     "no answer within the poll interval");
+            snprintf(s->health.error, sizeof s->health.error, "no answer within the poll interval");
             ot_warn("device late device=%s (channels missing from this reading)",
                     s->dev.conf->name);
             p->health_changed = 1;

@@ -283,8 +283,8 @@ enum ot_err pub__create(struct gw_pub **out, const struct gw_config *cfg, struct
     MQTTAsync_global_init(&io);
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
     co.sendWhileDisconnected = 0;
-    const char *id = cfg->mqtt.client_id && *cfg->mqtt.client_id ? cfg->mqtt.client_id
-                                                                  : cfg->gateway;
+    const char *id =
+        cfg->mqtt.client_id && *cfg->mqtt.client_id ? cfg->mqtt.client_id : cfg->gateway;
     int rc = MQTTAsync_createWithOptions(&p->client, cfg->mqtt.url, id, MQTTCLIENT_PERSISTENCE_NONE,
                                          NULL, &co);
     if (rc != MQTTASYNC_SUCCESS) {
@@ -374,8 +374,8 @@ static void send_some(struct gw_pub *p, int64_t now)
         uintptr_t gen = p->gen;
         pthread_mutex_unlock(&p->mu);
         int64_t ahead = p->cur.want - 1 - st.acked;
-        int blocked = inflight >= p->cfg->inflight_max ||
-                      ahead >= p->cfg->inflight_max * p->cfg->batch_max;
+        int blocked =
+            inflight >= p->cfg->inflight_max || ahead >= p->cfg->inflight_max * p->cfg->batch_max;
         pthread_mutex_lock(&p->mu);
         p->blocked = blocked;
         pthread_mutex_unlock(&p->mu);
@@ -401,8 +401,8 @@ static void send_some(struct gw_pub *p, int64_t now)
         }
         struct ot_seq_range lost[SPOOL_LOST_MAX];
         size_t nl = spool__lost(p->spool, lost, SPOOL_LOST_MAX);
-        int declare = nl && (nl != p->ndeclared ||
-                             memcmp(lost, p->declared, nl * sizeof lost[0]) != 0);
+        int declare =
+            nl && (nl != p->ndeclared || memcmp(lost, p->declared, nl * sizeof lost[0]) != 0);
         if (declare) {
             for (size_t i = 0; i < nl && i < OT_LOST_MAX; i++)
                 b.lost[i] = lost[i];

@@ -374,8 +374,7 @@ static void add_lost(struct spool *s, int64_t from, int64_t to)
         while (i + 1 < s->nlost && s->lost[i + 1].from <= s->lost[i].to + 1) {
             if (s->lost[i + 1].to > s->lost[i].to)
                 s->lost[i].to = s->lost[i + 1].to;
-            memmove(&s->lost[i + 1], &s->lost[i + 2],
-                    (s->nlost - i - 2) * sizeof s->lost[0]);
+            memmove(&s->lost[i + 1], &s->lost[i + 2], (s->nlost - i - 2) * sizeof s->lost[0]);
             s->nlost--;
         }
     } else {
@@ -576,8 +575,7 @@ enum ot_err spool__open(const struct spool_opts *o, struct spool **out)
             if (i + 1 == s->nseg) {
                 torn_seq = s->seg[i].last + 1;
                 s->lost_total++;
-                ot_warn("spool torn tail found seq=%" PRId64 " bytes=%" PRId64
-                        " (declared lost)",
+                ot_warn("spool torn tail found seq=%" PRId64 " bytes=%" PRId64 " (declared lost)",
                         torn_seq, bad);
             } else {
                 ot_error("spool corrupt record in sealed segment first=%" PRId64

@@ -30,15 +30,15 @@ struct spool_cursor {
 };
 
 struct spool_stats {
-    int64_t boot;            /* this start's boot counter (incremented at open) */
-    int64_t next_seq;        /* seq the next append gets */
-    int64_t acked;           /* every seq <= acked is acknowledged by the collector */
-    int64_t first_seq;       /* first seq held (next_seq when empty) */
-    uint64_t bytes;          /* total size of segments */
+    int64_t boot;      /* this start's boot counter (incremented at open) */
+    int64_t next_seq;  /* seq the next append gets */
+    int64_t acked;     /* every seq <= acked is acknowledged by the collector */
+    int64_t first_seq; /* first seq held (next_seq when empty) */
+    uint64_t bytes;    /* total size of segments */
     size_t segments;
-    int64_t torn_records;    /* torn/corrupt records found at open (all boots) */
+    int64_t torn_records;     /* torn/corrupt records found at open (all boots) */
     int64_t dropped_segments; /* segments dropped by the full-spool policy (all boots) */
-    int64_t lost_readings;   /* readings declared lost (all boots) */
+    int64_t lost_readings;    /* readings declared lost (all boots) */
 };
 
 /* Opens (creating or recovering) the spool in opts->dir. Recovery truncates a

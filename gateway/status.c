@@ -129,8 +129,8 @@ int status__print(const struct gw_config *cfg)
     age(a, sizeof a, now - ts);
     printf("gateway %s  container %s  boot %.0f  pid %.0f\n", str(o, "gateway"),
            str(o, "container"), num(o, "boot"), num(o, "pid"));
-    printf("status:   %s (written %s ago)\n", stale ? "NOT RUNNING (figures below are its last)" : "live",
-           a);
+    printf("status:   %s (written %s ago)\n",
+           stale ? "NOT RUNNING (figures below are its last)" : "live", a);
     printf("link:     %s\n", stale ? "unknown" : str(o, "link"));
     double backlog = num(o, "backlog"), oldest = num(o, "oldest_unacked_ts");
     if (backlog > 0 && oldest > 0) {
@@ -184,8 +184,8 @@ int status__print(const struct gw_config *cfg)
         size_t used = 0;
         cJSON_ArrayForEach(sn, stuck)
         {
-            int w = snprintf(sbuf + used, sizeof sbuf - used, "%s%s", used ? ", " : "; STUCK: ",
-                             cJSON_IsString(sn) ? sn->valuestring : "?");
+            int w = snprintf(sbuf + used, sizeof sbuf - used, "%s%s",
+                             used ? ", " : "; STUCK: ", cJSON_IsString(sn) ? sn->valuestring : "?");
             if (w < 0 || (size_t)w >= sizeof sbuf - used)
                 break;
             used += (size_t)w;
@@ -193,8 +193,8 @@ int status__print(const struct gw_config *cfg)
         if (cJSON_IsTrue(ok))
             printf("  %-12s ok for %s%s\n", str(d, "name"), a, sbuf);
         else
-            printf("  %-12s FAILING for %s, %.0f consecutive errors, last: %s%s\n",
-                   str(d, "name"), a, num(d, "errors"), str(d, "error"), sbuf);
+            printf("  %-12s FAILING for %s, %.0f consecutive errors, last: %s%s\n", str(d, "name"),
+                   a, num(d, "errors"), str(d, "error"), sbuf);
     }
     cJSON_Delete(o);
     return stale ? 1 : 0;

@@ -19,11 +19,11 @@
 struct rules_shipment {
     int64_t id;
     const struct ot_preservation *profile;
-    int64_t cross_clamp_at;  /* epoch ms */
+    int64_t cross_clamp_at; /* epoch ms */
     int has_dest;
     double dest_lat, dest_lon;
-    int air;                 /* mode air/mixed: use air speeds for ETA */
-    int64_t handoff_until;   /* lid may be open until this time (hand-off in progress) */
+    int air;               /* mode air/mixed: use air speeds for ETA */
+    int64_t handoff_until; /* lid may be open until this time (hand-off in progress) */
 };
 
 enum rules_severity { RULES_INFO = 0, RULES_WARNING, RULES_CRITICAL };
@@ -37,10 +37,10 @@ struct rules_event {
     const char *type;
     enum rules_change change;
     enum rules_severity severity;
-    int64_t at;          /* reading time it happened */
-    int late;            /* happened in replayed backlog */
+    int64_t at; /* reading time it happened */
+    int late;   /* happened in replayed backlog */
     double value;
-    char message[192];   /* human text, no patient data */
+    char message[192]; /* human text, no patient data */
 };
 
 typedef void (*rules_emit_fn)(void *ctx, const struct rules_event *ev);

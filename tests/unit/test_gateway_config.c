@@ -28,10 +28,9 @@ static void url_tcp_and_rtu(void **state)
     assert_int_equal(d.port, 15020);
     assert_int_equal(config__parse_url(&d, "tcp://plc.local", err, sizeof err), 0);
     assert_int_equal(d.port, 502);
-    assert_int_equal(
-        config__parse_url(&d, "rtu:/dev/ttyUSB0?baud=19200&parity=E&data=8&stop=2", err,
-                          sizeof err),
-        0);
+    assert_int_equal(config__parse_url(&d, "rtu:/dev/ttyUSB0?baud=19200&parity=E&data=8&stop=2",
+                                       err, sizeof err),
+                     0);
     assert_true(d.is_rtu);
     assert_string_equal(d.tty, "/dev/ttyUSB0");
     assert_int_equal(d.baud, 19200);
@@ -40,8 +39,8 @@ static void url_tcp_and_rtu(void **state)
     assert_int_equal(config__parse_url(&d, "rtu:/dev/ttyS1", err, sizeof err), 0);
     assert_int_equal(d.baud, 9600);
     assert_int_equal(d.parity, 'N');
-    const char *bad[] = {"udp://x:1",        "tcp://:502",          "tcp://h:0",
-                         "tcp://h:70000",    "rtu:ttyUSB0",         "rtu:/dev/x?baud=abc",
+    const char *bad[] = {"udp://x:1",           "tcp://:502",        "tcp://h:0",
+                         "tcp://h:70000",       "rtu:ttyUSB0",       "rtu:/dev/x?baud=abc",
                          "rtu:/dev/x?parity=X", "rtu:/dev/x?data=9", "rtu:/dev/x?baud",
                          "rtu:/dev/x?speed=1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -62,11 +61,12 @@ static char *write_tmp(const char *text)
 static enum ot_err load(const char *devices, struct gw_config *c)
 {
     char buf[4096];
-    snprintf(buf, sizeof buf,
-             "{\"container\":\"KZ-1\",\"gateway\":\"gw-1\",\"mqtt\":{\"url\":\"tcp://127.0.0.1:1\"},"
-             "\"profile_dir\":\"%s\",\"spool\":{\"dir\":\"/tmp/ot-gw-x\",\"max_mb\":4},"
-             "\"devices\":%s}",
-             PROFILES, devices);
+    snprintf(
+        buf, sizeof buf,
+        "{\"container\":\"KZ-1\",\"gateway\":\"gw-1\",\"mqtt\":{\"url\":\"tcp://127.0.0.1:1\"},"
+        "\"profile_dir\":\"%s\",\"spool\":{\"dir\":\"/tmp/ot-gw-x\",\"max_mb\":4},"
+        "\"devices\":%s}",
+        PROFILES, devices);
     char *p = write_tmp(buf);
     enum ot_err rc = config__load(c, p);
     unlink(p);
@@ -77,11 +77,12 @@ static void rename_map_and_conflicts(void **state)
 {
     (void)state;
     struct gw_config c;
-    assert_int_equal(load("[{\"name\":\"probe\",\"url\":\"tcp://h:1\",\"profile\":\"organtrack-module\"},"
-                          "{\"name\":\"cabin\",\"url\":\"rtu:/dev/ttyUSB0\",\"profile\":\"xy-md02\","
-                          "\"channels\":{\"temperature\":\"cabin_c\"}}]",
-                          &c),
-                     OT_OK);
+    assert_int_equal(
+        load("[{\"name\":\"probe\",\"url\":\"tcp://h:1\",\"profile\":\"organtrack-module\"},"
+             "{\"name\":\"cabin\",\"url\":\"rtu:/dev/ttyUSB0\",\"profile\":\"xy-md02\","
+             "\"channels\":{\"temperature\":\"cabin_c\"}}]",
+             &c),
+        OT_OK);
     assert_int_equal(c.n_dev, 2);
     assert_int_equal(c.poll_interval_ms, 1000);
     assert_int_equal(c.ack_timeout_ms, 10000);
@@ -91,11 +92,12 @@ static void rename_map_and_conflicts(void **state)
     config__free(&c);
 
     /* two devices publishing ambient_c: refused, naming the key */
-    assert_int_equal(load("[{\"name\":\"probe\",\"url\":\"tcp://h:1\",\"profile\":\"organtrack-module\"},"
-                          "{\"name\":\"cabin\",\"url\":\"tcp://h:2\",\"profile\":\"xy-md02\","
-                          "\"channels\":{\"temperature\":\"ambient_c\"}}]",
-                          &c),
-                     OT_ERR_CONFIG);
+    assert_int_equal(
+        load("[{\"name\":\"probe\",\"url\":\"tcp://h:1\",\"profile\":\"organtrack-module\"},"
+             "{\"name\":\"cabin\",\"url\":\"tcp://h:2\",\"profile\":\"xy-md02\","
+             "\"channels\":{\"temperature\":\"ambient_c\"}}]",
+             &c),
+        OT_ERR_CONFIG);
     assert_non_null(strstr(c.conf.err, "devices[1]"));
     assert_non_null(strstr(c.conf.err, "ambient_c"));
     config__free(&c);
@@ -132,9 +134,9 @@ static void grouping_contiguous_by_function(void **state)
 {
     (void)state;
     struct gw_config c;
-    assert_int_equal(load("[{\"name\":\"probe\",\"url\":\"tcp://h:1\",\"profile\":\"organtrack-module\"}]",
-                          &c),
-                     OT_OK);
+    assert_int_equal(
+        load("[{\"name\":\"probe\",\"url\":\"tcp://h:1\",\"profile\":\"organtrack-module\"}]", &c),
+        OT_OK);
     struct gw_device d;
     device__init(&d, &c.dev[0]);
     /* organtrack-module: discrete 0, holding 100..108, input 0..4 */
@@ -161,9 +163,9 @@ static void grouping_contiguous_by_function(void **state)
     config__free(&c);
 
     /* teltonika: holding 143..146 contiguous, 179..184 contiguous: 2 groups */
-    assert_int_equal(load("[{\"name\":\"gps\",\"url\":\"tcp://h:1\",\"profile\":\"teltonika-rut955\"}]",
-                          &c),
-                     OT_OK);
+    assert_int_equal(
+        load("[{\"name\":\"gps\",\"url\":\"tcp://h:1\",\"profile\":\"teltonika-rut955\"}]", &c),
+        OT_OK);
     device__init(&d, &c.dev[0]);
     assert_int_equal(d.ngroups, 2);
     assert_int_equal(d.groups[0].addr, 143);

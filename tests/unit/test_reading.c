@@ -106,13 +106,15 @@ static const struct bad_case bad_cases[] = {
      "container"},
     {"{\"v\":1,\"container\":\"\",\"gateway\":\"g\",\"boot\":1,\"readings\":[]}", "container"},
     {"{\"v\":1,\"container\":\"C+#\",\"gateway\":\"g\",\"boot\":1,\"readings\":[]}", "container"},
-    {"{\"v\":1,\"gateway\":\"g\",\"boot\":1,\"readings\":[{\"seq\":1,\"ts\":1763877600123,\"temp_c\":4}]}", "container"},
+    {"{\"v\":1,\"gateway\":\"g\",\"boot\":1,\"readings\":[{\"seq\":1,\"ts\":1763877600123,\"temp_"
+     "c\":4}]}",
+     "container"},
     {HDR "\"readings\":[]}", "schema"},
     {HDR "\"readings\":{}}", "schema"},
     {HDR "\"readings\":[1]}", "schema"},
-    {HDR "\"readings\":[{\"seq\":1,\"ts\":1763877600123}]}", "schema"},           /* no temp */
-    {HDR "\"readings\":[{\"ts\":1763877600123,\"temp_c\":4}]}", "schema"},       /* no seq */
-    {HDR "\"readings\":[{\"seq\":1,\"temp_c\":4}]}", "schema"},                   /* no ts */
+    {HDR "\"readings\":[{\"seq\":1,\"ts\":1763877600123}]}", "schema"},    /* no temp */
+    {HDR "\"readings\":[{\"ts\":1763877600123,\"temp_c\":4}]}", "schema"}, /* no seq */
+    {HDR "\"readings\":[{\"seq\":1,\"temp_c\":4}]}", "schema"},            /* no ts */
     {HDR "\"readings\":[{\"seq\":-1,\"ts\":1763877600123,\"temp_c\":4}]}", "schema"},
     {HDR "\"readings\":[{\"seq\":1.5,\"ts\":1763877600123,\"temp_c\":4}]}", "schema"},
     {HDR "\"readings\":[{\"seq\":\"1\",\"ts\":1763877600123,\"temp_c\":4}]}", "schema"},
@@ -121,12 +123,10 @@ static const struct bad_case bad_cases[] = {
     {HDR "\"readings\":[{\"seq\":1,\"ts\":1763877600123,\"temp_c\":null}]}", "schema"},
     {HDR "\"readings\":[{\"seq\":1,\"ts\":1763877600123,\"temp_c\":999}]}", "range"},
     {HDR "\"readings\":[{\"seq\":1,\"ts\":1763877600123,\"temp_c\":4,\"lat\":91}]}", "range"},
-    {HDR "\"readings\":[{\"seq\":1,\"ts\":1763877600123,\"temp_c\":4,\"lid_open\":1}]}",
-     "schema"},
+    {HDR "\"readings\":[{\"seq\":1,\"ts\":1763877600123,\"temp_c\":4,\"lid_open\":1}]}", "schema"},
     {HDR "\"readings\":[{\"seq\":1,\"ts\":1763877600123,\"temp_c\":4,\"gnss_fix\":2.5}]}",
      "schema"},
-    {HDR "\"readings\":[{\"seq\":1,\"ts\":1763877600123,\"temp_c\":4,\"Bad Name\":1}]}",
-     "schema"},
+    {HDR "\"readings\":[{\"seq\":1,\"ts\":1763877600123,\"temp_c\":4,\"Bad Name\":1}]}", "schema"},
     {HDR "\"readings\":[{\"seq\":1,\"ts\":1763877600123,\"temp_c\":4,\"x\":\"str\"}]}", "schema"},
     {HDR "\"readings\":[{\"seq\":2,\"ts\":1763877600123,\"temp_c\":4},"
          "{\"seq\":2,\"ts\":1763877600123,\"temp_c\":4}]}",
@@ -221,9 +221,12 @@ static void id_validation(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(decode_spec_example), cmocka_unit_test(roundtrip),
-        cmocka_unit_test(hostile_inputs),      cmocka_unit_test(oversize_and_too_many),
-        cmocka_unit_test(missing_probe_is_accepted), cmocka_unit_test(id_validation),
+        cmocka_unit_test(decode_spec_example),
+        cmocka_unit_test(roundtrip),
+        cmocka_unit_test(hostile_inputs),
+        cmocka_unit_test(oversize_and_too_many),
+        cmocka_unit_test(missing_probe_is_accepted),
+        cmocka_unit_test(id_validation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -399,14 +399,10 @@ static void crc_known_value(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(crc_known_value),
-        cmocka_unit_test(append_read_back),
-        cmocka_unit_test(torn_tail_every_offset),
-        cmocka_unit_test(seq_continues_after_reopen),
-        cmocka_unit_test(ack_deletes_only_covered),
-        cmocka_unit_test(full_spool_drops_oldest),
-        cmocka_unit_test(corrupt_sealed_segment),
-        cmocka_unit_test(one_process_per_spool),
+        cmocka_unit_test(crc_known_value),          cmocka_unit_test(append_read_back),
+        cmocka_unit_test(torn_tail_every_offset),   cmocka_unit_test(seq_continues_after_reopen),
+        cmocka_unit_test(ack_deletes_only_covered), cmocka_unit_test(full_spool_drops_oldest),
+        cmocka_unit_test(corrupt_sealed_segment),   cmocka_unit_test(one_process_per_spool),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
