@@ -10,7 +10,7 @@ build_pkgs=(build-essential cmake pkg-config git ca-certificates
   libcurl4-openssl-dev libssl-dev libmicrohttpd-dev
   mosquitto mosquitto-clients sqlite3 curl socat procps)
 test_pkgs=(libcmocka-dev influxdb python3 python3-paho-mqtt python3-pymodbus python3-serial-asyncio
-  python3-serial openssl chromium fonts-dejavu-core clang libclang-rt-14-dev wrk)
+  python3-serial openssl clang-format chromium fonts-dejavu-core clang libclang-rt-14-dev wrk)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" != "--run" ]; then
