@@ -90,6 +90,7 @@ enum ot_err config__load(struct collector_conf *cc, const char *file)
                                         "preservation",
                                         "webhooks",
                                         "late_after_s",
+                                        "baseline_wait_s",
                                         "queue_max",
                                         "queue_max_mb",
                                         "batch_max",
