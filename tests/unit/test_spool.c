@@ -9,9 +9,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -390,6 +392,56 @@ static void one_process_per_spool(void **state)
     spool__close(s2);
 }
 
+/* A full disk: writes fail with EFBIG (RLIMIT_FSIZE, SIGXFSZ ignored, as
+ * ENOSPC would). Tried: appending past the limit. Proved: the append fails,
+ * the seq it took is declared lost and never reused, nothing already stored
+ * is lost, and once there is room again appending and reopening go on. */
+static void full_disk_declares_lost(void **state)
+{
+    (void)state;
+    char dir[256];
+    newdir(dir, sizeof dir);
+    struct spool *s = open_at(dir, 1 << 20, 64 << 20);
+    append_n(s, 1, 20);
+    char seg[512];
+    only_segment(dir, seg, sizeof seg);
+    long used = file_size(seg);
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_IGN);
+    lim.rlim_cur = (rlim_t)used + 10; /* room for part of one record only */
+    lim.rlim_max = old.rlim_max;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    struct ot_reading r;
+    make_reading(&r, 21);
+    assert_int_equal(spool__append(s, &r), OT_ERR_IO);
+    assert_int_equal(r.seq, 21);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    struct ot_seq_range lost[4];
+    assert_int_equal(spool__lost(s, lost, 4), 1);
+    assert_int_equal(lost[0].from, 21);
+    assert_int_equal(lost[0].to, 21);
+    /* room again: the next reading gets the next seq, not the burnt one */
+    make_reading(&r, 22);
+    assert_int_equal(spool__append(s, &r), OT_OK);
+    assert_int_equal(r.seq, 22);
+    spool__close(s);
+    s = open_at(dir, 1 << 20, 64 << 20);
+    struct spool_cursor c;
+    spool__seek(s, &c, 1);
+    for (int i = 1; i <= 20; i++) {
+        assert_int_equal(spool__read(s, &c, &r), OT_OK);
+        assert_int_equal(r.seq, i);
+        check_reading(&r, i);
+    }
+    assert_int_equal(spool__read(s, &c, &r), OT_OK);
+    assert_int_equal(r.seq, 22);
+    struct spool_stats st;
+    spool__stats(s, &st);
+    assert_int_equal(st.next_seq, 23);
+    spool__close(s);
+}
+
 static void crc_known_value(void **state)
 {
     (void)state;
@@ -403,6 +455,7 @@ int main(void)
         cmocka_unit_test(torn_tail_every_offset),   cmocka_unit_test(seq_continues_after_reopen),
         cmocka_unit_test(ack_deletes_only_covered), cmocka_unit_test(full_spool_drops_oldest),
         cmocka_unit_test(corrupt_sealed_segment),   cmocka_unit_test(one_process_per_spool),
+        cmocka_unit_test(full_disk_declares_lost),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
