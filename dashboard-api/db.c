@@ -78,6 +78,7 @@ static const char *const sql[ST__COUNT] = {
         " AND (?2 IS NULL OR container IN (SELECT value FROM json_each(?2)))"
         " ORDER BY id LIMIT ?3",
     [ST_EVENTS_MAX_ID] = "SELECT coalesce(max(id), 0) FROM events",
+    [ST_EVENTS_MIN_ID] = "SELECT min(id) FROM events",
     [ST_TOKEN_INSERT] = "INSERT INTO tokens (name, role, token_hash, containers, created_at)"
                         " VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_TOKEN_LIST] = "SELECT id, name, role, containers, created_at, revoked_at FROM tokens"

@@ -376,6 +376,17 @@ void api__h_events(struct api_req *r)
                          h ? "Last-Event-ID" : "last_event_id");
         return;
     }
+    /* the feed is trimmed by age (collector events_keep_h): a client resuming
+     * from before the oldest kept event missed changes it can no longer get,
+     * so it is told to reload instead of silently skipping them */
+    int64_t oldest = 0;
+    if (last >= 0) {
+        sqlite3_stmt *st = api__stmt(api__req_db(r), ST_EVENTS_MIN_ID);
+        if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+            oldest = sqlite3_column_int64(st, 0);
+        if (st)
+            sqlite3_reset(st);
+    }
     if (last < 0) {
         sqlite3_stmt *st = api__stmt(api__req_db(r), ST_EVENTS_MAX_ID);
         if (!st || sqlite3_step(st) != SQLITE_ROW) {
@@ -403,7 +414,15 @@ void api__h_events(struct api_req *r)
         snprintf(c->containers_json, sizeof c->containers_json, "%s", r->who.containers_json);
     }
     static const char hello[] = "retry: 3000\n: connected\n\n";
-    if (client_append(c, hello, sizeof hello - 1)) {
+    char reset[128];
+    int nreset = 0;
+    if (oldest > last + 1)
+        nreset =
+            snprintf(reset, sizeof reset,
+                     "id: %lld\nevent: reset\ndata: {\"reason\":\"trimmed\",\"oldest\":%lld}\n\n",
+                     (long long)(oldest - 1), (long long)oldest);
+    if (client_append(c, hello, sizeof hello - 1) ||
+        (nreset > 0 && client_append(c, reset, (size_t)nreset))) {
         pthread_mutex_destroy(&c->mu);
         free(c->buf);
         free(c);

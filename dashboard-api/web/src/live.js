@@ -54,6 +54,9 @@ export class Live {
         this.onEvent({ type, data, id: ev.lastEventId });
       });
     }
+    // The server trimmed events this page never saw (Last-Event-ID older than
+    // its oldest): reload everything instead of living with a gap.
+    es.addEventListener('reset', () => this.onEvent({ type: 'poll' }));
     es.onmessage = (ev) => {
       let data = null;
       try { data = JSON.parse(ev.data); } catch { data = null; }
