@@ -115,7 +115,7 @@ enum ot_err config__load(struct collector_conf *cc, const char *file)
         ot_conf_str(c, c->root, "", "database", NULL, &cc->database) ||
         ot_conf_str(c, c->root, "", "preservation", "", &cc->preservation) ||
         ot_conf_int(c, c->root, "", "late_after_s", 0, 60, 0, 86400 * 365, &cc->late_after_s) ||
-        ot_conf_int(c, c->root, "", "baseline_wait_s", 0, 10, 0, 3600, &cc->baseline_wait_s) ||
+        ot_conf_int(c, c->root, "", "baseline_wait_s", 0, 3, 0, 3600, &cc->baseline_wait_s) ||
         ot_conf_int(c, c->root, "", "queue_max", 0, 20000, 16, 1000000, &cc->queue_max) ||
         ot_conf_int(c, c->root, "", "queue_max_mb", 0, 64, 1, 4096, &cc->queue_max_mb) ||
         ot_conf_int(c, c->root, "", "batch_max", 0, 500, 1, 10000, &cc->batch_max) ||
