@@ -17,7 +17,7 @@
 
 const struct api_route api__routes[] = {
     {"GET", "/api/v1/health", 0, api__h_health, "health"},
-    {"GET", "/metrics", 0, api__h_metrics, "metrics"},
+    {"GET", "/metrics", R_ANY, api__h_metrics, "metrics"},
     {"GET", "/api/v1/me", R_ANY, api__h_me, "me"},
     {"GET", "/api/v1/profiles", R_READ, api__h_profiles, "profiles"},
     {"GET", "/api/v1/shipments", R_READ, api__h_ship_list, "shipments"},

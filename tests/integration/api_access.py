@@ -58,7 +58,9 @@ def test_api_access():
         # (name, method, path-or-fn(role) -> (path, body), expected by role)
         table = [
             ("health", "GET", "/api/v1/health", {r: 200 for r in ROLES}),
-            ("metrics", "GET", "/metrics", {r: 200 for r in ROLES}),
+            ("metrics", "GET", "/metrics",
+             expect({"crew": 200, "crew_other": 200, "coordinator": 200, "auditor": 200,
+                     "admin": 200})),
             ("static index", "GET", "/", {r: 200 for r in ROLES}),
             ("static js", "GET", "/app.js", {r: 200 for r in ROLES}),
             ("me", "GET", "/api/v1/me",

@@ -69,7 +69,7 @@ def test_api_sse():
         streams = [api_common.SseStream(api, coord) for _ in range(30)]
         s, j, _ = api.req("GET", "/api/v1/shipments?status=active", token=coord, timeout=5)
         check(s == 200 and len(j["items"]) == 2, f"list while streams open: {s}")
-        s, txt, _ = api.req("GET", "/metrics")
+        s, txt, _ = api.req("GET", "/metrics", token=coord)
         gauge = [ln for ln in txt.splitlines() if ln.startswith("organtrack_sse_clients ")]
         n_open = int(gauge[0].split()[1])
         # 30 + the crew stream; closed ones count until their next write fails

@@ -64,18 +64,19 @@ static unsigned roles_of(const char *method, const char *path)
 static void roles(void **state)
 {
     (void)state;
-    /* public */
+    /* public: health only (SPEC); metrics takes any valid token */
     assert_int_equal(roles_of("GET", "/api/v1/health"), 0);
-    assert_int_equal(roles_of("GET", "/metrics"), 0);
+    assert_int_equal(roles_of("GET", "/metrics"), API_ROLES_READ | API_ROLE_ADMIN);
     /* no write route admits auditors; no clinical route admits admins */
     for (size_t i = 0; i < api__n_routes; i++) {
         const struct api_route *rt = &api__routes[i];
         int write = strcmp(rt->method, "GET") != 0;
         int tokens = strncmp(rt->pattern, "/api/v1/tokens", 14) == 0;
         int me = strcmp(rt->pattern, "/api/v1/me") == 0;
+        int metrics = strcmp(rt->pattern, "/metrics") == 0; /* counts, not clinical */
         if (write)
             assert_false(rt->roles & API_ROLE_AUDITOR);
-        if (!tokens && !me)
+        if (!tokens && !me && !metrics)
             assert_false(rt->roles & API_ROLE_ADMIN);
         if (tokens)
             assert_int_equal(rt->roles, API_ROLE_ADMIN);
