@@ -292,6 +292,25 @@ static cJSON *page(cJSON *items, const char *next)
  * database or memory failure replies 500, frees items and returns -1. */
 typedef cJSON *(*page_row_fn)(sqlite3_stmt *st, void *arg);
 
+/* ?limit= (default def, 1..max) and ?cursor= of a list. A bad one gets a
+ * 400 naming it and -1; otherwise 1 when a cursor was given (its two parts
+ * in *ca, *cb), 0 when not. */
+static int page_args(struct api_req *r, int64_t def, int64_t max, int64_t *limit, int64_t *ca,
+                     int64_t *cb)
+{
+    if (api__parse_limit(api__query(r, "limit"), def, max, limit)) {
+        api__reply_error(r, 400, "invalid_parameter", "limit: expected an integer 1..%lld",
+                         (long long)max);
+        return -1;
+    }
+    const char *cur = api__query(r, "cursor");
+    if (cur && api__parse_cursor(cur, ca, cb)) {
+        api__reply_error(r, 400, "invalid_parameter", "cursor: not a cursor from this list");
+        return -1;
+    }
+    return cur != NULL;
+}
+
 static int page_fill(struct api_req *r, sqlite3_stmt *st, int64_t limit, cJSON *items, int *more,
                      page_row_fn row, void *arg)
 {
@@ -451,15 +470,8 @@ void api__h_ship_list(struct api_req *r)
             return;
         }
     }
-    if (api__parse_limit(api__query(r, "limit"), LIST_DEFAULT, LIST_MAX, &limit)) {
-        api__reply_error(r, 400, "invalid_parameter", "limit: expected an integer 1..%d", LIST_MAX);
+    if (page_args(r, LIST_DEFAULT, LIST_MAX, &limit, &after, &unused) < 0)
         return;
-    }
-    const char *cur = api__query(r, "cursor");
-    if (cur && api__parse_cursor(cur, &after, &unused)) {
-        api__reply_error(r, 400, "invalid_parameter", "cursor: not a cursor from this list");
-        return;
-    }
     struct api_db *d = api__req_db(r);
     char key[LIST_CACHE_KEY];
     int n_key = snprintf(key, sizeof key, "%s|%d|%lld|%lld|%s", status ? status : "", active,
@@ -850,15 +862,9 @@ void api__h_readings(struct api_req *r)
         api__reply_error(r, 400, "invalid_parameter", "every: expected seconds 1..86400");
         return;
     }
-    if (api__parse_limit(api__query(r, "limit"), READINGS_DEFAULT, READINGS_MAX, &limit)) {
-        api__reply_error(r, 400, "invalid_parameter", "limit: expected an integer 1..%d",
-                         READINGS_MAX);
+    int has_cur = page_args(r, READINGS_DEFAULT, READINGS_MAX, &limit, &ca, &cb);
+    if (has_cur < 0)
         return;
-    }
-    if ((q = api__query(r, "cursor")) && api__parse_cursor(q, &ca, &cb)) {
-        api__reply_error(r, 400, "invalid_parameter", "cursor: not a cursor from this list");
-        return;
-    }
     struct api_db *d = api__req_db(r);
     cJSON *ship = api__shipment_load(r, d, r->path_id, NULL, 0, NULL, 0);
     if (!ship)
@@ -877,15 +883,15 @@ void api__h_readings(struct api_req *r)
     int more = 0, rc;
     if (every) {
         int64_t bucket = every * 1000, last_b = 0;
-        sqlite3_bind_int64(st, 4, q ? ca : from);
+        sqlite3_bind_int64(st, 4, has_cur ? ca : from);
         sqlite3_bind_int64(st, 5, limit + 1);
         sqlite3_bind_int64(st, 6, bucket);
         rc = page_fill(r, st, limit, items, &more, bucket_page_row, &last_b);
         snprintf(next, sizeof next, "%lld", (long long)((last_b + 1) * bucket));
     } else {
-        sqlite3_bind_int64(st, 4, q ? ca : from - 1);
-        sqlite3_bind_int64(st, 5, q ? cb : INT64_MAX);
-        if (!q) /* first page: every ts >= from */
+        sqlite3_bind_int64(st, 4, has_cur ? ca : from - 1);
+        sqlite3_bind_int64(st, 5, has_cur ? cb : INT64_MAX);
+        if (!has_cur) /* first page: every ts >= from */
             sqlite3_bind_int64(st, 5, INT64_MAX);
         sqlite3_bind_int64(st, 6, limit + 1);
         int64_t last[2] = {0, 0}; /* seq, ts */
@@ -946,15 +952,8 @@ void api__h_alarms(struct api_req *r)
                          "state: expected raised, acknowledged or cleared");
         return;
     }
-    if (api__parse_limit(api__query(r, "limit"), LIST_DEFAULT, LIST_MAX, &limit)) {
-        api__reply_error(r, 400, "invalid_parameter", "limit: expected an integer 1..%d", LIST_MAX);
+    if (page_args(r, LIST_DEFAULT, LIST_MAX, &limit, &after, &unused) < 0)
         return;
-    }
-    const char *cur = api__query(r, "cursor");
-    if (cur && api__parse_cursor(cur, &after, &unused)) {
-        api__reply_error(r, 400, "invalid_parameter", "cursor: not a cursor from this list");
-        return;
-    }
     struct api_db *d = api__req_db(r);
     cJSON *ship = api__shipment_load(r, d, r->path_id, NULL, 0, NULL, 0);
     if (!ship)
