@@ -8,9 +8,7 @@
  * and Paho offers it again later. */
 #include "collector.h"
 
-#include <dirent.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,37 +49,6 @@ static void on_subscribe(void *ctx, MQTTAsync_successData *resp)
     ot_info("mqtt subscribed");
 }
 
-/* Paho C 1.3 leaves Nagle's algorithm on. Our acks and alarm lists are
- * small writes that follow the PUBACK of the message that caused them, so
- * Nagle holds them until the broker's delayed ACK (40 ms on Linux). Paho
- * does not expose its socket: set TCP_NODELAY on every TCP socket of this
- * process (the broker connection; curl sets it on its own anyway). */
-static void tcp_nodelay_all(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int one = 1;
-    if (!d)
-        return;
-    while ((e = readdir(d))) {
-        char *end = NULL;
-        long fd = strtol(e->d_name, &end, 10);
-        int type = 0;
-        socklen_t tl = sizeof type;
-        struct sockaddr_storage sa;
-        socklen_t sl = sizeof sa;
-        if (!end || *end || fd < 0 || fd == dirfd(d))
-            continue;
-        if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &tl) || type != SOCK_STREAM)
-            continue;
-        if (getsockname((int)fd, (struct sockaddr *)&sa, &sl) ||
-            (sa.ss_family != AF_INET && sa.ss_family != AF_INET6))
-            continue;
-        setsockopt((int)fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
-    closedir(d);
-}
-
 static void on_connected(void *ctx, char *cause)
 {
     struct mqtt *m = ctx;
@@ -89,7 +56,7 @@ static void on_connected(void *ctx, char *cause)
     int qos[2] = {1, 1};
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
     (void)cause;
-    tcp_nodelay_all();
+    ot_mqtt_tcp_nodelay_all();
     atomic_store(&m->connected, 1);
     atomic_store(&m->reconnected, 1);
     ot_info("mqtt connected");

@@ -1,6 +1,12 @@
 #include "ot_mqtt.h"
 #include "ot_reading.h"
 
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -76,4 +82,30 @@ const char *ot_topic_parse(const char *topic, const char *root, char container[6
     if (!ot_id_valid(container))
         return NULL;
     return slash + 1;
+}
+
+void ot_mqtt_tcp_nodelay_all(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int one = 1;
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        char *end = NULL;
+        long fd = strtol(e->d_name, &end, 10);
+        int type = 0;
+        socklen_t tl = sizeof type;
+        struct sockaddr_storage sa;
+        socklen_t sl = sizeof sa;
+        if (!end || *end || fd < 0 || fd == dirfd(d))
+            continue;
+        if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &tl) || type != SOCK_STREAM)
+            continue;
+        if (getsockname((int)fd, (struct sockaddr *)&sa, &sl) ||
+            (sa.ss_family != AF_INET && sa.ss_family != AF_INET6))
+            continue;
+        setsockopt((int)fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    closedir(d);
 }

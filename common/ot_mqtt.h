@@ -29,6 +29,13 @@ enum ot_err ot_mqtt_conf_parse(struct ot_conf *c, const cJSON *mqtt, const char 
 void ot_mqtt_apply(const struct ot_mqtt_conf *mc, MQTTAsync_connectOptions *co,
                    MQTTAsync_SSLOptions *ssl);
 
+/* Paho C 1.3 leaves Nagle's algorithm on and does not expose its socket.
+ * Small writes that follow a PUBACK (acks, alarm lists, the next QoS 1
+ * publish) then wait for the peer's delayed ACK (~40 ms on Linux). Sets
+ * TCP_NODELAY on every TCP (IPv4/IPv6) socket of this process; call it after
+ * each connect. */
+void ot_mqtt_tcp_nodelay_all(void);
+
 /* "{root}/containers/{container}/{leaf}"; returns 0, or -1 if too long/invalid. */
 int ot_topic(char *buf, size_t len, const char *root, const char *container, const char *leaf);
 /* Parses a topic of that form: copies container (65 bytes) and returns leaf

@@ -10,9 +10,7 @@
  * reading and times publish -> alarm list showing temp_excursion raised
  * (resp. cleared). Prints p50/p99 of the raise latency. */
 #include <MQTTAsync.h>
-#include <dirent.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -22,31 +20,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "ot_mqtt.h"
 #include "ot_parse.h"
 #include "ot_time.h"
-
-/* Paho C leaves Nagle on; like the collector, set TCP_NODELAY on our own
- * TCP sockets (see collector/mqtt.c). */
-static void tcp_nodelay_all(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int one = 1;
-    if (!d)
-        return;
-    while ((e = readdir(d))) {
-        char *end = NULL;
-        long fd = strtol(e->d_name, &end, 10);
-        int type = 0;
-        socklen_t tl = sizeof type;
-        if (!end || *end || fd < 0 || fd == dirfd(d))
-            continue;
-        if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &tl) || type != SOCK_STREAM)
-            continue;
-        setsockopt((int)fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
-    closedir(d);
-}
 
 static atomic_long delivered;
 static atomic_int connected;
@@ -69,7 +45,7 @@ static void on_connect(void *ctx, MQTTAsync_successData *r)
 {
     (void)ctx;
     (void)r;
-    tcp_nodelay_all();
+    ot_mqtt_tcp_nodelay_all();
     atomic_store(&connected, 1);
 }
 

@@ -3,9 +3,7 @@
  * readings messages. Prints epoch ms of the first and last message once
  * --messages N arrived (or after 120 s). */
 #include <MQTTAsync.h>
-#include <dirent.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,31 +12,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "ot_mqtt.h"
 #include "ot_parse.h"
 #include "ot_time.h"
-
-/* Paho C leaves Nagle on; like the collector, set TCP_NODELAY on our own
- * TCP sockets (see collector/mqtt.c). */
-static void tcp_nodelay_all(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int one = 1;
-    if (!d)
-        return;
-    while ((e = readdir(d))) {
-        char *end = NULL;
-        long fd = strtol(e->d_name, &end, 10);
-        int type = 0;
-        socklen_t tl = sizeof type;
-        if (!end || *end || fd < 0 || fd == dirfd(d))
-            continue;
-        if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &tl) || type != SOCK_STREAM)
-            continue;
-        setsockopt((int)fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
-    closedir(d);
-}
 
 static atomic_long received;
 static atomic_llong first_ms, last_ms;
@@ -62,7 +38,7 @@ static void on_sub(void *ctx, MQTTAsync_successData *r)
 {
     (void)ctx;
     (void)r;
-    tcp_nodelay_all();
+    ot_mqtt_tcp_nodelay_all();
     atomic_store(&subscribed, 1);
 }
 
