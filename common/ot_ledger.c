@@ -38,6 +38,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "ot_buf.h"
 #include "ot_crypto.h"
 #include "ot_log.h"
 #include "ot_time.h"
@@ -121,67 +122,33 @@ void ot_lg_entries_free(struct ot_lg_entry *v, size_t n)
 
 /* ------------------------------------------------- canonical encoding */
 
-/* Growable buffer with a cap (entries and readings are small). */
-struct lg_buf {
-    char *p;
-    size_t n, cap;
-    int failed;
-};
-
+/* Canonical encodings are built in a capped buffer (entries and readings
+ * are small). */
 #define LG_BUF_MAX (64 * 1024)
 
-static void buf_add(struct lg_buf *b, const void *d, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 512;
-        while (cap < b->n + n)
-            cap *= 2;
-        if (cap > LG_BUF_MAX) {
-            b->failed = 1;
-            return;
-        }
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-
-static void buf_str(struct lg_buf *b, const char *s)
-{
-    buf_add(b, s, strlen(s));
-}
-
 /* name=LEN:TEXT\n, or name=~\n when text is NULL */
-static void field_text(struct lg_buf *b, const char *name, const char *text)
+static void field_text(struct ot_buf *b, const char *name, const char *text)
 {
     char len[32];
-    buf_str(b, name);
+    ot_buf_str(b, name);
     if (!text) {
-        buf_str(b, "=~\n");
+        ot_buf_str(b, "=~\n");
         return;
     }
     snprintf(len, sizeof len, "=%zu:", strlen(text));
-    buf_str(b, len);
-    buf_str(b, text);
-    buf_str(b, "\n");
+    ot_buf_str(b, len);
+    ot_buf_str(b, text);
+    ot_buf_str(b, "\n");
 }
 
-static void field_int(struct lg_buf *b, const char *name, int64_t v)
+static void field_int(struct ot_buf *b, const char *name, int64_t v)
 {
     char t[32];
     snprintf(t, sizeof t, "%lld", (long long)v);
     field_text(b, name, t);
 }
 
-static void field_num(struct lg_buf *b, const char *name, const struct ot_lg_num *v)
+static void field_num(struct ot_buf *b, const char *name, const struct ot_lg_num *v)
 {
     char t[40];
     if (!v->set) {
@@ -192,7 +159,7 @@ static void field_num(struct lg_buf *b, const char *name, const struct ot_lg_num
     field_text(b, name, t);
 }
 
-static enum ot_err buf_sha256_hex(struct lg_buf *b, char hex[65])
+static enum ot_err buf_sha256_hex(struct ot_buf *b, char hex[65])
 {
     uint8_t d[32];
     if (b->failed)
@@ -205,8 +172,8 @@ static enum ot_err buf_sha256_hex(struct lg_buf *b, char hex[65])
 
 static enum ot_err genesis_hash(const struct ot_lg_shipment *s, char hex[65])
 {
-    struct lg_buf b = {0};
-    buf_str(&b, "organtrack-custody-genesis-v1\n");
+    struct ot_buf b = OT_BUF_INIT(LG_BUF_MAX);
+    ot_buf_str(&b, "organtrack-custody-genesis-v1\n");
     field_int(&b, "shipment", s->id);
     field_text(&b, "container", s->container);
     field_text(&b, "profile", s->profile);
@@ -218,9 +185,9 @@ static enum ot_err genesis_hash(const struct ot_lg_shipment *s, char hex[65])
     return rc;
 }
 
-static void entry_encode(struct lg_buf *b, const struct ot_lg_entry *e)
+static void entry_encode(struct ot_buf *b, const struct ot_lg_entry *e)
 {
-    buf_str(b, "organtrack-custody-entry-v1\n");
+    ot_buf_str(b, "organtrack-custody-entry-v1\n");
     field_int(b, "shipment", e->shipment);
     field_int(b, "index", e->index);
     field_int(b, "ts", e->ts);
@@ -245,7 +212,7 @@ static void entry_encode(struct lg_buf *b, const struct ot_lg_entry *e)
 
 static enum ot_err entry_hash(const struct ot_lg_entry *e, char hex[65])
 {
-    struct lg_buf b = {0};
+    struct ot_buf b = OT_BUF_INIT(LG_BUF_MAX);
     entry_encode(&b, e);
     enum ot_err rc = buf_sha256_hex(&b, hex);
     free(b.p);
@@ -255,10 +222,10 @@ static enum ot_err entry_hash(const struct ot_lg_entry *e, char hex[65])
 /* leaf hash = SHA-256(0x00 || reading encoding) */
 static enum ot_err reading_leaf(const struct ot_lg_reading *r, uint8_t out[32])
 {
-    struct lg_buf b = {0};
+    struct ot_buf b = OT_BUF_INIT(LG_BUF_MAX);
     enum ot_err rc;
-    buf_add(&b, "\0", 1);
-    buf_str(&b, "organtrack-reading-v1\n");
+    ot_buf_add(&b, "\0", 1);
+    ot_buf_str(&b, "organtrack-reading-v1\n");
     field_text(&b, "container", r->container);
     field_int(&b, "seq", r->seq);
     field_text(&b, "gateway", r->gateway);
@@ -276,9 +243,9 @@ static enum ot_err reading_leaf(const struct ot_lg_reading *r, uint8_t out[32])
     return rc;
 }
 
-static void head_message(struct lg_buf *b, int64_t shipment, int64_t idx, const char *hash)
+static void head_message(struct ot_buf *b, int64_t shipment, int64_t idx, const char *hash)
 {
-    buf_str(b, "organtrack-ledger-head-v1\n");
+    ot_buf_str(b, "organtrack-ledger-head-v1\n");
     field_int(b, "shipment", shipment);
     field_int(b, "index", idx);
     field_text(b, "hash", hash);
@@ -482,7 +449,7 @@ enum ot_err ot_ledger_key_load(const char *path, struct ot_ledger_key **out)
 static enum ot_err sign_head(const struct ot_ledger_key *k, int64_t shipment, int64_t idx,
                              const char *hash, char sig_hex[129])
 {
-    struct lg_buf b = {0};
+    struct ot_buf b = OT_BUF_INIT(LG_BUF_MAX);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     uint8_t sig[64];
     size_t siglen = sizeof sig;
@@ -508,7 +475,7 @@ static int verify_head(const char *pub_hex, int64_t shipment, int64_t idx, const
                        const char *sig_hex)
 {
     uint8_t pub[32], sig[64];
-    struct lg_buf b = {0};
+    struct ot_buf b = OT_BUF_INIT(LG_BUF_MAX);
     EVP_PKEY *pkey = NULL;
     EVP_MD_CTX *ctx = NULL;
     int ok = -1;

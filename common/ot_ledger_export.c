@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ot_buf.h"
 #include "ot_log.h"
 #include "ot_time.h"
 
@@ -483,77 +484,45 @@ out:
 
 /* ------------------------------------------------------------------- CSV */
 
-struct obuf {
-    char *p;
-    size_t n, cap;
-    int failed;
-};
-
-static void ob_add(struct obuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = cap <= EXPORT_MAX ? realloc(b->p, cap) : NULL;
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void ob_str(struct obuf *b, const char *s)
-{
-    ob_add(b, s, strlen(s));
-}
-
 /* One text cell, RFC 4180 quoted when needed. A cell that a spreadsheet
  * would run as a formula (= + - @ first) gets a leading apostrophe. */
-static void csv_text(struct obuf *b, const char *s, int last)
+static void csv_text(struct ot_buf *b, const char *s, int last)
 {
     if (s) {
         int quote = strpbrk(s, ",\"\r\n") != NULL;
         int guard = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
         if (quote)
-            ob_str(b, "\"");
+            ot_buf_str(b, "\"");
         if (guard)
-            ob_str(b, "'");
+            ot_buf_str(b, "'");
         for (const char *c = s; *c; c++) {
             if (*c == '"')
-                ob_str(b, "\"\"");
+                ot_buf_str(b, "\"\"");
             else
-                ob_add(b, c, 1);
+                ot_buf_add(b, c, 1);
         }
         if (quote)
-            ob_str(b, "\"");
+            ot_buf_str(b, "\"");
     }
-    ob_str(b, last ? "\r\n" : ",");
+    ot_buf_str(b, last ? "\r\n" : ",");
 }
 
-static void csv_num(struct obuf *b, const struct ot_lg_num *n, int last)
+static void csv_num(struct ot_buf *b, const struct ot_lg_num *n, int last)
 {
     char t[40] = "";
     if (n->set)
         ot_lg_num_text(n->v, t);
-    ob_str(b, t);
-    ob_str(b, last ? "\r\n" : ",");
+    ot_buf_str(b, t);
+    ot_buf_str(b, last ? "\r\n" : ",");
 }
 
-static void csv_int(struct obuf *b, int64_t v, int last)
+static void csv_int(struct ot_buf *b, int64_t v, int last)
 {
     struct ot_lg_num n = {1, (double)v};
     csv_num(b, &n, last);
 }
 
-static void csv_time(struct obuf *b, const struct ot_lg_num *ms, int last)
+static void csv_time(struct ot_buf *b, const struct ot_lg_num *ms, int last)
 {
     char iso[32];
     csv_text(b, ms->set ? ot_time_format_iso((int64_t)ms->v, iso, sizeof iso) : NULL, last);
@@ -563,13 +532,13 @@ enum ot_err ot_ledger_export_csv(sqlite3 *db, int64_t shipment_id, char **out, s
 {
     struct trail t;
     sqlite3_stmt *st = NULL;
-    struct obuf b = {0};
+    struct ot_buf b = OT_BUF_INIT(EXPORT_MAX);
     enum ot_err rc;
     *out = NULL;
     *len = 0;
     if ((rc = trail_load(db, shipment_id, &t)))
         return rc;
-    ob_str(&b, "section,shipment,container,profile,donation_code,cross_clamp_utc\r\n");
+    ot_buf_str(&b, "section,shipment,container,profile,donation_code,cross_clamp_utc\r\n");
     csv_text(&b, "shipment", 0);
     csv_int(&b, t.sh.id, 0);
     csv_text(&b, t.sh.container, 0);
@@ -579,9 +548,9 @@ enum ot_err ot_ledger_export_csv(sqlite3 *db, int64_t shipment_id, char **out, s
         struct ot_lg_num cc = {1, (double)t.sh.cross_clamp_at};
         csv_time(&b, &cc, 1);
     }
-    ob_str(&b, "\r\nsection,index,time_utc,type,actor_name,actor_role,from,to,witness,lat,lon,"
-               "temp_c,temp_time_utc,seal,comment,readings_count,readings_from_seq,"
-               "readings_to_seq,readings_root,prev_hash,hash\r\n");
+    ot_buf_str(&b, "\r\nsection,index,time_utc,type,actor_name,actor_role,from,to,witness,lat,lon,"
+                   "temp_c,temp_time_utc,seal,comment,readings_count,readings_from_seq,"
+                   "readings_to_seq,readings_root,prev_hash,hash\r\n");
     for (size_t i = 0; i < t.n; i++) {
         const struct ot_lg_entry *e = &t.v[i];
         struct ot_lg_num tsn = {1, (double)e->ts};
@@ -607,12 +576,12 @@ enum ot_err ot_ledger_export_csv(sqlite3 *db, int64_t shipment_id, char **out, s
         csv_text(&b, e->prev_hash, 0);
         csv_text(&b, e->hash, 1);
     }
-    ob_str(&b, "\r\nsection,entry,container,seq,time_utc");
+    ot_buf_str(&b, "\r\nsection,entry,container,seq,time_utc");
     for (int i = 0; i < OT_LG_NCH; i++) {
-        ob_str(&b, ",");
-        ob_str(&b, ot_lg_channel_names[i]);
+        ot_buf_str(&b, ",");
+        ot_buf_str(&b, ot_lg_channel_names[i]);
     }
-    ob_str(&b, ",missing\r\n");
+    ot_buf_str(&b, ",missing\r\n");
     if ((rc = ot_lg_readings_prepare(db, &st)))
         goto out;
     for (size_t i = 0; i < t.n; i++) {
