@@ -20,7 +20,7 @@ import sys
 import time
 
 import ottest
-from ottest import check, http, wait_for
+from ottest import check, http, iso, wait_for
 
 ROOT = ottest.ROOT
 BIN = os.path.abspath(ottest.BIN)
@@ -43,10 +43,6 @@ SHIPMENTS = [
      "origin": {"name": "Karaganda", "lat": 49.80, "lon": 73.10},
      "destination": {"name": "Astana", "lat": 51.13, "lon": 71.43}},
 ]
-
-
-def iso(ms):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
 
 
 class Publisher:

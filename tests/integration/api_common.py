@@ -11,16 +11,9 @@ import subprocess
 import time
 
 import ottest
+from ottest import iso, now_ms  # noqa: F401 - the tests import them from here
 
 PRESERVATION = os.path.join(ottest.ROOT, "config", "preservation.json")
-
-
-def iso(ms):
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + "Z"
-
-
-def now_ms():
-    return int(time.time() * 1000)
 
 
 class Api:

@@ -183,8 +183,10 @@ def test_faults():
         check("router" in last_dev and "timed out" in last_dev["router"].lower(),
               f"router timeout not reported: {last_dev}")
         check("spare" in last_dev, f"stopped device not reported: {last_dev}")
-        check("router" in out and "FAILING" in out and "STUCK: temp2_c" in out,
-              f"status output:\n{out}")
+        probe_line = next((l for l in out.splitlines() if l.strip().startswith("probe ")), "")
+        stuck_listed = probe_line.split("STUCK: ")[-1].split(", ") if "STUCK: " in probe_line else []
+        check("router" in out and "FAILING" in out and "temp2_c" in stuck_listed
+              and "temp_c" not in stuck_listed, f"status output (temp2_c stuck, temp_c moving):\n{out}")
         print(f"faults: {n} readings, cabin read in {len(cab)}, relay corrupted "
               f"{relay.corrupted} answers; errors: {last_dev}")
         for s in (probe, cabin, router):

@@ -70,7 +70,10 @@ def main():
     unit = spec.data.get("unit", 1)
     ctx = ModbusServerContext(slaves={unit: store}, single=False)
     if mode == "--tcp":
-        asyncio.run(StartAsyncTcpServer(context=ctx, address=("127.0.0.1", int(where))))
+        # SO_REUSEADDR, as every server does: ottest.free_port() leaves the
+        # port in TIME_WAIT so that no other pick can take it
+        asyncio.run(StartAsyncTcpServer(context=ctx, address=("127.0.0.1", int(where)),
+                                        allow_reuse_address=True))
     else:
         asyncio.run(StartAsyncSerialServer(context=ctx, framer=ModbusRtuFramer, port=where,
                                            baudrate=spec.data.get("baud", 19200),

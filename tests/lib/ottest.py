@@ -22,14 +22,99 @@ import sys
 import tempfile
 import time
 
+
+def _faketime_offset(spec):
+    """Seconds of a libfaketime relative offset ("+400d", "-365d", "+2h", "-90")."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "y": 365 * 86400}
+    sp = spec.strip()
+    mult = units.get(sp[-1:], None)
+    num = sp[:-1] if mult else sp
+    try:
+        if sp[:1] not in "+-" or not sp[1:]:
+            raise ValueError
+        return float(num) * (mult or 1)
+    except ValueError:
+        raise SystemExit(f"ottest: FAKETIME={spec!r}: only a relative offset such as +400d or "
+                         "-365d is supported (the harness moves its own clock by it)") from None
+
+
+FAKE_OFFSET_S = 0.0  # how far the clock of the programs under test is moved (libfaketime)
+
+
+def _outside_libfaketime():
+    """The harness runs beside libfaketime, not under it; its children run under it.
+
+    Under libfaketime (`faketime -f +400d ctest ...`) Python's own timed waits
+    hang: a lock or Event wait with a timeout uses sem_clockwait, which
+    libfaketime 0.9.10 does not intercept, so the kernel is handed a deadline
+    400 days away; with FAKETIME_DONT_FAKE_MONOTONIC time.sleep fails with
+    EINVAL instead. So a test started under libfaketime re-executes itself
+    without it, moves its own wall clock (time.time) by the same offset, and
+    puts the preload back into os.environ: every program it starts, ours,
+    mosquitto and the CLI calls alike, reads the moved clock through
+    libfaketime, and the harness agrees with them on what "now" is."""
+    pre = os.environ.get("LD_PRELOAD", "")
+    if "faketime" in pre:
+        _faketime_offset(os.environ.get("FAKETIME", ""))  # refuse what we cannot follow
+        env = dict(os.environ)
+        env.pop("LD_PRELOAD")
+        env["OT_FAKETIME_PRELOAD"] = pre
+        with open("/proc/self/cmdline", "rb") as f:  # the exact command, -c included
+            argv = [a.decode() for a in f.read().split(b"\0")[:-1]]
+        os.execve(sys.executable, argv, env)
+    pre = os.environ.get("OT_FAKETIME_PRELOAD")
+    if pre:
+        global FAKE_OFFSET_S
+        offset = FAKE_OFFSET_S = _faketime_offset(os.environ.get("FAKETIME", ""))
+        os.environ["LD_PRELOAD"] = pre
+        real_time, real_time_ns = time.time, time.time_ns
+        time.time = lambda: real_time() + offset
+        time.time_ns = lambda: real_time_ns() + int(offset * 1e9)
+
+
+_outside_libfaketime()
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("OT_BIN", os.path.join(ROOT, "build", "bin"))
 
 
+_given_ports = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback TCP port that no other pick hands out: never twice in this
+    process (a set of the ports already given), and not to another test
+    process either: the port is left in TIME_WAIT (we accept a connection to
+    it and close our side first), so the kernel's bind(port 0) skips it for
+    about a minute, while the server we start, which binds with
+    SO_REUSEADDR as mosquitto, influxd, libmicrohttpd, libmodbus, pymodbus
+    and PostgreSQL all do, can take it at once."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            # the TIME_WAIT socket inherits SO_REUSEADDR: without it on the
+            # listener, not even a SO_REUSEADDR server could bind the port
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", 0))
+            s.listen(1)
+            port = s.getsockname()[1]
+            with socket.create_connection(("127.0.0.1", port)) as c:
+                conn, _ = s.accept()
+                conn.close()
+                c.recv(1)  # the accepted side closed first: it holds TIME_WAIT
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port
+    raise RuntimeError("no free loopback port after 200 picks")
+
+
+def now_ms():
+    """The wall clock in ms, as the programs under test read it."""
+    return int(time.time() * 1000)
+
+
+def iso(ms):
+    """RFC 3339 UTC with whole seconds, as the API takes it."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
 
 
 def wait_port(port, timeout=15.0, proc=None, host="127.0.0.1"):
@@ -156,15 +241,22 @@ class Env:
         """A private CA and a server certificate for 127.0.0.1/localhost
         (openssl CLI). Returns dict(ca=, cert=, key=) paths."""
         d = os.path.dirname(self.path("tls", ".keep"))
-        run = lambda *a: subprocess.run(a, check=True, capture_output=True, cwd=d)
-        run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        # valid for two days on every clock in the test: the programs' clock
+        # (moved by libfaketime, if at all) and the harness's own TLS checks
+        # (Python's ssl reads the real clock). Made on the earlier of the two.
+        days = str(2 + int(abs(FAKE_OFFSET_S) // 86400) + 1)
+        env = dict(os.environ)
+        if FAKE_OFFSET_S > 0:
+            env.pop("LD_PRELOAD", None)
+        run = lambda *a: subprocess.run(a, check=True, capture_output=True, cwd=d, env=env)
+        run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", days,
             "-subj", "/CN=organtrack test CA", "-keyout", "ca.key", "-out", "ca.crt")
         run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
             "-keyout", "server.key", "-out", "server.csr")
         with open(os.path.join(d, "san.ext"), "w") as f:
             f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
         run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt")
+            "-CAcreateserial", "-days", days, "-extfile", "san.ext", "-out", "server.crt")
         for f in os.listdir(d):
             os.chmod(os.path.join(d, f), 0o644)
         return {"ca": os.path.join(d, "ca.crt"), "cert": os.path.join(d, "server.crt"),

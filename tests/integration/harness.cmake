@@ -1,0 +1,3 @@
+# The test harness itself (tests/lib/ottest.py): ports that cannot collide,
+# the clock offset it follows under libfaketime.
+ot_py_test(integration.harness harness.py)
