@@ -43,8 +43,10 @@ static void find(void **state)
     assert_int_equal(id, 3);
     assert_ptr_equal(api__routes[r].handler, api__h_custody_list);
     r = api__route_find("POST", "/api/v1/shipments/3/custody", &id, &known);
+    assert_true(r >= 0);
     assert_ptr_equal(api__routes[r].handler, api__h_custody_post);
     r = api__route_find("HEAD", "/api/v1/health", &id, &known);
+    assert_true(r >= 0);
     assert_ptr_equal(api__routes[r].handler, api__h_health);
     assert_int_equal(api__route_find("PUT", "/api/v1/shipments/3", &id, &known), -1);
     assert_int_equal(known, 1); /* 405 */

@@ -35,13 +35,20 @@ static void cap_is_hard_and_sticky(void **state)
     assert_true(b.failed);
     assert_int_equal(b.n, 7);
     assert_true(b.cap <= 8);
-    b.failed = 0;
-    ot_buf_add(&b, "", 0);
-    assert_false(b.failed);
-    b.failed = 1;
-    ot_buf_add(&b, "", 0); /* after a failure nothing is appended */
-    assert_int_equal(b.n, 7);
     free(b.p);
+    /* after a failure nothing is appended, even what would fit */
+    struct ot_buf roomy = OT_BUF_INIT(32);
+    ot_buf_add(&roomy, "ab", 2);
+    roomy.failed = 1;
+    ot_buf_add(&roomy, "cd", 2);
+    assert_true(roomy.failed);
+    assert_int_equal(roomy.n, 2);
+    assert_string_equal(roomy.p, "ab");
+    roomy.failed = 0; /* the same append, with no failure before it, does append */
+    ot_buf_add(&roomy, "cd", 2);
+    assert_false(roomy.failed);
+    assert_string_equal(roomy.p, "abcd");
+    free(roomy.p);
     struct ot_buf big = OT_BUF_INIT(16);
     ot_buf_add(&big, "0123456789abcdefXYZ", 19);
     assert_true(big.failed);
