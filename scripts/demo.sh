@@ -49,7 +49,7 @@ cleanup() {
   log "stopped; state kept in var/ (remove var/demo, var/gateway and var/organtrack.db* to start afresh)"
 }
 trap cleanup EXIT
-trap "cleanup; exit 0" INT TERM
+trap 'cleanup; log "stopped cleanly (exit 0)"; exit 0' INT TERM
 
 start() { # name logfile cmd...
   local name=$1 logf=$2

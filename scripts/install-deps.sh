@@ -2,6 +2,8 @@
 # Installs what organtrack needs on Debian 12, only what is missing.
 #   scripts/install-deps.sh          build + run + test dependencies
 #   scripts/install-deps.sh --run    build + run (the demo)
+#   scripts/install-deps.sh --check  build only: says in one line what is
+#                                    missing and exits 1; installs nothing
 # Runs as root (apt-get); a no-op when everything is present.
 set -euo pipefail
 
@@ -10,10 +12,11 @@ build_pkgs=(build-essential cmake pkg-config git ca-certificates
   libcurl4-openssl-dev libssl-dev libmicrohttpd-dev
   mosquitto mosquitto-clients sqlite3 curl socat procps)
 test_pkgs=(libcmocka-dev influxdb python3 python3-paho-mqtt python3-pymodbus python3-serial-asyncio
-  python3-serial openssl clang-format chromium fonts-dejavu-core clang libclang-rt-14-dev wrk)
+  python3-serial openssl faketime clang-format chromium fonts-dejavu-core clang libclang-rt-14-dev wrk)
 
+mode=${1:-}
 want=("${build_pkgs[@]}")
-if [ "${1:-}" != "--run" ]; then
+if [ "$mode" != "--run" ] && [ "$mode" != "--check" ]; then
   want+=("${test_pkgs[@]}")
 fi
 
@@ -23,6 +26,14 @@ for p in "${want[@]}"; do
     missing+=("$p")
   fi
 done
+
+if [ "$mode" = "--check" ]; then
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "organtrack: cannot build, missing Debian packages: ${missing[*]}; run 'make deps' as root to install them (make demo and make test install them too)" >&2
+    exit 1
+  fi
+  exit 0
+fi
 
 # Node.js and npm: Debian's (18.x, npm 9) unless a newer one is already there
 if ! command -v npm >/dev/null 2>&1; then
