@@ -112,7 +112,7 @@ def test_web_dashboard():
         db = env.path("organtrack.db")
         mqtt = {"url": f"tcp://127.0.0.1:{broker.port}", "client_id": "collector-web"}
         pres = os.path.join(ROOT, "config", "preservation.json")
-        env.program("organtrack-collector", {"mqtt": mqtt, "database": db, "preservation": pres})
+        col = env.program("organtrack-collector", {"mqtt": mqtt, "database": db, "preservation": pres})
         port = ottest.free_port()
         api_cfg_obj = {"listen": f"127.0.0.1:{port}", "database": db, "preservation": pres,
                        "web_root": DIST, "ledger_key": env.path("ledger.key")}
@@ -136,6 +136,9 @@ def test_web_dashboard():
             check(st == 201, f"create shipment {sh['container']}: {st} {body}")
             ids[sh["container"]] = body["id"]
 
+        # readings published before the collector's first subscription are
+        # not queued for it (only the retained state is): wait for it
+        wait_for(lambda: "mqtt subscribed" in col.log(), what="collector subscribed")
         pub = Publisher(broker.port)
         try:
             # 25..15 min ago, every 30 s, inside the 2-8 °C band
