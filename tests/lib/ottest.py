@@ -161,8 +161,11 @@ class Proc:
         except OSError:
             return ""
 
-    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+    stop_signal = signal.SIGTERM  # postgres: SIGINT (fast shutdown; SIGTERM waits for clients)
+
+    def stop(self, sig=None, timeout=10.0):
         """Stops by PID; escalates to SIGKILL after timeout. Returns exit code."""
+        sig = sig or self.stop_signal
         if self.p.poll() is None:
             try:
                 self.p.send_signal(sig)
@@ -215,14 +218,16 @@ class Env:
             json.dump(obj, f, indent=1)
         return p
 
-    def spawn(self, name, argv, env=None, cwd=None):
+    def spawn(self, name, argv, env=None, cwd=None, user=None):
+        """Starts argv with its output in logs/; user= runs it as that user
+        (when we are root), the PID being the program's own."""
         log = self.path("logs", f"{name}.{len(self.procs)}.log")
         f = open(log, "ab")
         e = dict(os.environ)
         if env:
             e.update(env)
         p = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             env=e, cwd=cwd or ROOT)
+                             env=e, cwd=cwd or ROOT, **_as_user(user))
         f.close()
         proc = Proc(name, p, log)
         self.procs.append(proc)
@@ -313,6 +318,73 @@ class Env:
         proc.tls_port = tls_port
         return proc
 
+    def postgres(self, name="pg", primary=None):
+        """A private PostgreSQL 15 on 127.0.0.1 (a free port, TCP only, data in
+        the temp dir), run as the postgres user when we are root (initdb
+        refuses root). It has a role and database `organtrack` (password
+        auth); proc.url is the libpq URI for it, proc.admin_url the
+        superuser's. primary=<proc> makes a streaming replica of that
+        server instead (pg_basebackup -R): stop the primary and call
+        replica.promote() for a failover."""
+        port = free_port()
+        base = os.path.dirname(self.path(name, ".keep"))
+        data = os.path.join(base, "data")
+        user = "postgres" if os.geteuid() == 0 else None
+        if user:
+            import pwd
+            pw = pwd.getpwnam(user)
+            os.chown(base, pw.pw_uid, pw.pw_gid)
+        def run(*a, env=None):
+            r = subprocess.run(a, capture_output=True, text=True, env=env, **_as_user(user))
+            check(r.returncode == 0, f"{a[0]} failed ({r.returncode}): {r.stderr.strip()[-2000:]}")
+        if primary is None:
+            pwfile = os.path.join(base, "pwfile")
+            with open(pwfile, "w") as f:
+                f.write(PG_PASSWORD + "\n")
+            if user:
+                os.chown(pwfile, pw.pw_uid, pw.pw_gid)
+            run(f"{PG_BIN}/initdb", "-D", data, "-U", "postgres", "--pwfile", pwfile,
+                "--auth-local=peer", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8")
+        else:
+            run(f"{PG_BIN}/pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U",
+                "postgres", "-D", data, "-R", "-X", "stream", "-c", "fast",
+                env={**os.environ, "PGPASSWORD": PG_PASSWORD})
+        proc = self.spawn(name, [f"{PG_BIN}/postgres", "-D", data, "-p", str(port),
+                                 "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
+                                 "-c", "fsync=on", "-c", "synchronous_commit=on",
+                                 "-c", "wal_level=replica", "-c", "max_wal_senders=5",
+                                 "-c", "hot_standby=on", "-c", "log_min_messages=warning"],
+                          user=user)
+        proc.stop_signal = signal.SIGINT
+        proc.port, proc.data, proc.primary = port, data, primary
+        proc.admin_url = f"postgresql://postgres:{PG_PASSWORD}@127.0.0.1:{port}/postgres"
+        proc.url = f"postgresql://organtrack:{PG_PASSWORD}@127.0.0.1:{port}/organtrack"
+        wait_port(port, proc=proc.p)
+        import psycopg2
+        wait_for(lambda: _pg_ready(proc.admin_url), timeout=30, what=f"postgres {name} ready")
+        if primary is None:
+            c = psycopg2.connect(proc.admin_url)
+            c.autocommit = True
+            with c.cursor() as cur:
+                cur.execute("CREATE ROLE organtrack LOGIN PASSWORD %s", (PG_PASSWORD,))
+                cur.execute("CREATE DATABASE organtrack OWNER organtrack")
+            c.close()
+        proc.promote = lambda: _pg_promote(proc)
+        return proc
+
+    def database(self, name="organtrack"):
+        """The database the programs under test use, on the backend this run
+        is for (OT_DB=sqlite, the default, or OT_DB=postgresql): a SQLite
+        file path in the temp dir, or the URI of a private PostgreSQL."""
+        kind = os.environ.get("OT_DB", "sqlite")
+        if kind == "sqlite":
+            return self.path("var", f"{name}.db")
+        if kind == "postgresql":
+            if not hasattr(self, "_pg"):
+                self._pg = self.postgres()
+            return self._pg.url
+        raise SystemExit(f"ottest: OT_DB={kind!r}: sqlite or postgresql")
+
     def influxd(self):
         """A private InfluxDB 1.x on 127.0.0.1 with its data in the temp dir."""
         http = free_port()
@@ -343,6 +415,87 @@ bind-address = "127.0.0.1:{rpc}"
         wait_port(http, proc=proc.p)
         proc.port = http
         return proc
+
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+PG_PASSWORD = "ot-test-pw"
+
+
+def _as_user(user):
+    """Popen arguments that run a child as user (only when we are root)."""
+    if not user or os.geteuid() != 0:
+        return {}
+    import pwd
+    pw = pwd.getpwnam(user)
+    return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+
+
+def _pg_ready(url):
+    import psycopg2
+    try:
+        psycopg2.connect(url, connect_timeout=2).close()
+        return True
+    except psycopg2.OperationalError:
+        return False
+
+
+def _pg_promote(proc):
+    """Promotes a replica to primary and waits until it accepts writes."""
+    import psycopg2
+    c = psycopg2.connect(proc.admin_url)
+    c.autocommit = True
+    with c.cursor() as cur:
+        cur.execute("SELECT pg_promote(true, 30)")
+        check(cur.fetchone()[0], "pg_promote failed")
+    c.close()
+
+    def writable():
+        c = psycopg2.connect(proc.admin_url)
+        try:
+            with c.cursor() as cur:
+                cur.execute("SELECT pg_is_in_recovery()")
+                return not cur.fetchone()[0]
+        finally:
+            c.close()
+    wait_for(writable, timeout=30, what="promoted replica accepts writes")
+
+
+class Db:
+    """Reads (and, for fault injection, writes) the database the programs
+    under test use, whichever the backend: a SQLite path or a postgresql://
+    URI. SQL is written with ? placeholders, as SQLite takes them."""
+
+    def __init__(self, database):
+        self.database = database
+        self.pg = database.startswith(("postgresql://", "postgres://"))
+
+    def _connect(self):
+        if self.pg:
+            import psycopg2
+            c = psycopg2.connect(self.database)
+            c.autocommit = True
+            return c
+        import sqlite3
+        return sqlite3.connect(self.database, timeout=10, isolation_level=None)
+
+    def _sql(self, sql):
+        return sql.replace("?", "%s") if self.pg else sql
+
+    def all(self, sql, args=()):
+        c = self._connect()
+        try:
+            cur = c.cursor()
+            cur.execute(self._sql(sql), tuple(args))
+            return cur.fetchall() if cur.description else []
+        finally:
+            c.close()
+
+    def q1(self, sql, args=()):
+        rows = self.all(sql, args)
+        return rows[0][0] if rows else None
+
+    def execute(self, sql, args=()):
+        self.all(sql, args)
 
 
 def influx_query(port, db, q):
