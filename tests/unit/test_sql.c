@@ -1,0 +1,198 @@
+/* test_sql - ot_sql on the backend OT_TEST_DATABASE names (a postgresql://
+ * URI: integration.sql_postgres runs this against a private server), else
+ * on a fresh SQLite file: the same SQL, the same answers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ot_sql.h"
+
+static char tmpdir[] = "/tmp/ot-test-sql-XXXXXX";
+static char path[256];
+
+static struct ot_sql *db_open(void)
+{
+    const char *url = getenv("OT_TEST_DATABASE");
+    struct ot_sql *db = NULL;
+    assert_int_equal(ot_sql_open(url && *url ? url : path, &db), OT_OK);
+    return db;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!mkdtemp(tmpdir))
+        return -1;
+    snprintf(path, sizeof path, "%s/t.db", tmpdir);
+    struct ot_sql *db = db_open();
+    int rc = ot_sql_exec(db, "DROP TABLE IF EXISTS t; CREATE TABLE t (id BIGINT PRIMARY KEY, "
+                             "v DOUBLE PRECISION, s TEXT, n BIGINT)") == OT_OK
+                 ? 0
+                 : -1;
+    ot_sql_close(db);
+    return rc;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(path);
+    char wal[300];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    unlink(wal);
+    rmdir(tmpdir);
+    return 0;
+}
+
+static void placeholders(void **state)
+{
+    (void)state;
+    char out[256];
+    int n;
+    assert_int_equal(ot_sql_rewrite_placeholders("SELECT ?1, ?2, ?1", out, sizeof out, &n), OT_OK);
+    assert_string_equal(out, "SELECT $1, $2, $1");
+    assert_int_equal(n, 2);
+    assert_int_equal(ot_sql_rewrite_placeholders("VALUES (?, ?, ?5, ?)", out, sizeof out, &n),
+                     OT_OK);
+    assert_string_equal(out, "VALUES ($1, $2, $5, $6)");
+    assert_int_equal(n, 6);
+    /* quoted text and comments keep their question marks */
+    assert_int_equal(ot_sql_rewrite_placeholders("SELECT 'why?', \"a?b\", 'it''s?' -- ok?\n, ?",
+                                                 out, sizeof out, &n),
+                     OT_OK);
+    assert_string_equal(out, "SELECT 'why?', \"a?b\", 'it''s?' -- ok?\n, $1");
+    assert_int_equal(n, 1);
+    assert_int_equal(ot_sql_rewrite_placeholders("SELECT ?0", out, sizeof out, &n), OT_ERR_PARSE);
+    assert_int_equal(ot_sql_rewrite_placeholders("SELECT ?1000", out, sizeof out, &n),
+                     OT_ERR_PARSE);
+    assert_int_equal(ot_sql_rewrite_placeholders("SELECT ?1, ?2", out, 8, &n), OT_ERR_TOOBIG);
+}
+
+static void round_trip(void **state)
+{
+    (void)state;
+    struct ot_sql *db = db_open();
+    struct ot_sql_stmt *ins, *sel;
+    int row;
+    assert_int_equal(
+        ot_sql_prepare(db, "INSERT INTO t (id, v, s, n) VALUES (?1, ?2, ?3, ?4)", &ins), OT_OK);
+    assert_int_equal(ot_sql_prepare(db, "SELECT v, s, n FROM t WHERE id = ?1", &sel), OT_OK);
+    const double third = 1.0 / 3.0;
+    assert_int_equal(ot_sql_begin(db), OT_OK);
+    for (int64_t i = 1; i <= 3; i++) {
+        assert_int_equal(ot_sql_bind_int64(ins, 1, i), OT_OK);
+        assert_int_equal(ot_sql_bind_double(ins, 2, third * (double)i), OT_OK);
+        assert_int_equal(ot_sql_bind_text(ins, 3, i == 2 ? "it's \"quoted\" ? ünïcode ә" : "x", -1),
+                         OT_OK);
+        if (i == 3)
+            assert_int_equal(ot_sql_bind_null(ins, 4), OT_OK);
+        else
+            assert_int_equal(ot_sql_bind_int64(ins, 4, INT64_C(9007199254740993) * i), OT_OK);
+        assert_int_equal(ot_sql_step(ins, &row), OT_OK);
+        assert_int_equal(row, 0);
+        assert_int_equal(ot_sql_changes(ins), 1);
+        ot_sql_reset(ins);
+    }
+    assert_int_equal(ot_sql_commit(db), OT_OK);
+
+    assert_int_equal(ot_sql_bind_int64(sel, 1, 2), OT_OK);
+    assert_int_equal(ot_sql_step(sel, &row), OT_OK);
+    assert_int_equal(row, 1);
+    assert_int_equal(ot_sql_column_count(sel), 3);
+    assert_true(ot_sql_double(sel, 0) == third * 2.0); /* exact, not near */
+    assert_string_equal(ot_sql_text(sel, 1), "it's \"quoted\" ? ünïcode ә");
+    assert_true(ot_sql_int64(sel, 2) == INT64_C(18014398509481986));
+    assert_int_equal(ot_sql_step(sel, &row), OT_OK);
+    assert_int_equal(row, 0);
+    ot_sql_reset(sel);
+    assert_int_equal(ot_sql_bind_int64(sel, 1, 3), OT_OK);
+    assert_int_equal(ot_sql_step(sel, &row), OT_OK);
+    assert_int_equal(row, 1);
+    assert_true(ot_sql_is_null(sel, 2));
+    assert_null(ot_sql_text(sel, 2));
+    assert_false(ot_sql_is_null(sel, 1));
+    ot_sql_reset(sel);
+
+    /* a unique violation is a conflict, and the transaction rolls back whole */
+    assert_int_equal(ot_sql_begin(db), OT_OK);
+    assert_int_equal(ot_sql_bind_int64(ins, 1, 10), OT_OK);
+    assert_int_equal(ot_sql_step(ins, &row), OT_OK);
+    ot_sql_reset(ins);
+    assert_int_equal(ot_sql_bind_int64(ins, 1, 1), OT_OK);
+    assert_int_equal(ot_sql_step(ins, &row), OT_ERR_CONFLICT);
+    ot_sql_reset(ins);
+    ot_sql_rollback(db);
+    struct ot_sql_stmt *cnt;
+    assert_int_equal(ot_sql_prepare(db, "SELECT count(*) FROM t", &cnt), OT_OK);
+    assert_int_equal(ot_sql_step(cnt, &row), OT_OK);
+    assert_int_equal(ot_sql_int64(cnt, 0), 3);
+    ot_sql_reset(cnt);
+
+    /* the dialect both speak: ON CONFLICT DO NOTHING, RETURNING, rows changed */
+    struct ot_sql_stmt *up, *ret, *del;
+    assert_int_equal(
+        ot_sql_prepare(db, "INSERT INTO t (id, s) VALUES (?, ?) ON CONFLICT DO NOTHING", &up),
+        OT_OK);
+    assert_int_equal(ot_sql_bind_int64(up, 1, 1), OT_OK);
+    assert_int_equal(ot_sql_bind_text(up, 2, "dup", 3), OT_OK);
+    assert_int_equal(ot_sql_step(up, &row), OT_OK);
+    assert_int_equal(ot_sql_changes(up), 0);
+    ot_sql_reset(up);
+    assert_int_equal(ot_sql_prepare(db, "UPDATE t SET n = n + 1 WHERE id <= ?1 RETURNING id", &ret),
+                     OT_OK);
+    assert_int_equal(ot_sql_bind_int64(ret, 1, 2), OT_OK);
+    int seen = 0;
+    for (;;) {
+        assert_int_equal(ot_sql_step(ret, &row), OT_OK);
+        if (!row)
+            break;
+        seen++;
+    }
+    assert_int_equal(seen, 2);
+    ot_sql_reset(ret);
+    assert_int_equal(ot_sql_prepare(db, "DELETE FROM t WHERE s = ?1", &del), OT_OK);
+    assert_int_equal(ot_sql_bind_text(del, 1, "x", -1), OT_OK);
+    assert_int_equal(ot_sql_step(del, &row), OT_OK);
+    assert_int_equal(ot_sql_changes(del), 2);
+    ot_sql_reset(del);
+    /* out-of-range parameter numbers are refused */
+    assert_int_not_equal(ot_sql_bind_int64(del, 2, 1), OT_OK);
+    assert_false(ot_sql_lost(db));
+    ot_sql_close(db);
+}
+
+static void errors(void **state)
+{
+    (void)state;
+    struct ot_sql *db = db_open();
+    struct ot_sql_stmt *st = NULL;
+    assert_int_not_equal(ot_sql_prepare(db, "SELEC nonsense", &st), OT_OK);
+    assert_null(st);
+    assert_int_not_equal(ot_sql_exec(db, "INSERT INTO no_such_table VALUES (1)"), OT_OK);
+    ot_sql_close(db);
+    struct ot_sql *bad = NULL;
+    assert_int_not_equal(ot_sql_open("/nonexistent-dir/x/y.db", &bad), OT_OK);
+    assert_null(bad);
+    assert_true(ot_sql_is_uri("postgresql://u:p@h/db"));
+    assert_true(ot_sql_is_uri("postgres://h/db"));
+    assert_false(ot_sql_is_uri("var/organtrack.db"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(placeholders),
+        cmocka_unit_test(round_trip),
+        cmocka_unit_test(errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
