@@ -4,7 +4,8 @@
  * prev_hash and the Merkle root of the readings of the interval since the
  * previous entry. The head is signed with the server's Ed25519 key.
  * Used by organtrack-api (append, export) and organtrack-ledger (verify).
- * Implementation: common/ot_ledger.c (owned by the ledger work). */
+ * Implementation: common/ot_ledger_*.c, one file per job, listed in
+ * ot_ledger_int.h (owned by the ledger work). */
 #ifndef OT_LEDGER_H
 #define OT_LEDGER_H
 

@@ -2,10 +2,13 @@
 ot_fuzz_target(fuzz_bundle fuzz_bundle.c)
 
 # libFuzzer is blind to code without coverage instrumentation: the parsers
-# live in libot, so instrument it too (fuzz build only; harmless for the
-# other fuzz targets, which gain coverage feedback as well).
+# live in libot, so instrument it too, all three of its libraries
+# (common/CMakeLists.txt; fuzz build only; harmless for the other fuzz
+# targets, which gain coverage feedback as well).
 get_property(_ot_fuzz_cov GLOBAL PROPERTY OT_FUZZ_LIBOT_INSTRUMENTED)
 if(NOT _ot_fuzz_cov)
-  target_compile_options(ot PRIVATE -fsanitize=fuzzer-no-link)
+  foreach(_ot_lib ot_core ot_ledger ot)
+    target_compile_options(${_ot_lib} PRIVATE -fsanitize=fuzzer-no-link)
+  endforeach()
   set_property(GLOBAL PROPERTY OT_FUZZ_LIBOT_INSTRUMENTED ON)
 endif()
