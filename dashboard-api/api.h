@@ -177,10 +177,21 @@ cJSON *api__body_json(struct api_req *r);
 
 typedef void (*api_handler)(struct api_req *r);
 
+/* What http.c does differently for a route (struct api_route.flags). */
+enum api_route_flag {
+    /* the bearer token may also come as ?access_token= (EventSource cannot
+     * send headers); the header wins when both are present */
+    API_RF_QUERY_TOKEN = 1 << 0,
+    /* token lookup and the handler's reads share one read transaction
+     * (BEGIN before authentication): one set of WAL locks per request */
+    API_RF_READ_TX = 1 << 1,
+};
+
 struct api_route {
     const char *method;
     const char *pattern; /* segments; "{id}" matches a positive integer */
     unsigned roles;      /* 0 = public (no token) */
+    unsigned flags;      /* enum api_route_flag bits */
     api_handler handler;
     const char *name; /* metrics label */
 };

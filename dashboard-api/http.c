@@ -221,9 +221,10 @@ static void dispatch(struct api_req *r)
             MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         char qauth[300];
         const char *qtok = api__query(r, "access_token");
-        if (!authz && qtok && rt->handler == api__h_events) {
-            /* EventSource cannot send headers: the stream alone accepts
-             * ?access_token= (never logged: we log paths, not queries) */
+        if (!authz && qtok && (rt->flags & API_RF_QUERY_TOKEN)) {
+            /* EventSource cannot send headers: only routes flagged
+             * API_RF_QUERY_TOKEN (the event stream) accept ?access_token=
+             * (never logged: we log paths, not queries) */
             snprintf(qauth, sizeof qauth, "Bearer %.280s", qtok);
             authz = qauth;
         }
@@ -231,9 +232,10 @@ static void dispatch(struct api_req *r)
             api__reply_error(r, 401, "unauthorized", "Authorization: a bearer token is required");
             return;
         }
-        /* the hot list runs token lookup and its own reads in one read
-         * transaction: one set of WAL locks instead of one per statement */
-        if (rt->handler == api__h_ship_list)
+        /* API_RF_READ_TX (the hot shipment list): token lookup and the
+         * handler's reads in one read transaction, one set of WAL locks
+         * instead of one per statement */
+        if (rt->flags & API_RF_READ_TX)
             api__db_exec(api__req_db(r), "BEGIN");
         if (api__authenticate(api__req_db(r), authz, &r->who)) {
             api__reply_error(r, 401, "unauthorized", "Authorization: token is invalid or revoked");
