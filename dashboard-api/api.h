@@ -94,6 +94,56 @@ enum api_stmt {
     ST__COUNT
 };
 
+/* Columns of a shipment row (ST_SHIP_LIST, ST_SHIP_GET): one list from
+ * which both the column indexes (enum api_ship_col) and the column text of
+ * db.c's SHIP_SELECT are generated, so adding a column cannot shift the
+ * others. X(name, expression) for each column, LAST(...) for the final one
+ * (no comma after it in the SQL). The reading columns SC_R_SEQ..SC_R_EXTRA
+ * keep the layout of api__reading_json: seq, ts, the channels in enum
+ * ot_channel order, missing, extra. */
+#define API_SHIP_COLUMNS(X, LAST)                                                                  \
+    X(SC_ID, "s.id")                                                                               \
+    X(SC_CONTAINER, "s.container")                                                                 \
+    X(SC_PROFILE, "s.profile")                                                                     \
+    X(SC_DONATION_CODE, "s.donation_code")                                                         \
+    X(SC_CROSS_CLAMP_AT, "s.cross_clamp_at")                                                       \
+    X(SC_ORIGIN_NAME, "s.origin_name")                                                             \
+    X(SC_ORIGIN_LAT, "s.origin_lat")                                                               \
+    X(SC_ORIGIN_LON, "s.origin_lon")                                                               \
+    X(SC_DEST_NAME, "s.dest_name")                                                                 \
+    X(SC_DEST_LAT, "s.dest_lat")                                                                   \
+    X(SC_DEST_LON, "s.dest_lon")                                                                   \
+    X(SC_MODE, "s.mode")                                                                           \
+    X(SC_STATUS, "s.status")                                                                       \
+    X(SC_CREATED_AT, "s.created_at")                                                               \
+    X(SC_CREATED_BY, "s.created_by")                                                               \
+    X(SC_UPDATED_AT, "s.updated_at")                                                               \
+    X(SC_DELIVERED_AT, "s.delivered_at")                                                           \
+    X(SC_CLOSED_AT, "s.closed_at")                                                                 \
+    X(SC_ETA, "s.eta")                                                                             \
+    X(SC_R_SEQ, "r.seq")                                                                           \
+    X(SC_R_TS, "r.ts")                                                                             \
+    X(SC_R_TEMP_C, "r.temp_c")                                                                     \
+    X(SC_R_TEMP2_C, "r.temp2_c")                                                                   \
+    X(SC_R_AMBIENT_C, "r.ambient_c")                                                               \
+    X(SC_R_LAT, "r.lat")                                                                           \
+    X(SC_R_LON, "r.lon")                                                                           \
+    X(SC_R_ALT_M, "r.alt_m")                                                                       \
+    X(SC_R_SPEED_KMH, "r.speed_kmh")                                                               \
+    X(SC_R_HEADING_DEG, "r.heading_deg")                                                           \
+    X(SC_R_LID_OPEN, "r.lid_open")                                                                 \
+    X(SC_R_SHOCK_G, "r.shock_g")                                                                   \
+    X(SC_R_BATTERY_PCT, "r.battery_pct")                                                           \
+    X(SC_R_GNSS_FIX, "r.gnss_fix")                                                                 \
+    X(SC_R_MISSING, "r.missing")                                                                   \
+    X(SC_R_EXTRA, "r.extra")                                                                       \
+    LAST(SC_ALARMS_ACTIVE, "(SELECT count(*) FROM alarms a WHERE a.shipment_id = s.id"             \
+                           " AND a.state IN ('raised','acknowledged'))")
+
+#define API_SHIP_COL_ENUM(name, expr) name,
+enum api_ship_col { API_SHIP_COLUMNS(API_SHIP_COL_ENUM, API_SHIP_COL_ENUM) SC__COUNT };
+#undef API_SHIP_COL_ENUM
+
 struct api_db {
     sqlite3 *db;
     sqlite3_stmt *st[ST__COUNT];

@@ -133,50 +133,58 @@ static cJSON *reading_json(sqlite3_stmt *st, int base)
     return o;
 }
 
-static cJSON *place_json(sqlite3_stmt *st, int col)
+static cJSON *place_json(sqlite3_stmt *st, int name, int lat, int lon)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    add_text(o, "name", st, col);
-    if (sqlite3_column_type(st, col + 1) != SQLITE_NULL) {
-        add_num(o, "lat", sqlite3_column_double(st, col + 1));
-        add_num(o, "lon", sqlite3_column_double(st, col + 2));
+    add_text(o, "name", st, name);
+    if (sqlite3_column_type(st, lat) != SQLITE_NULL) {
+        add_num(o, "lat", sqlite3_column_double(st, lat));
+        add_num(o, "lon", sqlite3_column_double(st, lon));
     }
     return o;
 }
 
-/* Shipment object from a SHIP_SELECT row. */
+/* the reading columns of a shipment row are laid out as reading_json reads them */
+_Static_assert(SC_R_TS == SC_R_SEQ + 1 && SC_R_TEMP_C == SC_R_SEQ + 2 + OT_CH_TEMP &&
+                   SC_R_GNSS_FIX == SC_R_SEQ + 2 + OT_CH_GNSS &&
+                   SC_R_MISSING == SC_R_SEQ + 2 + OT_CH__COUNT &&
+                   SC_R_EXTRA == SC_R_SEQ + 3 + OT_CH__COUNT,
+               "SHIP_SELECT reading columns out of reading_json order");
+
+/* Shipment object from a SHIP_SELECT row (columns: enum api_ship_col). */
 static cJSON *shipment_row(struct api_ctx *ctx, sqlite3_stmt *st, int64_t now)
 {
     char iso[32];
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    const char *status = (const char *)sqlite3_column_text(st, 12);
-    const char *profile = (const char *)sqlite3_column_text(st, 2);
-    int64_t clamp = sqlite3_column_int64(st, 4);
-    add_num(o, "id", (double)sqlite3_column_int64(st, 0));
-    add_text(o, "container", st, 1);
-    add_text(o, "profile", st, 2);
-    add_text(o, "donation_code", st, 3);
-    add_text(o, "status", st, 12);
-    add_iso(o, "cross_clamp_at", st, 4);
-    cJSON_AddItemToObject(o, "origin", place_json(st, 5));
-    cJSON_AddItemToObject(o, "destination", place_json(st, 8));
-    add_text(o, "mode", st, 11);
-    add_iso(o, "created_at", st, 13);
-    add_text(o, "created_by", st, 14);
-    add_iso(o, "updated_at", st, 15);
-    add_iso(o, "delivered_at", st, 16);
-    add_iso(o, "closed_at", st, 17);
+    const char *status = (const char *)sqlite3_column_text(st, SC_STATUS);
+    const char *profile = (const char *)sqlite3_column_text(st, SC_PROFILE);
+    int64_t clamp = sqlite3_column_int64(st, SC_CROSS_CLAMP_AT);
+    add_num(o, "id", (double)sqlite3_column_int64(st, SC_ID));
+    add_text(o, "container", st, SC_CONTAINER);
+    add_text(o, "profile", st, SC_PROFILE);
+    add_text(o, "donation_code", st, SC_DONATION_CODE);
+    add_text(o, "status", st, SC_STATUS);
+    add_iso(o, "cross_clamp_at", st, SC_CROSS_CLAMP_AT);
+    cJSON_AddItemToObject(o, "origin",
+                          place_json(st, SC_ORIGIN_NAME, SC_ORIGIN_LAT, SC_ORIGIN_LON));
+    cJSON_AddItemToObject(o, "destination", place_json(st, SC_DEST_NAME, SC_DEST_LAT, SC_DEST_LON));
+    add_text(o, "mode", st, SC_MODE);
+    add_iso(o, "created_at", st, SC_CREATED_AT);
+    add_text(o, "created_by", st, SC_CREATED_BY);
+    add_iso(o, "updated_at", st, SC_UPDATED_AT);
+    add_iso(o, "delivered_at", st, SC_DELIVERED_AT);
+    add_iso(o, "closed_at", st, SC_CLOSED_AT);
 
     /* cold ischaemia runs from cross-clamp until delivery (or closure) */
     int64_t end = now;
-    if (sqlite3_column_type(st, 16) != SQLITE_NULL)
-        end = sqlite3_column_int64(st, 16);
-    else if (sqlite3_column_type(st, 17) != SQLITE_NULL)
-        end = sqlite3_column_int64(st, 17);
+    if (sqlite3_column_type(st, SC_DELIVERED_AT) != SQLITE_NULL)
+        end = sqlite3_column_int64(st, SC_DELIVERED_AT);
+    else if (sqlite3_column_type(st, SC_CLOSED_AT) != SQLITE_NULL)
+        end = sqlite3_column_int64(st, SC_CLOSED_AT);
     double elapsed = (double)(end - clamp) / 60000.0;
     const struct ot_preservation *pp =
         ctx->pres && profile ? ot_preservation_find(ctx->pres, profile) : NULL;
@@ -198,18 +206,20 @@ static cJSON *shipment_row(struct api_ctx *ctx, sqlite3_stmt *st, int64_t now)
     else
         cJSON_AddNullToObject(o, "deadline");
 
-    int has_latest = sqlite3_column_type(st, 19) != SQLITE_NULL;
+    int has_latest = sqlite3_column_type(st, SC_R_SEQ) != SQLITE_NULL;
     int open = status && (strcmp(status, "created") == 0 || strcmp(status, "in_transit") == 0);
-    if (sqlite3_column_type(st, 18) != SQLITE_NULL && open) {
-        add_iso(o, "eta", st, 18);
+    if (sqlite3_column_type(st, SC_ETA) != SQLITE_NULL && open) {
+        add_iso(o, "eta", st, SC_ETA);
         cJSON_AddStringToObject(o, "eta_source", "collector");
-    } else if (open && has_latest && sqlite3_column_type(st, 24) != SQLITE_NULL &&
-               sqlite3_column_type(st, 25) != SQLITE_NULL &&
-               sqlite3_column_type(st, 27) != SQLITE_NULL &&
-               sqlite3_column_type(st, 9) != SQLITE_NULL && sqlite3_column_double(st, 27) >= 5.0) {
-        double km = api__haversine_km(sqlite3_column_double(st, 24), sqlite3_column_double(st, 25),
-                                      sqlite3_column_double(st, 9), sqlite3_column_double(st, 10));
-        double hours = km / sqlite3_column_double(st, 27);
+    } else if (open && has_latest && sqlite3_column_type(st, SC_R_LAT) != SQLITE_NULL &&
+               sqlite3_column_type(st, SC_R_LON) != SQLITE_NULL &&
+               sqlite3_column_type(st, SC_R_SPEED_KMH) != SQLITE_NULL &&
+               sqlite3_column_type(st, SC_DEST_LAT) != SQLITE_NULL &&
+               sqlite3_column_double(st, SC_R_SPEED_KMH) >= 5.0) {
+        double km = api__haversine_km(
+            sqlite3_column_double(st, SC_R_LAT), sqlite3_column_double(st, SC_R_LON),
+            sqlite3_column_double(st, SC_DEST_LAT), sqlite3_column_double(st, SC_DEST_LON));
+        double hours = km / sqlite3_column_double(st, SC_R_SPEED_KMH);
         cJSON_AddStringToObject(
             o, "eta", ot_time_format_iso(now + (int64_t)(hours * 3600000.0), iso, sizeof iso));
         cJSON_AddStringToObject(o, "eta_source", "estimate");
@@ -218,10 +228,10 @@ static cJSON *shipment_row(struct api_ctx *ctx, sqlite3_stmt *st, int64_t now)
         cJSON_AddNullToObject(o, "eta_source");
     }
     if (has_latest)
-        cJSON_AddItemToObject(o, "latest", reading_json(st, 19));
+        cJSON_AddItemToObject(o, "latest", reading_json(st, SC_R_SEQ));
     else
         cJSON_AddNullToObject(o, "latest");
-    add_num(o, "alarms_active", (double)sqlite3_column_int64(st, 35));
+    add_num(o, "alarms_active", (double)sqlite3_column_int64(st, SC_ALARMS_ACTIVE));
     if (pp) {
         cJSON *band = cJSON_AddObjectToObject(o, "band");
         if (band) {
@@ -347,7 +357,7 @@ struct ship_page {
 static cJSON *ship_page_row(sqlite3_stmt *st, void *arg)
 {
     struct ship_page *pg = arg;
-    pg->last = sqlite3_column_int64(st, 0);
+    pg->last = sqlite3_column_int64(st, SC_ID);
     return shipment_row(pg->ctx, st, pg->now);
 }
 
