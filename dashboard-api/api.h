@@ -176,7 +176,8 @@ struct api_ctx {
     struct ot_ledger_key *key;
     struct api_sse *sse;
     struct api_metrics *metrics;
-    char web_root_real[4096]; /* realpath of web_root, "" if absent */
+    struct api_list_cache *list_cache; /* shipment list pages (list_cache.c) */
+    char web_root_real[4096];          /* realpath of web_root, "" if absent */
 };
 
 /* ---- request and response (http.c) ---- */
@@ -254,6 +255,22 @@ int api__route_find(const char *method, const char *path, int64_t *id, int *path
 /* Matches a path against a pattern; 1 on match (id filled when {id} present). */
 int api__route_match(const char *pattern, const char *path, int64_t *id);
 
+/* ---- shipment list page cache (list_cache.c) ---- */
+
+#define API_LIST_CACHE_KEY 640 /* key: query plus scope */
+
+struct api_list_cache;
+enum ot_err api__list_cache_new(struct api_list_cache **out);
+void api__list_cache_free(struct api_list_cache *c);
+/* The cache's validity stamp: the newest events id; -1 if unknown. */
+int64_t api__list_cache_stamp(struct api_db *d);
+/* Replies with the cached page for key if it was made at stamp event_id
+ * and is younger than list_cache_ms; 1 if it did. */
+int api__list_cache_get(struct api_req *r, const char *key, int64_t event_id);
+/* Keeps a copy of a rendered page (evicting the oldest slot). */
+void api__list_cache_put(struct api_req *r, const char *key, int64_t event_id, const char *body,
+                         size_t len);
+
 /* ---- validation helpers (validate.c; pure, unit-tested) ---- */
 
 struct api_place {
@@ -315,7 +332,6 @@ void api__h_health(struct api_req *r);
 void api__h_me(struct api_req *r);
 void api__h_profiles(struct api_req *r);
 void api__h_ship_list(struct api_req *r);
-void api__list_cache_clear(void);
 void api__h_ship_create(struct api_req *r);
 void api__h_ship_get(struct api_req *r);
 void api__h_ship_patch(struct api_req *r);

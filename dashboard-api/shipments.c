@@ -14,7 +14,6 @@
 #include "http.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,100 +360,6 @@ static cJSON *ship_page_row(sqlite3_stmt *st, void *arg)
     return shipment_row(pg->ctx, st, pg->now);
 }
 
-/* ---- list cache ----
- * The coordinator screen and every crew phone poll the same first page of
- * active shipments. A rendered page is kept for at most list_cache_ms and
- * only while the newest events id is unchanged: every write through the
- * API and every reading or alarm stored by the collector appends an event,
- * so a cached page is never older than the last change; the TTL bounds the
- * drift of time-derived fields (ischaemia minutes, ETA estimate). The key
- * is the query plus the caller's scope (crew container list or "*"). */
-#define LIST_CACHE_SLOTS 16
-#define LIST_CACHE_KEY 640
-
-struct list_cache_slot {
-    char key[LIST_CACHE_KEY];
-    char *body;
-    size_t len;
-    int64_t event_id;
-    int64_t made_ms;
-};
-
-static struct {
-    pthread_mutex_t mu;
-    struct list_cache_slot slot[LIST_CACHE_SLOTS];
-} list_cache = {PTHREAD_MUTEX_INITIALIZER, {{{0}, NULL, 0, 0, 0}}};
-
-static int64_t events_max_id(struct api_db *d)
-{
-    int64_t id = -1;
-    sqlite3_stmt *st = api__stmt(d, ST_EVENTS_MAX_ID);
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        id = sqlite3_column_int64(st, 0);
-    if (st)
-        sqlite3_reset(st);
-    return id;
-}
-
-/* Replies from the cache; 1 if it did. */
-static int list_cache_get(struct api_req *r, const char *key, int64_t event_id)
-{
-    int64_t ttl = r->ctx->cfg.list_cache_ms, now = ot_time_mono_ms();
-    if (ttl <= 0 || event_id < 0)
-        return 0;
-    pthread_mutex_lock(&list_cache.mu);
-    for (int i = 0; i < LIST_CACHE_SLOTS; i++) {
-        struct list_cache_slot *sl = &list_cache.slot[i];
-        if (sl->body && sl->event_id == event_id && now - sl->made_ms < ttl &&
-            strcmp(sl->key, key) == 0) {
-            api__reply_bytes(r, 200, "application/json", sl->body, sl->len, NULL);
-            pthread_mutex_unlock(&list_cache.mu);
-            return 1;
-        }
-    }
-    pthread_mutex_unlock(&list_cache.mu);
-    return 0;
-}
-
-static void list_cache_put(struct api_req *r, const char *key, int64_t event_id, const char *body,
-                           size_t len)
-{
-    if (r->ctx->cfg.list_cache_ms <= 0 || event_id < 0)
-        return;
-    char *copy = malloc(len);
-    if (!copy)
-        return;
-    memcpy(copy, body, len);
-    pthread_mutex_lock(&list_cache.mu);
-    struct list_cache_slot *victim = &list_cache.slot[0];
-    for (int i = 0; i < LIST_CACHE_SLOTS; i++) {
-        struct list_cache_slot *sl = &list_cache.slot[i];
-        if (sl->body && strcmp(sl->key, key) == 0) {
-            victim = sl;
-            break;
-        }
-        if (!sl->body || sl->made_ms < victim->made_ms)
-            victim = sl;
-    }
-    free(victim->body);
-    snprintf(victim->key, sizeof victim->key, "%s", key);
-    victim->body = copy;
-    victim->len = len;
-    victim->event_id = event_id;
-    victim->made_ms = ot_time_mono_ms();
-    pthread_mutex_unlock(&list_cache.mu);
-}
-
-void api__list_cache_clear(void)
-{
-    pthread_mutex_lock(&list_cache.mu);
-    for (int i = 0; i < LIST_CACHE_SLOTS; i++) {
-        free(list_cache.slot[i].body);
-        list_cache.slot[i].body = NULL;
-    }
-    pthread_mutex_unlock(&list_cache.mu);
-}
-
 void api__h_ship_list(struct api_req *r)
 {
     static const char *const known[] = {"status", "cursor", "limit", NULL};
@@ -483,13 +388,13 @@ void api__h_ship_list(struct api_req *r)
     if (page_args(r, LIST_DEFAULT, LIST_MAX, &limit, &after, &unused) < 0)
         return;
     struct api_db *d = api__req_db(r);
-    char key[LIST_CACHE_KEY];
+    char key[API_LIST_CACHE_KEY];
     int n_key = snprintf(key, sizeof key, "%s|%d|%lld|%lld|%s", status ? status : "", active,
                          (long long)after, (long long)limit,
                          r->who.role == API_ROLE_CREW ? r->who.containers_json : "*");
     int cacheable = n_key > 0 && (size_t)n_key < sizeof key;
-    int64_t event_id = cacheable ? events_max_id(d) : -1;
-    if (cacheable && list_cache_get(r, key, event_id))
+    int64_t event_id = cacheable ? api__list_cache_stamp(d) : -1;
+    if (cacheable && api__list_cache_get(r, key, event_id))
         return;
     sqlite3_stmt *st = api__stmt(d, ST_SHIP_LIST);
     cJSON *items = cJSON_CreateArray();
@@ -519,7 +424,7 @@ void api__h_ship_list(struct api_req *r)
     }
     size_t len = strlen(txt);
     if (cacheable)
-        list_cache_put(r, key, event_id, txt, len);
+        api__list_cache_put(r, key, event_id, txt, len);
     api__reply_bytes(r, 200, "application/json", txt, len, NULL);
     cJSON_free(txt);
 }
