@@ -255,6 +255,45 @@ int api__route_find(const char *method, const char *path, int64_t *id, int *path
 /* Matches a path against a pattern; 1 on match (id filled when {id} present). */
 int api__route_match(const char *pattern, const char *path, int64_t *id);
 
+/* ---- JSON of row values (json.c) ---- */
+
+/* Column col as an RFC 3339 time (epoch ms in the row), or null. */
+void api__add_iso(cJSON *o, const char *key, sqlite3_stmt *st, int col);
+/* Column col as a string, or null. */
+void api__add_text(cJSON *o, const char *key, sqlite3_stmt *st, int col);
+/* A number as raw JSON text that reads back as exactly v (null if not finite). */
+void api__add_num(cJSON *o, const char *key, double v);
+
+/* ---- keyset paging (paging.c) ---- */
+
+#define API_LIST_DEFAULT 50
+#define API_LIST_MAX 500
+
+/* Builds one list item from the current row of st and records the page's
+ * cursor from it in arg; NULL when out of memory. */
+typedef cJSON *(*api_page_row_fn)(sqlite3_stmt *st, void *arg);
+/* Wraps items into {"items":[...],"next":cursor|null} (takes items; NULL on
+ * failure). */
+cJSON *api__page(cJSON *items, const char *next);
+/* ?limit= (default def, 1..max) and ?cursor= of a list. A bad one gets a
+ * 400 naming it and -1; otherwise 1 when a cursor was given (its two parts
+ * in *ca, *cb), 0 when not. */
+int api__page_args(struct api_req *r, int64_t def, int64_t max, int64_t *limit, int64_t *ca,
+                   int64_t *cb);
+/* One page of a list: steps st (bound with a LIMIT of limit + 1), adds the
+ * rows row() builds to items and sets *more when a row beyond the page
+ * exists. Resets st. On a database or memory failure replies 500, frees
+ * items and returns -1; 0 otherwise. */
+int api__page_fill(struct api_req *r, sqlite3_stmt *st, int64_t limit, cJSON *items, int *more,
+                   api_page_row_fn row, void *arg);
+
+/* ---- readings (readings.c) ---- */
+
+/* A reading as in the batch: seq, ts, present channels, missing, extras.
+ * Columns from `base`: seq, ts, the 12 canonical channels in enum order,
+ * missing (JSON array text), extra (JSON object text). */
+cJSON *api__reading_json(sqlite3_stmt *st, int base);
+
 /* ---- shipment list page cache (list_cache.c) ---- */
 
 #define API_LIST_CACHE_KEY 640 /* key: query plus scope */
@@ -355,8 +394,6 @@ cJSON *api__shipment_load(struct api_req *r, struct api_db *d, int64_t id, char 
 /* Changes the status inside the caller's transaction (event + audit); 0 on success. */
 int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id, const char *container,
                              const char *from, const char *to, const char *why);
-/* Alarm object from an ST_ALARMS_LIST/ST_ALARM_GET row. */
-cJSON *api__alarm_row(sqlite3_stmt *st);
 /* Shipment object for row id (full detail); NULL if absent. */
 cJSON *api__shipment_json(struct api_ctx *ctx, struct api_db *d, int64_t id);
 
