@@ -42,7 +42,7 @@ struct api_config {
 /* Loads and validates; on failure err names file and key. */
 enum ot_err api__config_load(const char *file, struct api_config *cfg, char *err, size_t errlen);
 
-/* ---- roles and tokens (auth.c) ---- */
+/* ---- roles (auth.c) ---- */
 
 enum api_role {
     API_ROLE_CREW = 1 << 0,
@@ -365,42 +365,48 @@ int api__sse_format(char *buf, size_t cap, int64_t id, const char *event, const 
 /* Great-circle distance in km. */
 double api__haversine_km(double lat1, double lon1, double lat2, double lon2);
 
-/* ---- handlers ---- */
+/* ---- handlers, by file ---- */
 
-void api__h_health(struct api_req *r);
-void api__h_me(struct api_req *r);
-void api__h_profiles(struct api_req *r);
-void api__h_ship_list(struct api_req *r);
-void api__h_ship_create(struct api_req *r);
-void api__h_ship_get(struct api_req *r);
-void api__h_ship_patch(struct api_req *r);
-void api__h_readings(struct api_req *r);
-void api__h_alarms(struct api_req *r);
-void api__h_alarm_ack(struct api_req *r);
-void api__h_custody_list(struct api_req *r);
-void api__h_custody_post(struct api_req *r);
-void api__h_export(struct api_req *r);
-void api__h_events(struct api_req *r);
-void api__h_metrics(struct api_req *r);
-void api__h_tokens_list(struct api_req *r);
-void api__h_tokens_create(struct api_req *r);
-void api__h_tokens_revoke(struct api_req *r);
-void api__h_static(struct api_req *r);
+void api__h_health(struct api_req *r);        /* health.c */
+void api__h_me(struct api_req *r);            /* auth.c */
+void api__h_profiles(struct api_req *r);      /* profiles.c */
+void api__h_ship_list(struct api_req *r);     /* shipments_read.c */
+void api__h_ship_get(struct api_req *r);      /* shipments_read.c */
+void api__h_ship_create(struct api_req *r);   /* shipments_write.c */
+void api__h_ship_patch(struct api_req *r);    /* shipments_write.c */
+void api__h_readings(struct api_req *r);      /* readings.c */
+void api__h_alarms(struct api_req *r);        /* alarms.c */
+void api__h_alarm_ack(struct api_req *r);     /* alarms.c */
+void api__h_custody_list(struct api_req *r);  /* custody.c */
+void api__h_custody_post(struct api_req *r);  /* custody.c */
+void api__h_export(struct api_req *r);        /* custody.c */
+void api__h_events(struct api_req *r);        /* events.c */
+void api__h_metrics(struct api_req *r);       /* metrics.c */
+void api__h_tokens_list(struct api_req *r);   /* tokens.c */
+void api__h_tokens_create(struct api_req *r); /* tokens.c */
+void api__h_tokens_revoke(struct api_req *r); /* tokens.c */
+void api__h_static(struct api_req *r);        /* static.c */
+
+/* ---- shipments (shipments_read.c, shipments_write.c) ---- */
 
 /* Loads a shipment row and checks the principal may see it; replies 404/403
  * itself and returns NULL. The JSON is the full shipment object. */
 cJSON *api__shipment_load(struct api_req *r, struct api_db *d, int64_t id, char *container,
                           size_t clen, char *status, size_t slen);
-/* Changes the status inside the caller's transaction (event + audit); 0 on success. */
-int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id, const char *container,
-                             const char *from, const char *to, const char *why);
 /* Shipment object for row id (full detail); NULL if absent. */
 cJSON *api__shipment_json(struct api_ctx *ctx, struct api_db *d, int64_t id);
+/* Changes the status inside the caller's transaction (event + audit); 0 on
+ * success (shipments_write.c). */
+int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id, const char *container,
+                             const char *from, const char *to, const char *why);
 
-/* ---- tokens (auth.c) ---- */
+/* ---- authentication (auth.c) ---- */
 
 /* Looks up "Bearer X" header value; 0 and fills p on success. */
 int api__authenticate(struct api_db *d, const char *authz, struct api_principal *p);
+
+/* ---- tokens (tokens.c; the command line in token_cli.c) ---- */
+
 /* Creates a token; writes the secret ("ot_" + 64 hex) into secret (68 bytes). */
 enum ot_err api__token_create(struct api_db *d, enum api_role role, const char *name,
                               const char *const *containers, size_t n, char secret[68],

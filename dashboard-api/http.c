@@ -194,15 +194,9 @@ static void dispatch(struct api_req *r)
     const char *path = r->url;
     int is_api = strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0 ||
                  strcmp(path, "/metrics") == 0;
-    int is_get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
     if (!is_api) {
         r->route = API_ROUTE_STATIC;
-        if (!is_get) {
-            api__reply_error(r, 405, "method_not_allowed", "%s: only GET and HEAD serve files",
-                             r->method);
-            return;
-        }
-        api__h_static(r);
+        api__h_static(r); /* static.c; refuses methods other than GET and HEAD */
         return;
     }
     r->route = api__route_find(r->method, path, &r->path_id, &known);
