@@ -95,15 +95,9 @@ void api__h_alarm_ack(struct api_req *r)
         cJSON *body = api__body_json(r);
         if (!body)
             return;
-        const cJSON *it;
-        cJSON_ArrayForEach(it, body)
-        {
-            if (strcmp(it->string, "comment")) {
-                api__reply_error(r, 400, "invalid_field", "%.64s: unknown key (comment)",
-                                 it->string);
-                cJSON_Delete(body);
-                return;
-            }
+        if (api__body_check(r, body, (const char *const[]){"comment", NULL})) {
+            cJSON_Delete(body);
+            return;
         }
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(body, "comment");
         if (c && !cJSON_IsNull(c)) {
@@ -119,10 +113,8 @@ void api__h_alarm_ack(struct api_req *r)
         cJSON_Delete(body);
     }
     struct api_db *d = api__req_db(r);
-    if (api__db_exec(d, "BEGIN IMMEDIATE")) {
-        api__reply_error(r, 503, "busy", "database busy, retry");
+    if (api__req_begin(r))
         return;
-    }
     sqlite3_stmt *st = api__stmt(d, ST_ALARM_GET);
     if (!st)
         goto fail;

@@ -223,6 +223,12 @@ const char *api__query(struct api_req *r, const char *key);
 int api__query_check(struct api_req *r, const char *const *known);
 /* Parses the body as a JSON object; replies 400/413 itself and returns NULL on failure. */
 cJSON *api__body_json(struct api_req *r);
+/* 400 naming the first key of body not in known (NULL-terminated), listing
+ * the known ones; 0 if all known. */
+int api__body_check(struct api_req *r, const cJSON *body, const char *const *known);
+/* BEGIN IMMEDIATE on the request's connection; replies 503 busy and
+ * returns -1 if the database is busy, 0 otherwise. */
+int api__req_begin(struct api_req *r);
 
 /* ---- route table (routes.c) ---- */
 

@@ -33,15 +33,12 @@ void api__h_custody_list(struct api_req *r)
         api__reply_error(r, 500, "internal", "ledger: %s", ot_strerror(rc));
         return;
     }
-    cJSON *o = cJSON_CreateObject();
+    /* a trail is short (tens of entries): one page */
+    cJSON *o = api__page(arr, NULL);
     if (!o) {
-        cJSON_Delete(arr);
         api__reply_error(r, 500, "internal", "out of memory");
         return;
     }
-    /* a trail is short (tens of entries): one page */
-    cJSON_AddItemToObject(o, "items", arr);
-    cJSON_AddNullToObject(o, "next");
     api__reply_json(r, 200, o);
 }
 

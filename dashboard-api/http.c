@@ -188,6 +188,36 @@ struct api_db *api__req_db(struct api_req *r)
     return r->db;
 }
 
+int api__req_begin(struct api_req *r)
+{
+    if (api__db_exec(api__req_db(r), "BEGIN IMMEDIATE")) {
+        api__reply_error(r, 503, "busy", "database busy, retry");
+        return -1;
+    }
+    return 0;
+}
+
+int api__body_check(struct api_req *r, const cJSON *body, const char *const *known)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, body)
+    {
+        const char *const *k = known;
+        while (*k && strcmp(it->string, *k))
+            k++;
+        if (*k)
+            continue;
+        char list[256];
+        size_t n = 0;
+        list[0] = '\0';
+        for (k = known; *k && n < sizeof list; k++)
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", k == known ? "" : ", ", *k);
+        api__reply_error(r, 400, "invalid_field", "%.64s: unknown key (%s)", it->string, list);
+        return -1;
+    }
+    return 0;
+}
+
 static void dispatch(struct api_req *r)
 {
     int known = 0;

@@ -21,14 +21,10 @@ void api__h_profiles(struct api_req *r)
         cJSON_AddNumberToObject(o, "max_cold_ischemia_min", (double)p->max_cold_ischemia_min);
         cJSON_AddNumberToObject(o, "warn_fraction", p->warn_fraction);
     }
-    cJSON *o = cJSON_CreateObject();
-    if (!items || !o) {
-        cJSON_Delete(items);
-        cJSON_Delete(o);
+    cJSON *o = items ? api__page(items, NULL) : NULL;
+    if (!o) {
         api__reply_error(r, 500, "internal", "out of memory");
         return;
     }
-    cJSON_AddItemToObject(o, "items", items);
-    cJSON_AddNullToObject(o, "next");
     api__reply_json(r, 200, o);
 }

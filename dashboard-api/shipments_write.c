@@ -46,10 +46,8 @@ void api__h_ship_create(struct api_req *r)
         return;
     }
     struct api_db *d = api__req_db(r);
-    if (api__db_exec(d, "BEGIN IMMEDIATE")) {
-        api__reply_error(r, 503, "busy", "database busy, retry");
+    if (api__req_begin(r))
         return;
-    }
     sqlite3_stmt *st = api__stmt(d, ST_SHIP_OPEN_FOR_CONTAINER);
     if (!st)
         goto fail;
@@ -220,15 +218,9 @@ void api__h_ship_patch(struct api_req *r)
     cJSON *body = api__body_json(r);
     if (!body)
         return;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, body)
-    {
-        if (strcmp(it->string, "status") && strcmp(it->string, "comment")) {
-            api__reply_error(r, 400, "invalid_field", "%.64s: unknown key (status, comment)",
-                             it->string);
-            cJSON_Delete(body);
-            return;
-        }
+    if (api__body_check(r, body, (const char *const[]){"status", "comment", NULL})) {
+        cJSON_Delete(body);
+        return;
     }
     const cJSON *to = cJSON_GetObjectItemCaseSensitive(body, "status");
     const cJSON *comment = cJSON_GetObjectItemCaseSensitive(body, "comment");
@@ -253,9 +245,8 @@ void api__h_ship_patch(struct api_req *r)
         cJSON_Delete(body);
         return;
     }
-    if (api__db_exec(d, "BEGIN IMMEDIATE")) {
+    if (api__req_begin(r)) {
         cJSON_Delete(body);
-        api__reply_error(r, 503, "busy", "database busy, retry");
         return;
     }
     cJSON *cur =

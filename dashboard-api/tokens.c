@@ -136,15 +136,11 @@ enum ot_err api__token_revoke(struct api_db *d, int64_t id)
 void api__h_tokens_list(struct api_req *r)
 {
     cJSON *arr = api__token_list(api__req_db(r));
-    cJSON *o = cJSON_CreateObject();
-    if (!arr || !o) {
-        cJSON_Delete(arr);
-        cJSON_Delete(o);
+    cJSON *o = arr ? api__page(arr, NULL) : NULL;
+    if (!o) {
         api__reply_error(r, 500, "internal", "cannot list tokens");
         return;
     }
-    cJSON_AddItemToObject(o, "items", arr);
-    cJSON_AddNullToObject(o, "next");
     api__reply_json(r, 200, o);
 }
 
@@ -158,15 +154,8 @@ void api__h_tokens_create(struct api_req *r)
     if (!body)
         return;
     const cJSON *it;
-    cJSON_ArrayForEach(it, body)
-    {
-        if (strcmp(it->string, "role") && strcmp(it->string, "name") &&
-            strcmp(it->string, "containers")) {
-            api__reply_error(r, 400, "invalid_field", "%.64s: unknown key (role, name, containers)",
-                             it->string);
-            goto out;
-        }
-    }
+    if (api__body_check(r, body, (const char *const[]){"role", "name", "containers", NULL}))
+        goto out;
     const cJSON *role_j = cJSON_GetObjectItemCaseSensitive(body, "role");
     const cJSON *name_j = cJSON_GetObjectItemCaseSensitive(body, "name");
     const cJSON *cont_j = cJSON_GetObjectItemCaseSensitive(body, "containers");
@@ -207,10 +196,8 @@ void api__h_tokens_create(struct api_req *r)
         goto out;
     }
     struct api_db *d = api__req_db(r);
-    if (api__db_exec(d, "BEGIN IMMEDIATE")) {
-        api__reply_error(r, 503, "busy", "database busy, retry");
+    if (api__req_begin(r))
         goto out;
-    }
     int ok = api__token_create(d, role, name_j->valuestring, containers, n, secret, &id) == OT_OK;
     cJSON *au = cJSON_CreateObject();
     if (ok && au) {
@@ -246,10 +233,8 @@ void api__h_tokens_revoke(struct api_req *r)
 {
     char target[32];
     struct api_db *d = api__req_db(r);
-    if (api__db_exec(d, "BEGIN IMMEDIATE")) {
-        api__reply_error(r, 503, "busy", "database busy, retry");
+    if (api__req_begin(r))
         return;
-    }
     enum ot_err rc = api__token_revoke(d, r->path_id);
     if (rc == OT_ERR_NOTFOUND) {
         api__db_exec(d, "ROLLBACK");
