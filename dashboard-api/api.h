@@ -42,7 +42,7 @@ struct api_config {
 /* Loads and validates; on failure err names file and key. */
 enum ot_err api__config_load(const char *file, struct api_config *cfg, char *err, size_t errlen);
 
-/* ---- roles and tokens (auth.c) ---- */
+/* ---- roles (auth.c) ---- */
 
 enum api_role {
     API_ROLE_CREW = 1 << 0,
@@ -94,6 +94,56 @@ enum api_stmt {
     ST__COUNT
 };
 
+/* Columns of a shipment row (ST_SHIP_LIST, ST_SHIP_GET): one list from
+ * which both the column indexes (enum api_ship_col) and the column text of
+ * db.c's SHIP_SELECT are generated, so adding a column cannot shift the
+ * others. X(name, expression) for each column, LAST(...) for the final one
+ * (no comma after it in the SQL). The reading columns SC_R_SEQ..SC_R_EXTRA
+ * keep the layout of api__reading_json: seq, ts, the channels in enum
+ * ot_channel order, missing, extra. */
+#define API_SHIP_COLUMNS(X, LAST)                                                                  \
+    X(SC_ID, "s.id")                                                                               \
+    X(SC_CONTAINER, "s.container")                                                                 \
+    X(SC_PROFILE, "s.profile")                                                                     \
+    X(SC_DONATION_CODE, "s.donation_code")                                                         \
+    X(SC_CROSS_CLAMP_AT, "s.cross_clamp_at")                                                       \
+    X(SC_ORIGIN_NAME, "s.origin_name")                                                             \
+    X(SC_ORIGIN_LAT, "s.origin_lat")                                                               \
+    X(SC_ORIGIN_LON, "s.origin_lon")                                                               \
+    X(SC_DEST_NAME, "s.dest_name")                                                                 \
+    X(SC_DEST_LAT, "s.dest_lat")                                                                   \
+    X(SC_DEST_LON, "s.dest_lon")                                                                   \
+    X(SC_MODE, "s.mode")                                                                           \
+    X(SC_STATUS, "s.status")                                                                       \
+    X(SC_CREATED_AT, "s.created_at")                                                               \
+    X(SC_CREATED_BY, "s.created_by")                                                               \
+    X(SC_UPDATED_AT, "s.updated_at")                                                               \
+    X(SC_DELIVERED_AT, "s.delivered_at")                                                           \
+    X(SC_CLOSED_AT, "s.closed_at")                                                                 \
+    X(SC_ETA, "s.eta")                                                                             \
+    X(SC_R_SEQ, "r.seq")                                                                           \
+    X(SC_R_TS, "r.ts")                                                                             \
+    X(SC_R_TEMP_C, "r.temp_c")                                                                     \
+    X(SC_R_TEMP2_C, "r.temp2_c")                                                                   \
+    X(SC_R_AMBIENT_C, "r.ambient_c")                                                               \
+    X(SC_R_LAT, "r.lat")                                                                           \
+    X(SC_R_LON, "r.lon")                                                                           \
+    X(SC_R_ALT_M, "r.alt_m")                                                                       \
+    X(SC_R_SPEED_KMH, "r.speed_kmh")                                                               \
+    X(SC_R_HEADING_DEG, "r.heading_deg")                                                           \
+    X(SC_R_LID_OPEN, "r.lid_open")                                                                 \
+    X(SC_R_SHOCK_G, "r.shock_g")                                                                   \
+    X(SC_R_BATTERY_PCT, "r.battery_pct")                                                           \
+    X(SC_R_GNSS_FIX, "r.gnss_fix")                                                                 \
+    X(SC_R_MISSING, "r.missing")                                                                   \
+    X(SC_R_EXTRA, "r.extra")                                                                       \
+    LAST(SC_ALARMS_ACTIVE, "(SELECT count(*) FROM alarms a WHERE a.shipment_id = s.id"             \
+                           " AND a.state IN ('raised','acknowledged'))")
+
+#define API_SHIP_COL_ENUM(name, expr) name,
+enum api_ship_col { API_SHIP_COLUMNS(API_SHIP_COL_ENUM, API_SHIP_COL_ENUM) SC__COUNT };
+#undef API_SHIP_COL_ENUM
+
 struct api_db {
     sqlite3 *db;
     sqlite3_stmt *st[ST__COUNT];
@@ -126,7 +176,8 @@ struct api_ctx {
     struct ot_ledger_key *key;
     struct api_sse *sse;
     struct api_metrics *metrics;
-    char web_root_real[4096]; /* realpath of web_root, "" if absent */
+    struct api_list_cache *list_cache; /* shipment list pages (list_cache.c) */
+    char web_root_real[4096];          /* realpath of web_root, "" if absent */
 };
 
 /* ---- request and response (http.c) ---- */
@@ -172,15 +223,32 @@ const char *api__query(struct api_req *r, const char *key);
 int api__query_check(struct api_req *r, const char *const *known);
 /* Parses the body as a JSON object; replies 400/413 itself and returns NULL on failure. */
 cJSON *api__body_json(struct api_req *r);
+/* 400 naming the first key of body not in known (NULL-terminated), listing
+ * the known ones; 0 if all known. */
+int api__body_check(struct api_req *r, const cJSON *body, const char *const *known);
+/* BEGIN IMMEDIATE on the request's connection; replies 503 busy and
+ * returns -1 if the database is busy, 0 otherwise. */
+int api__req_begin(struct api_req *r);
 
 /* ---- route table (routes.c) ---- */
 
 typedef void (*api_handler)(struct api_req *r);
 
+/* What http.c does differently for a route (struct api_route.flags). */
+enum api_route_flag {
+    /* the bearer token may also come as ?access_token= (EventSource cannot
+     * send headers); the header wins when both are present */
+    API_RF_QUERY_TOKEN = 1 << 0,
+    /* token lookup and the handler's reads share one read transaction
+     * (BEGIN before authentication): one set of WAL locks per request */
+    API_RF_READ_TX = 1 << 1,
+};
+
 struct api_route {
     const char *method;
     const char *pattern; /* segments; "{id}" matches a positive integer */
     unsigned roles;      /* 0 = public (no token) */
+    unsigned flags;      /* enum api_route_flag bits */
     api_handler handler;
     const char *name; /* metrics label */
 };
@@ -192,6 +260,61 @@ extern const size_t api__n_routes;
 int api__route_find(const char *method, const char *path, int64_t *id, int *path_known);
 /* Matches a path against a pattern; 1 on match (id filled when {id} present). */
 int api__route_match(const char *pattern, const char *path, int64_t *id);
+
+/* ---- JSON of row values (json.c) ---- */
+
+/* Column col as an RFC 3339 time (epoch ms in the row), or null. */
+void api__add_iso(cJSON *o, const char *key, sqlite3_stmt *st, int col);
+/* Column col as a string, or null. */
+void api__add_text(cJSON *o, const char *key, sqlite3_stmt *st, int col);
+/* A number as raw JSON text that reads back as exactly v (null if not finite). */
+void api__add_num(cJSON *o, const char *key, double v);
+
+/* ---- keyset paging (paging.c) ---- */
+
+#define API_LIST_DEFAULT 50
+#define API_LIST_MAX 500
+
+/* Builds one list item from the current row of st and records the page's
+ * cursor from it in arg; NULL when out of memory. */
+typedef cJSON *(*api_page_row_fn)(sqlite3_stmt *st, void *arg);
+/* Wraps items into {"items":[...],"next":cursor|null} (takes items; NULL on
+ * failure). */
+cJSON *api__page(cJSON *items, const char *next);
+/* ?limit= (default def, 1..max) and ?cursor= of a list. A bad one gets a
+ * 400 naming it and -1; otherwise 1 when a cursor was given (its two parts
+ * in *ca, *cb), 0 when not. */
+int api__page_args(struct api_req *r, int64_t def, int64_t max, int64_t *limit, int64_t *ca,
+                   int64_t *cb);
+/* One page of a list: steps st (bound with a LIMIT of limit + 1), adds the
+ * rows row() builds to items and sets *more when a row beyond the page
+ * exists. Resets st. On a database or memory failure replies 500, frees
+ * items and returns -1; 0 otherwise. */
+int api__page_fill(struct api_req *r, sqlite3_stmt *st, int64_t limit, cJSON *items, int *more,
+                   api_page_row_fn row, void *arg);
+
+/* ---- readings (readings.c) ---- */
+
+/* A reading as in the batch: seq, ts, present channels, missing, extras.
+ * Columns from `base`: seq, ts, the 12 canonical channels in enum order,
+ * missing (JSON array text), extra (JSON object text). */
+cJSON *api__reading_json(sqlite3_stmt *st, int base);
+
+/* ---- shipment list page cache (list_cache.c) ---- */
+
+#define API_LIST_CACHE_KEY 640 /* key: query plus scope */
+
+struct api_list_cache;
+enum ot_err api__list_cache_new(struct api_list_cache **out);
+void api__list_cache_free(struct api_list_cache *c);
+/* The cache's validity stamp: the newest events id; -1 if unknown. */
+int64_t api__list_cache_stamp(struct api_db *d);
+/* Replies with the cached page for key if it was made at stamp event_id
+ * and is younger than list_cache_ms; 1 if it did. */
+int api__list_cache_get(struct api_req *r, const char *key, int64_t event_id);
+/* Keeps a copy of a rendered page (evicting the oldest slot). */
+void api__list_cache_put(struct api_req *r, const char *key, int64_t event_id, const char *body,
+                         size_t len);
 
 /* ---- validation helpers (validate.c; pure, unit-tested) ---- */
 
@@ -248,45 +371,48 @@ int api__sse_format(char *buf, size_t cap, int64_t id, const char *event, const 
 /* Great-circle distance in km. */
 double api__haversine_km(double lat1, double lon1, double lat2, double lon2);
 
-/* ---- handlers ---- */
+/* ---- handlers, by file ---- */
 
-void api__h_health(struct api_req *r);
-void api__h_me(struct api_req *r);
-void api__h_profiles(struct api_req *r);
-void api__h_ship_list(struct api_req *r);
-void api__list_cache_clear(void);
-void api__h_ship_create(struct api_req *r);
-void api__h_ship_get(struct api_req *r);
-void api__h_ship_patch(struct api_req *r);
-void api__h_readings(struct api_req *r);
-void api__h_alarms(struct api_req *r);
-void api__h_alarm_ack(struct api_req *r);
-void api__h_custody_list(struct api_req *r);
-void api__h_custody_post(struct api_req *r);
-void api__h_export(struct api_req *r);
-void api__h_events(struct api_req *r);
-void api__h_metrics(struct api_req *r);
-void api__h_tokens_list(struct api_req *r);
-void api__h_tokens_create(struct api_req *r);
-void api__h_tokens_revoke(struct api_req *r);
-void api__h_static(struct api_req *r);
+void api__h_health(struct api_req *r);        /* health.c */
+void api__h_me(struct api_req *r);            /* auth.c */
+void api__h_profiles(struct api_req *r);      /* profiles.c */
+void api__h_ship_list(struct api_req *r);     /* shipments_read.c */
+void api__h_ship_get(struct api_req *r);      /* shipments_read.c */
+void api__h_ship_create(struct api_req *r);   /* shipments_write.c */
+void api__h_ship_patch(struct api_req *r);    /* shipments_write.c */
+void api__h_readings(struct api_req *r);      /* readings.c */
+void api__h_alarms(struct api_req *r);        /* alarms.c */
+void api__h_alarm_ack(struct api_req *r);     /* alarms.c */
+void api__h_custody_list(struct api_req *r);  /* custody.c */
+void api__h_custody_post(struct api_req *r);  /* custody.c */
+void api__h_export(struct api_req *r);        /* custody.c */
+void api__h_events(struct api_req *r);        /* events.c */
+void api__h_metrics(struct api_req *r);       /* metrics.c */
+void api__h_tokens_list(struct api_req *r);   /* tokens.c */
+void api__h_tokens_create(struct api_req *r); /* tokens.c */
+void api__h_tokens_revoke(struct api_req *r); /* tokens.c */
+void api__h_static(struct api_req *r);        /* static.c */
+
+/* ---- shipments (shipments_read.c, shipments_write.c) ---- */
 
 /* Loads a shipment row and checks the principal may see it; replies 404/403
  * itself and returns NULL. The JSON is the full shipment object. */
 cJSON *api__shipment_load(struct api_req *r, struct api_db *d, int64_t id, char *container,
                           size_t clen, char *status, size_t slen);
-/* Changes the status inside the caller's transaction (event + audit); 0 on success. */
-int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id, const char *container,
-                             const char *from, const char *to, const char *why);
-/* Alarm object from an ST_ALARMS_LIST/ST_ALARM_GET row. */
-cJSON *api__alarm_row(sqlite3_stmt *st);
 /* Shipment object for row id (full detail); NULL if absent. */
 cJSON *api__shipment_json(struct api_ctx *ctx, struct api_db *d, int64_t id);
+/* Changes the status inside the caller's transaction (event + audit); 0 on
+ * success (shipments_write.c). */
+int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id, const char *container,
+                             const char *from, const char *to, const char *why);
 
-/* ---- tokens (auth.c) ---- */
+/* ---- authentication (auth.c) ---- */
 
 /* Looks up "Bearer X" header value; 0 and fills p on success. */
 int api__authenticate(struct api_db *d, const char *authz, struct api_principal *p);
+
+/* ---- tokens (tokens.c; the command line in token_cli.c) ---- */
+
 /* Creates a token; writes the secret ("ot_" + 64 hex) into secret (68 bytes). */
 enum ot_err api__token_create(struct api_db *d, enum api_role role, const char *name,
                               const char *const *containers, size_t n, char secret[68],

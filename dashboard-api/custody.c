@@ -1,5 +1,5 @@
 /* custody.c - the custody trail through the ledger (common/ot_ledger.h),
- * auditor exports, and alarm acknowledgement.
+ * and auditor exports of it.
  *
  * A custody POST is appended by ot_ledger_append, which runs its own
  * transaction (chain check, readings digest, hash, signed head). The
@@ -7,7 +7,7 @@
  * delivered, discarded -> discarded), the SSE event and the audit row are
  * then written in a second transaction; the ledger entry is the record of
  * truth and the status follows it. */
-#include "http.h"
+#include "api.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,15 +33,12 @@ void api__h_custody_list(struct api_req *r)
         api__reply_error(r, 500, "internal", "ledger: %s", ot_strerror(rc));
         return;
     }
-    cJSON *o = cJSON_CreateObject();
+    /* a trail is short (tens of entries): one page */
+    cJSON *o = api__page(arr, NULL);
     if (!o) {
-        cJSON_Delete(arr);
         api__reply_error(r, 500, "internal", "out of memory");
         return;
     }
-    /* a trail is short (tens of entries): one page */
-    cJSON_AddItemToObject(o, "items", arr);
-    cJSON_AddNullToObject(o, "next");
     api__reply_json(r, 200, o);
 }
 
@@ -208,123 +205,4 @@ void api__h_export(struct api_req *r)
     }
     api__reply_bytes(r, 200, ctype, out, len, disp);
     free(out);
-}
-
-void api__h_alarm_ack(struct api_req *r)
-{
-    char comment[1001] = "", target[32];
-    cJSON *alarm = NULL;
-    if (r->body_len > 0) {
-        cJSON *body = api__body_json(r);
-        if (!body)
-            return;
-        const cJSON *it;
-        cJSON_ArrayForEach(it, body)
-        {
-            if (strcmp(it->string, "comment")) {
-                api__reply_error(r, 400, "invalid_field", "%.64s: unknown key (comment)",
-                                 it->string);
-                cJSON_Delete(body);
-                return;
-            }
-        }
-        const cJSON *c = cJSON_GetObjectItemCaseSensitive(body, "comment");
-        if (c && !cJSON_IsNull(c)) {
-            if (!cJSON_IsString(c) || !api__text_valid(c->valuestring, 1000)) {
-                api__reply_error(r, 400, "invalid_field",
-                                 "comment: expected a string of at most 1000 printable "
-                                 "characters");
-                cJSON_Delete(body);
-                return;
-            }
-            snprintf(comment, sizeof comment, "%s", c->valuestring);
-        }
-        cJSON_Delete(body);
-    }
-    struct api_db *d = api__req_db(r);
-    if (api__db_exec(d, "BEGIN IMMEDIATE")) {
-        api__reply_error(r, 503, "busy", "database busy, retry");
-        return;
-    }
-    sqlite3_stmt *st = api__stmt(d, ST_ALARM_GET);
-    if (!st)
-        goto fail;
-    sqlite3_bind_int64(st, 1, r->path_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        api__db_exec(d, "ROLLBACK");
-        api__reply_error(r, 404, "not_found", "alarm %lld: no such alarm", (long long)r->path_id);
-        return;
-    }
-    alarm = api__alarm_row(st);
-    sqlite3_reset(st);
-    if (!alarm)
-        goto fail;
-    const cJSON *cont = cJSON_GetObjectItemCaseSensitive(alarm, "container");
-    const cJSON *acked = cJSON_GetObjectItemCaseSensitive(alarm, "acked_at");
-    const cJSON *sid = cJSON_GetObjectItemCaseSensitive(alarm, "shipment_id");
-    if (!cJSON_IsString(cont) || !api__may_container(&r->who, cont->valuestring)) {
-        api__db_exec(d, "ROLLBACK");
-        cJSON_Delete(alarm);
-        api__reply_error(r, 403, "forbidden", "alarm %lld: its container is not on this crew token",
-                         (long long)r->path_id);
-        return;
-    }
-    if (!cJSON_IsNull(acked)) {
-        api__db_exec(d, "ROLLBACK");
-        cJSON_Delete(alarm);
-        api__reply_error(r, 409, "conflict", "alarm %lld: already acknowledged",
-                         (long long)r->path_id);
-        return;
-    }
-    char who[160], container[65];
-    int64_t ship_id = cJSON_IsNumber(sid) ? (int64_t)sid->valuedouble : 0;
-    snprintf(container, sizeof container, "%s", cont->valuestring);
-    snprintf(who, sizeof who, "%s (%s)", r->who.name, api__role_name(r->who.role));
-    st = api__stmt(d, ST_ALARM_ACK);
-    if (!st)
-        goto fail;
-    sqlite3_bind_int64(st, 1, r->path_id);
-    sqlite3_bind_int64(st, 2, ot_time_now_ms());
-    sqlite3_bind_text(st, 3, who, -1, SQLITE_STATIC);
-    if (comment[0])
-        sqlite3_bind_text(st, 4, comment, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (s != SQLITE_DONE)
-        goto fail;
-    cJSON_Delete(alarm);
-    alarm = NULL;
-    st = api__stmt(d, ST_ALARM_GET);
-    if (!st)
-        goto fail;
-    sqlite3_bind_int64(st, 1, r->path_id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        alarm = api__alarm_row(st);
-    sqlite3_reset(st);
-    if (!alarm)
-        goto fail;
-    cJSON *ev = cJSON_CreateObject();
-    cJSON *au = cJSON_CreateObject();
-    int ok = ev && au;
-    if (ok) {
-        snprintf(target, sizeof target, "alarm/%lld", (long long)r->path_id);
-        cJSON_AddStringToObject(ev, "change", "acknowledged");
-        cJSON_AddItemToObject(ev, "alarm", cJSON_Duplicate(alarm, 1));
-        if (comment[0])
-            cJSON_AddStringToObject(au, "comment", comment);
-        ok = api__event(d, "alarm", ship_id, container, ev) == OT_OK &&
-             api__audit(d, &r->who, "alarm.ack", target, au) == OT_OK;
-    }
-    cJSON_Delete(ev);
-    cJSON_Delete(au);
-    if (!ok || api__db_exec(d, "COMMIT"))
-        goto fail;
-    ot_info("alarm acknowledged id=%lld by=%s", (long long)r->path_id, r->who.name);
-    api__reply_json(r, 200, alarm);
-    return;
-fail:
-    cJSON_Delete(alarm);
-    api__db_exec(d, "ROLLBACK");
-    api__reply_error(r, 500, "internal", "could not acknowledge the alarm");
 }

@@ -11,16 +11,13 @@
 #include "ot_log.h"
 #include "ot_time.h"
 
-/* columns shared by the list and the detail of shipments (see shipments.c) */
+/* columns shared by the list and the detail of shipments, generated from
+ * API_SHIP_COLUMNS (api.h) so that the text and enum api_ship_col agree */
+#define SHIP_COL_TEXT(name, expr) expr ", "
+#define SHIP_COL_LAST(name, expr) expr
+#define SHIP_COLS_TEXT API_SHIP_COLUMNS(SHIP_COL_TEXT, SHIP_COL_LAST)
 #define SHIP_SELECT                                                                                \
-    "SELECT s.id, s.container, s.profile, s.donation_code, s.cross_clamp_at,"                      \
-    " s.origin_name, s.origin_lat, s.origin_lon, s.dest_name, s.dest_lat, s.dest_lon,"             \
-    " s.mode, s.status, s.created_at, s.created_by, s.updated_at, s.delivered_at, s.closed_at,"    \
-    " s.eta,"                                                                                      \
-    " r.seq, r.ts, r.temp_c, r.temp2_c, r.ambient_c, r.lat, r.lon, r.alt_m, r.speed_kmh,"          \
-    " r.heading_deg, r.lid_open, r.shock_g, r.battery_pct, r.gnss_fix, r.missing, r.extra,"        \
-    " (SELECT count(*) FROM alarms a WHERE a.shipment_id = s.id"                                   \
-    "   AND a.state IN ('raised','acknowledged'))"                                                 \
+    "SELECT " SHIP_COLS_TEXT                                                                       \
     " FROM shipments s LEFT JOIN readings r ON r.container = s.container AND r.seq ="              \
     "  (SELECT r2.seq FROM readings r2 WHERE r2.shipment_id = s.id"                                \
     "   ORDER BY r2.ts DESC LIMIT 1) "

@@ -188,21 +188,45 @@ struct api_db *api__req_db(struct api_req *r)
     return r->db;
 }
 
+int api__req_begin(struct api_req *r)
+{
+    if (api__db_exec(api__req_db(r), "BEGIN IMMEDIATE")) {
+        api__reply_error(r, 503, "busy", "database busy, retry");
+        return -1;
+    }
+    return 0;
+}
+
+int api__body_check(struct api_req *r, const cJSON *body, const char *const *known)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, body)
+    {
+        const char *const *k = known;
+        while (*k && strcmp(it->string, *k))
+            k++;
+        if (*k)
+            continue;
+        char list[256];
+        size_t n = 0;
+        list[0] = '\0';
+        for (k = known; *k && n < sizeof list; k++)
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", k == known ? "" : ", ", *k);
+        api__reply_error(r, 400, "invalid_field", "%.64s: unknown key (%s)", it->string, list);
+        return -1;
+    }
+    return 0;
+}
+
 static void dispatch(struct api_req *r)
 {
     int known = 0;
     const char *path = r->url;
     int is_api = strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0 ||
                  strcmp(path, "/metrics") == 0;
-    int is_get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
     if (!is_api) {
         r->route = API_ROUTE_STATIC;
-        if (!is_get) {
-            api__reply_error(r, 405, "method_not_allowed", "%s: only GET and HEAD serve files",
-                             r->method);
-            return;
-        }
-        api__h_static(r);
+        api__h_static(r); /* static.c; refuses methods other than GET and HEAD */
         return;
     }
     r->route = api__route_find(r->method, path, &r->path_id, &known);
@@ -221,9 +245,10 @@ static void dispatch(struct api_req *r)
             MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         char qauth[300];
         const char *qtok = api__query(r, "access_token");
-        if (!authz && qtok && rt->handler == api__h_events) {
-            /* EventSource cannot send headers: the stream alone accepts
-             * ?access_token= (never logged: we log paths, not queries) */
+        if (!authz && qtok && (rt->flags & API_RF_QUERY_TOKEN)) {
+            /* EventSource cannot send headers: only routes flagged
+             * API_RF_QUERY_TOKEN (the event stream) accept ?access_token=
+             * (never logged: we log paths, not queries) */
             snprintf(qauth, sizeof qauth, "Bearer %.280s", qtok);
             authz = qauth;
         }
@@ -231,9 +256,10 @@ static void dispatch(struct api_req *r)
             api__reply_error(r, 401, "unauthorized", "Authorization: a bearer token is required");
             return;
         }
-        /* the hot list runs token lookup and its own reads in one read
-         * transaction: one set of WAL locks instead of one per statement */
-        if (rt->handler == api__h_ship_list)
+        /* API_RF_READ_TX (the hot shipment list): token lookup and the
+         * handler's reads in one read transaction, one set of WAL locks
+         * instead of one per statement */
+        if (rt->flags & API_RF_READ_TX)
             api__db_exec(api__req_db(r), "BEGIN");
         if (api__authenticate(api__req_db(r), authz, &r->who)) {
             api__reply_error(r, 401, "unauthorized", "Authorization: token is invalid or revoked");

@@ -102,14 +102,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "organtrack-api: %s: database: cannot open %s\n", config, ctx.cfg.database);
         goto out;
     }
-    if (api__metrics_new(&ctx.metrics) || api__sse_start(&ctx))
+    if (api__metrics_new(&ctx.metrics) || api__list_cache_new(&ctx.list_cache) ||
+        api__sse_start(&ctx))
         goto out;
     ot_signal_install();
     if (api__http_run(&ctx) == OT_OK)
         exit_code = 0;
 out:
     api__sse_free(&ctx);
-    api__list_cache_clear();
+    api__list_cache_free(ctx.list_cache);
     api__metrics_free(ctx.metrics);
     api__pool_close(ctx.pool);
     ot_ledger_key_free(ctx.key);

@@ -1,7 +1,9 @@
 /* routes.c - the route table: every endpoint with the roles allowed to call
  * it. Default deny: a path not in the table is 404, a method not listed for
  * a known path is 405, and a role not in `roles` is 403 (after 401 for a
- * missing or bad token). roles == 0 marks the few public endpoints. */
+ * missing or bad token). roles == 0 marks the few public endpoints. The
+ * flags column (enum api_route_flag, api.h) names what http.c does
+ * differently for a route. */
 #include "api.h"
 
 #include <string.h>
@@ -14,27 +16,29 @@
 #define R_AUD API_ROLE_AUDITOR
 #define R_ADMIN API_ROLE_ADMIN
 #define R_ANY (R_READ | R_ADMIN)
+#define F_QTOKEN API_RF_QUERY_TOKEN
+#define F_READTX API_RF_READ_TX
 
 const struct api_route api__routes[] = {
-    {"GET", "/api/v1/health", 0, api__h_health, "health"},
-    {"GET", "/metrics", R_ANY, api__h_metrics, "metrics"},
-    {"GET", "/api/v1/me", R_ANY, api__h_me, "me"},
-    {"GET", "/api/v1/profiles", R_READ, api__h_profiles, "profiles"},
-    {"GET", "/api/v1/shipments", R_READ, api__h_ship_list, "shipments"},
-    {"POST", "/api/v1/shipments", R_COORD, api__h_ship_create, "shipments_create"},
-    {"GET", "/api/v1/shipments/{id}", R_READ, api__h_ship_get, "shipment"},
-    {"PATCH", "/api/v1/shipments/{id}", R_COORD, api__h_ship_patch, "shipment_patch"},
-    {"GET", "/api/v1/shipments/{id}/readings", R_READ, api__h_readings, "readings"},
-    {"GET", "/api/v1/shipments/{id}/alarms", R_READ, api__h_alarms, "alarms"},
-    {"POST", "/api/v1/alarms/{id}/ack", R_CREW | R_COORD, api__h_alarm_ack, "alarm_ack"},
-    {"GET", "/api/v1/shipments/{id}/custody", R_READ, api__h_custody_list, "custody"},
-    {"POST", "/api/v1/shipments/{id}/custody", R_CREW | R_COORD, api__h_custody_post,
+    {"GET", "/api/v1/health", 0, 0, api__h_health, "health"},
+    {"GET", "/metrics", R_ANY, 0, api__h_metrics, "metrics"},
+    {"GET", "/api/v1/me", R_ANY, 0, api__h_me, "me"},
+    {"GET", "/api/v1/profiles", R_READ, 0, api__h_profiles, "profiles"},
+    {"GET", "/api/v1/shipments", R_READ, F_READTX, api__h_ship_list, "shipments"},
+    {"POST", "/api/v1/shipments", R_COORD, 0, api__h_ship_create, "shipments_create"},
+    {"GET", "/api/v1/shipments/{id}", R_READ, 0, api__h_ship_get, "shipment"},
+    {"PATCH", "/api/v1/shipments/{id}", R_COORD, 0, api__h_ship_patch, "shipment_patch"},
+    {"GET", "/api/v1/shipments/{id}/readings", R_READ, 0, api__h_readings, "readings"},
+    {"GET", "/api/v1/shipments/{id}/alarms", R_READ, 0, api__h_alarms, "alarms"},
+    {"POST", "/api/v1/alarms/{id}/ack", R_CREW | R_COORD, 0, api__h_alarm_ack, "alarm_ack"},
+    {"GET", "/api/v1/shipments/{id}/custody", R_READ, 0, api__h_custody_list, "custody"},
+    {"POST", "/api/v1/shipments/{id}/custody", R_CREW | R_COORD, 0, api__h_custody_post,
      "custody_post"},
-    {"GET", "/api/v1/shipments/{id}/export", R_COORD | R_AUD, api__h_export, "export"},
-    {"GET", "/api/v1/events", R_READ, api__h_events, "events"},
-    {"GET", "/api/v1/tokens", R_ADMIN, api__h_tokens_list, "tokens"},
-    {"POST", "/api/v1/tokens", R_ADMIN, api__h_tokens_create, "tokens_create"},
-    {"DELETE", "/api/v1/tokens/{id}", R_ADMIN, api__h_tokens_revoke, "tokens_revoke"},
+    {"GET", "/api/v1/shipments/{id}/export", R_COORD | R_AUD, 0, api__h_export, "export"},
+    {"GET", "/api/v1/events", R_READ, F_QTOKEN, api__h_events, "events"},
+    {"GET", "/api/v1/tokens", R_ADMIN, 0, api__h_tokens_list, "tokens"},
+    {"POST", "/api/v1/tokens", R_ADMIN, 0, api__h_tokens_create, "tokens_create"},
+    {"DELETE", "/api/v1/tokens/{id}", R_ADMIN, 0, api__h_tokens_revoke, "tokens_revoke"},
 };
 const size_t api__n_routes = sizeof api__routes / sizeof api__routes[0];
 

@@ -94,6 +94,27 @@ static void roles(void **state)
                      API_ROLE_COORDINATOR | API_ROLE_AUDITOR);
 }
 
+/* Route flags: a token in the URL only for the event stream (a GET that
+ * EventSource opens); the shared read transaction only on the list. */
+static void flags(void **state)
+{
+    (void)state;
+    int64_t id;
+    int known;
+    for (size_t i = 0; i < api__n_routes; i++) {
+        const struct api_route *rt = &api__routes[i];
+        int events = strcmp(rt->pattern, "/api/v1/events") == 0;
+        int list = strcmp(rt->method, "GET") == 0 && strcmp(rt->pattern, "/api/v1/shipments") == 0;
+        assert_int_equal(!!(rt->flags & API_RF_QUERY_TOKEN), events);
+        assert_int_equal(!!(rt->flags & API_RF_READ_TX), list);
+        assert_int_equal(rt->flags & ~(unsigned)(API_RF_QUERY_TOKEN | API_RF_READ_TX), 0);
+    }
+    int r = api__route_find("GET", "/api/v1/events", &id, &known);
+    assert_true(r >= 0);
+    assert_ptr_equal(api__routes[r].handler, api__h_events);
+    assert_true(api__routes[r].flags & API_RF_QUERY_TOKEN);
+}
+
 static void crew_scope(void **state)
 {
     (void)state;
@@ -115,10 +136,8 @@ static void crew_scope(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(matching),
-        cmocka_unit_test(find),
-        cmocka_unit_test(roles),
-        cmocka_unit_test(crew_scope),
+        cmocka_unit_test(matching), cmocka_unit_test(find),       cmocka_unit_test(roles),
+        cmocka_unit_test(flags),    cmocka_unit_test(crew_scope),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,262 @@
+/* shipments_read.c - reading shipments: the shipment object, one shipment
+ * (GET /api/v1/shipments/{id}) and the list (GET /api/v1/shipments, served
+ * from list_cache.c when nothing changed).
+ *
+ * The shipment object joins the shipment row with its latest reading and
+ * its active alarm count in one prepared statement (db.c, SHIP_SELECT;
+ * columns named by enum api_ship_col) and adds what the server derives:
+ * ischaemia elapsed/remaining against the preservation profile's limit,
+ * the viability deadline, and an ETA (the collector's projection when it
+ * wrote one, else distance to destination over the current speed). */
+#include "api.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ot_preservation.h"
+#include "ot_reading.h"
+#include "ot_time.h"
+
+static double round1(double v)
+{
+    return round(v * 10.0) / 10.0;
+}
+
+static cJSON *place_json(sqlite3_stmt *st, int name, int lat, int lon)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    api__add_text(o, "name", st, name);
+    if (sqlite3_column_type(st, lat) != SQLITE_NULL) {
+        api__add_num(o, "lat", sqlite3_column_double(st, lat));
+        api__add_num(o, "lon", sqlite3_column_double(st, lon));
+    }
+    return o;
+}
+
+/* the reading columns of a shipment row are laid out as reading_json reads them */
+_Static_assert(SC_R_TS == SC_R_SEQ + 1 && SC_R_TEMP_C == SC_R_SEQ + 2 + OT_CH_TEMP &&
+                   SC_R_GNSS_FIX == SC_R_SEQ + 2 + OT_CH_GNSS &&
+                   SC_R_MISSING == SC_R_SEQ + 2 + OT_CH__COUNT &&
+                   SC_R_EXTRA == SC_R_SEQ + 3 + OT_CH__COUNT,
+               "SHIP_SELECT reading columns out of reading_json order");
+
+/* Shipment object from a SHIP_SELECT row (columns: enum api_ship_col). */
+static cJSON *shipment_row(struct api_ctx *ctx, sqlite3_stmt *st, int64_t now)
+{
+    char iso[32];
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    const char *status = (const char *)sqlite3_column_text(st, SC_STATUS);
+    const char *profile = (const char *)sqlite3_column_text(st, SC_PROFILE);
+    int64_t clamp = sqlite3_column_int64(st, SC_CROSS_CLAMP_AT);
+    api__add_num(o, "id", (double)sqlite3_column_int64(st, SC_ID));
+    api__add_text(o, "container", st, SC_CONTAINER);
+    api__add_text(o, "profile", st, SC_PROFILE);
+    api__add_text(o, "donation_code", st, SC_DONATION_CODE);
+    api__add_text(o, "status", st, SC_STATUS);
+    api__add_iso(o, "cross_clamp_at", st, SC_CROSS_CLAMP_AT);
+    cJSON_AddItemToObject(o, "origin",
+                          place_json(st, SC_ORIGIN_NAME, SC_ORIGIN_LAT, SC_ORIGIN_LON));
+    cJSON_AddItemToObject(o, "destination", place_json(st, SC_DEST_NAME, SC_DEST_LAT, SC_DEST_LON));
+    api__add_text(o, "mode", st, SC_MODE);
+    api__add_iso(o, "created_at", st, SC_CREATED_AT);
+    api__add_text(o, "created_by", st, SC_CREATED_BY);
+    api__add_iso(o, "updated_at", st, SC_UPDATED_AT);
+    api__add_iso(o, "delivered_at", st, SC_DELIVERED_AT);
+    api__add_iso(o, "closed_at", st, SC_CLOSED_AT);
+
+    /* cold ischaemia runs from cross-clamp until delivery (or closure) */
+    int64_t end = now;
+    if (sqlite3_column_type(st, SC_DELIVERED_AT) != SQLITE_NULL)
+        end = sqlite3_column_int64(st, SC_DELIVERED_AT);
+    else if (sqlite3_column_type(st, SC_CLOSED_AT) != SQLITE_NULL)
+        end = sqlite3_column_int64(st, SC_CLOSED_AT);
+    double elapsed = (double)(end - clamp) / 60000.0;
+    const struct ot_preservation *pp =
+        ctx->pres && profile ? ot_preservation_find(ctx->pres, profile) : NULL;
+    cJSON *isch = cJSON_AddObjectToObject(o, "ischemia");
+    if (isch) {
+        api__add_num(isch, "elapsed_min", round1(elapsed));
+        if (pp) {
+            api__add_num(isch, "remaining_min",
+                         round1((double)pp->max_cold_ischemia_min - elapsed));
+            api__add_num(isch, "limit_min", (double)pp->max_cold_ischemia_min);
+        } else {
+            cJSON_AddNullToObject(isch, "remaining_min");
+            cJSON_AddNullToObject(isch, "limit_min");
+        }
+    }
+    if (pp)
+        cJSON_AddStringToObject(
+            o, "deadline",
+            ot_time_format_iso(clamp + pp->max_cold_ischemia_min * 60000, iso, sizeof iso));
+    else
+        cJSON_AddNullToObject(o, "deadline");
+
+    int has_latest = sqlite3_column_type(st, SC_R_SEQ) != SQLITE_NULL;
+    int open = status && (strcmp(status, "created") == 0 || strcmp(status, "in_transit") == 0);
+    if (sqlite3_column_type(st, SC_ETA) != SQLITE_NULL && open) {
+        api__add_iso(o, "eta", st, SC_ETA);
+        cJSON_AddStringToObject(o, "eta_source", "collector");
+    } else if (open && has_latest && sqlite3_column_type(st, SC_R_LAT) != SQLITE_NULL &&
+               sqlite3_column_type(st, SC_R_LON) != SQLITE_NULL &&
+               sqlite3_column_type(st, SC_R_SPEED_KMH) != SQLITE_NULL &&
+               sqlite3_column_type(st, SC_DEST_LAT) != SQLITE_NULL &&
+               sqlite3_column_double(st, SC_R_SPEED_KMH) >= 5.0) {
+        double km = api__haversine_km(
+            sqlite3_column_double(st, SC_R_LAT), sqlite3_column_double(st, SC_R_LON),
+            sqlite3_column_double(st, SC_DEST_LAT), sqlite3_column_double(st, SC_DEST_LON));
+        double hours = km / sqlite3_column_double(st, SC_R_SPEED_KMH);
+        cJSON_AddStringToObject(
+            o, "eta", ot_time_format_iso(now + (int64_t)(hours * 3600000.0), iso, sizeof iso));
+        cJSON_AddStringToObject(o, "eta_source", "estimate");
+    } else {
+        cJSON_AddNullToObject(o, "eta");
+        cJSON_AddNullToObject(o, "eta_source");
+    }
+    if (has_latest)
+        cJSON_AddItemToObject(o, "latest", api__reading_json(st, SC_R_SEQ));
+    else
+        cJSON_AddNullToObject(o, "latest");
+    api__add_num(o, "alarms_active", (double)sqlite3_column_int64(st, SC_ALARMS_ACTIVE));
+    if (pp) {
+        cJSON *band = cJSON_AddObjectToObject(o, "band");
+        if (band) {
+            api__add_num(band, "temp_min_c", pp->temp_min_c);
+            api__add_num(band, "temp_max_c", pp->temp_max_c);
+        }
+    } else {
+        cJSON_AddNullToObject(o, "band");
+    }
+    return o;
+}
+
+cJSON *api__shipment_json(struct api_ctx *ctx, struct api_db *d, int64_t id)
+{
+    sqlite3_stmt *st = api__stmt(d, ST_SHIP_GET);
+    cJSON *o = NULL;
+    if (!st)
+        return NULL;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        o = shipment_row(ctx, st, ot_time_now_ms());
+    sqlite3_reset(st);
+    return o;
+}
+
+cJSON *api__shipment_load(struct api_req *r, struct api_db *d, int64_t id, char *container,
+                          size_t clen, char *status, size_t slen)
+{
+    cJSON *o = api__shipment_json(r->ctx, d, id);
+    if (!o) {
+        api__reply_error(r, 404, "not_found", "shipment %lld: no such shipment", (long long)id);
+        return NULL;
+    }
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "container");
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "status");
+    if (!cJSON_IsString(c) || !api__may_container(&r->who, c->valuestring)) {
+        cJSON_Delete(o);
+        api__reply_error(r, 403, "forbidden",
+                         "shipment %lld: its container is not on this crew token", (long long)id);
+        return NULL;
+    }
+    if (container)
+        snprintf(container, clen, "%s", c->valuestring);
+    if (status)
+        snprintf(status, slen, "%s", cJSON_IsString(s) ? s->valuestring : "");
+    return o;
+}
+
+struct ship_page {
+    struct api_ctx *ctx;
+    int64_t now, last;
+};
+
+static cJSON *ship_page_row(sqlite3_stmt *st, void *arg)
+{
+    struct ship_page *pg = arg;
+    pg->last = sqlite3_column_int64(st, SC_ID);
+    return shipment_row(pg->ctx, st, pg->now);
+}
+
+void api__h_ship_list(struct api_req *r)
+{
+    static const char *const known[] = {"status", "cursor", "limit", NULL};
+    static const char *const statuses[] = {"created", "in_transit", "delivered",
+                                           "closed",  "discarded",  NULL};
+    int64_t limit, after = 0, unused;
+    char next[32];
+    if (api__query_check(r, known))
+        return;
+    const char *status = api__query(r, "status");
+    int active = 0;
+    if (status && strcmp(status, "active") == 0) {
+        active = 1;
+        status = NULL;
+    } else if (status) {
+        int ok = 0;
+        for (const char *const *s = statuses; *s; s++)
+            ok |= strcmp(status, *s) == 0;
+        if (!ok) {
+            api__reply_error(r, 400, "invalid_parameter",
+                             "status: expected active, created, in_transit, delivered, closed "
+                             "or discarded");
+            return;
+        }
+    }
+    if (api__page_args(r, API_LIST_DEFAULT, API_LIST_MAX, &limit, &after, &unused) < 0)
+        return;
+    struct api_db *d = api__req_db(r);
+    char key[API_LIST_CACHE_KEY];
+    int n_key = snprintf(key, sizeof key, "%s|%d|%lld|%lld|%s", status ? status : "", active,
+                         (long long)after, (long long)limit,
+                         r->who.role == API_ROLE_CREW ? r->who.containers_json : "*");
+    int cacheable = n_key > 0 && (size_t)n_key < sizeof key;
+    int64_t event_id = cacheable ? api__list_cache_stamp(d) : -1;
+    if (cacheable && api__list_cache_get(r, key, event_id))
+        return;
+    sqlite3_stmt *st = api__stmt(d, ST_SHIP_LIST);
+    cJSON *items = cJSON_CreateArray();
+    if (!st || !items) {
+        cJSON_Delete(items);
+        api__reply_error(r, 500, "internal", "database unavailable");
+        return;
+    }
+    if (status)
+        sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, active);
+    sqlite3_bind_int64(st, 3, after);
+    if (r->who.role == API_ROLE_CREW)
+        sqlite3_bind_text(st, 4, r->who.containers_json, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, limit + 1);
+    struct ship_page pg = {r->ctx, ot_time_now_ms(), 0};
+    int more;
+    if (api__page_fill(r, st, limit, items, &more, ship_page_row, &pg))
+        return;
+    snprintf(next, sizeof next, "%lld", (long long)pg.last);
+    cJSON *doc = api__page(items, more ? next : NULL);
+    char *txt = doc ? cJSON_PrintUnformatted(doc) : NULL;
+    cJSON_Delete(doc);
+    if (!txt) {
+        api__reply_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    size_t len = strlen(txt);
+    if (cacheable)
+        api__list_cache_put(r, key, event_id, txt, len);
+    api__reply_bytes(r, 200, "application/json", txt, len, NULL);
+    cJSON_free(txt);
+}
+
+void api__h_ship_get(struct api_req *r)
+{
+    if (api__query_check(r, (const char *const[]){NULL}))
+        return;
+    cJSON *o = api__shipment_load(r, api__req_db(r), r->path_id, NULL, 0, NULL, 0);
+    if (o)
+        api__reply_json(r, 200, o);
+}
