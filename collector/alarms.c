@@ -353,20 +353,20 @@ static void on_event(void *vctx, const struct rules_event *ev)
     }
     if (in->ix) {
         char ship[24];
-        struct ot_lineproto *lp = &in->lp;
+        struct lineproto *lp = &in->lp;
         snprintf(ship, sizeof ship, "%lld", (long long)c->ship_id);
-        ot_lineproto_begin(lp, "alarm");
-        ot_lineproto_tag(lp, "container", c->name);
-        ot_lineproto_tag(lp, "shipment", ship);
-        ot_lineproto_tag(lp, "type", ev->type);
-        ot_lineproto_tag(lp, "change", change_name(ev->change));
-        ot_lineproto_field_int(lp, "id", id);
-        ot_lineproto_field_string(lp, "severity", sev);
-        ot_lineproto_field_bool(lp, "late", ev->late != 0);
-        ot_lineproto_field_string(lp, "message", ev->message);
+        lineproto__begin(lp, "alarm");
+        lineproto__tag(lp, "container", c->name);
+        lineproto__tag(lp, "shipment", ship);
+        lineproto__tag(lp, "type", ev->type);
+        lineproto__tag(lp, "change", change_name(ev->change));
+        lineproto__field_int(lp, "id", id);
+        lineproto__field_string(lp, "severity", sev);
+        lineproto__field_bool(lp, "late", ev->late != 0);
+        lineproto__field_string(lp, "message", ev->message);
         if (ev->value == ev->value)
-            ot_lineproto_field_float(lp, "value", ev->value);
-        if (ot_lineproto_end(lp, ev->at))
+            lineproto__field_float(lp, "value", ev->value);
+        if (lineproto__end(lp, ev->at))
             ingest__count(in, "influx", "unencodable", 1);
     }
 }

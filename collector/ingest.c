@@ -122,7 +122,7 @@ static void drop_pending(struct ingest *in)
         free(in->hooks[i].body);
     in->n_hooks = 0;
     in->n_counters = 0;
-    ot_lineproto_reset(&in->lp);
+    lineproto__reset(&in->lp);
 }
 
 /* ---- ack ------------------------------------------------------------ */
@@ -510,41 +510,41 @@ done:
 static void influx_reading(struct ingest *in, struct container *c, const struct ot_reading *r,
                            int late)
 {
-    struct ot_lineproto *lp = &in->lp;
+    struct lineproto *lp = &in->lp;
     char ship[24];
     if (!in->ix)
         return;
-    ot_lineproto_begin(lp, "reading");
-    ot_lineproto_tag(lp, "container", c->name);
+    lineproto__begin(lp, "reading");
+    lineproto__tag(lp, "container", c->name);
     if (c->ship_id) {
         snprintf(ship, sizeof ship, "%lld", (long long)c->ship_id);
-        ot_lineproto_tag(lp, "shipment", ship);
+        lineproto__tag(lp, "shipment", ship);
         if (c->profile[0])
-            ot_lineproto_tag(lp, "profile", c->profile);
+            lineproto__tag(lp, "profile", c->profile);
     }
-    ot_lineproto_tag(lp, "late", late ? "true" : "false");
-    ot_lineproto_field_int(lp, "seq", r->seq);
+    lineproto__tag(lp, "late", late ? "true" : "false");
+    lineproto__field_int(lp, "seq", r->seq);
     for (int ch = 0; ch < OT_CH__COUNT; ch++) {
         if (!ot_reading_has(r, (enum ot_channel)ch))
             continue;
         if (ot_channels[ch].is_bool)
-            ot_lineproto_field_bool(lp, ot_channels[ch].name, r->v[ch] != 0.0);
+            lineproto__field_bool(lp, ot_channels[ch].name, r->v[ch] != 0.0);
         else if (ot_channels[ch].is_int)
-            ot_lineproto_field_int(lp, ot_channels[ch].name, (int64_t)r->v[ch]);
+            lineproto__field_int(lp, ot_channels[ch].name, (int64_t)r->v[ch]);
         else
-            ot_lineproto_field_float(lp, ot_channels[ch].name, r->v[ch]);
+            lineproto__field_float(lp, ot_channels[ch].name, r->v[ch]);
     }
     for (size_t i = 0; i < r->n_extra; i++) {
         if (r->extra[i].is_bool)
-            ot_lineproto_field_bool(lp, r->extra[i].name, r->extra[i].value != 0.0);
+            lineproto__field_bool(lp, r->extra[i].name, r->extra[i].value != 0.0);
         else
-            ot_lineproto_field_float(lp, r->extra[i].name, r->extra[i].value);
+            lineproto__field_float(lp, r->extra[i].name, r->extra[i].value);
     }
-    enum ot_err rc = ot_lineproto_end(lp, r->ts);
+    enum ot_err rc = lineproto__end(lp, r->ts);
     if (rc == OT_ERR_FULL) {
         /* hand over what is built and retry the line once */
         influx__submit(in->ix, lp->buf, lp->len);
-        ot_lineproto_reset(lp);
+        lineproto__reset(lp);
         influx_reading(in, c, r, late);
     } else if (rc) {
         ingest__count(in, "influx", "unencodable", 1);
@@ -859,7 +859,7 @@ static enum ot_err run_txn(struct ingest *in, struct queue_msg *msgs, size_t n,
     alarms__publish_dirty(in, 0);
     if (in->ix && in->lp.len) {
         influx__submit(in->ix, in->lp.buf, in->lp.len);
-        ot_lineproto_reset(&in->lp);
+        lineproto__reset(&in->lp);
     }
     for (size_t i = 0; i < in->n_hooks; i++) {
         if (in->wh)
@@ -934,7 +934,7 @@ enum ot_err ingest__open(const struct collector_conf *cc, struct mqtt *m, struct
     in->mqtt = m;
     in->ix = ix;
     in->wh = wh;
-    ot_lineproto_init(&in->lp, 4 * 1024 * 1024);
+    lineproto__init(&in->lp, 4 * 1024 * 1024);
     rc = ot_db_open(cc->database, &in->db);
     if (rc)
         goto fail;
@@ -1066,7 +1066,7 @@ void ingest__close(struct ingest *in)
     }
     free(in->ct);
     drop_pending(in);
-    ot_lineproto_free(&in->lp);
+    lineproto__free(&in->lp);
 #ifdef OT_HAVE_RULES
     ot_preservation_free(in->profiles);
 #endif

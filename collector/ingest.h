@@ -4,7 +4,7 @@
 #define COLLECTOR_INGEST_H
 
 #include "collector.h"
-#include "ot_lineproto.h"
+#include "lineproto.h"
 
 #ifdef OT_HAVE_RULES
 #include "rules.h"
@@ -67,7 +67,7 @@ struct ingest {
     size_t n_ct, cap_ct;
     struct counter_delta counters[COUNTERS_MAX];
     size_t n_counters;
-    struct ot_lineproto lp; /* Influx lines of the open transaction */
+    struct lineproto lp; /* Influx lines of the open transaction */
     struct pending_hook hooks[PENDING_HOOKS_MAX];
     size_t n_hooks;
     int64_t now; /* wall clock of the open transaction */
