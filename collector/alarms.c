@@ -15,9 +15,7 @@
 #include "ot_log.h"
 #include "ot_time.h"
 
-#ifdef OT_HAVE_RULES
 #include "ot_preservation.h"
-#endif
 
 #define SHIPMENT_RECHECK_MS 1000
 #define HANDOFF_WINDOW_MS (10 * 60 * 1000)
@@ -66,15 +64,10 @@ enum ot_err alarms__prepare(struct ingest *in)
 
 void alarms__container_free(struct container *c)
 {
-#ifdef OT_HAVE_RULES
     rules_state_free(c->rules);
     c->rules = NULL;
-#else
-    (void)c;
-#endif
 }
 
-#ifdef OT_HAVE_RULES
 static void remember_acked(struct container *c, int64_t id)
 {
     if (c->n_acked == c->cap_acked) {
@@ -117,7 +110,6 @@ static void restore_open(struct ingest *in, struct container *c)
     }
     sqlite3_reset(st);
 }
-#endif
 
 void alarms__refresh_shipment(struct ingest *in, struct container *c, int force)
 {
@@ -136,7 +128,6 @@ void alarms__refresh_shipment(struct ingest *in, struct container *c, int force)
             snprintf(c->profile, sizeof c->profile, "%s", prof ? prof : "");
             c->profile_warned = 0;
         }
-#ifdef OT_HAVE_RULES
         struct rules_shipment *rs = &c->rsh;
         rs->id = id;
         rs->cross_clamp_at = sqlite3_column_int64(st, 2);
@@ -146,7 +137,6 @@ void alarms__refresh_shipment(struct ingest *in, struct container *c, int force)
         rs->dest_lon = sqlite3_column_double(st, 4);
         const char *mode = (const char *)sqlite3_column_text(st, 5);
         rs->air = mode && (!strcmp(mode, "air") || !strcmp(mode, "mixed"));
-#endif
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -160,7 +150,6 @@ void alarms__refresh_shipment(struct ingest *in, struct container *c, int force)
         c->ship_id = id;
         c->alarms_dirty = 1;
         c->n_acked = 0;
-#ifdef OT_HAVE_RULES
         rules_state_free(c->rules);
         c->rules = NULL;
         c->pres = NULL;
@@ -181,9 +170,7 @@ void alarms__refresh_shipment(struct ingest *in, struct container *c, int force)
                     restore_open(in, c);
             }
         }
-#endif
     }
-#ifdef OT_HAVE_RULES
     if (id) {
         c->rsh.profile = c->pres;
         c->rsh.handoff_until = 0;
@@ -193,10 +180,8 @@ void alarms__refresh_shipment(struct ingest *in, struct container *c, int force)
             c->rsh.handoff_until = sqlite3_column_int64(in->st_sel_handoff, 0) + HANDOFF_WINDOW_MS;
         sqlite3_reset(in->st_sel_handoff);
     }
-#endif
 }
 
-#ifdef OT_HAVE_RULES
 static const char *severity_name(enum rules_severity s)
 {
     switch (s) {
@@ -370,12 +355,10 @@ static void on_event(void *vctx, const struct rules_event *ev)
             ingest__count(in, "influx", "unencodable", 1);
     }
 }
-#endif
 
 void alarms__on_reading(struct ingest *in, struct container *c, const struct ot_reading *r,
                         int late)
 {
-#ifdef OT_HAVE_RULES
     if (!c->ship_id || !c->rules || !c->pres)
         return;
     if (r->seq <= c->rules_seq) {
@@ -385,12 +368,6 @@ void alarms__on_reading(struct ingest *in, struct container *c, const struct ot_
     c->rules_seq = r->seq;
     struct emit_ctx ctx = {in, c};
     rules_on_reading(c->rules, &c->rsh, r, late, on_event, &ctx);
-#else
-    (void)in;
-    (void)c;
-    (void)r;
-    (void)late;
-#endif
 }
 
 void alarms__tick(struct ingest *in, int64_t now)
@@ -398,22 +375,17 @@ void alarms__tick(struct ingest *in, int64_t now)
     for (size_t i = 0; i < in->n_ct; i++) {
         struct container *c = in->ct[i];
         alarms__refresh_shipment(in, c, 0);
-#ifdef OT_HAVE_RULES
         if (!c->ship_id || !c->rules || !c->pres)
             continue;
         struct emit_ctx ctx = {in, c};
         /* no state message ever seen: offline is unknown, not claimed
          * (silence is sensor_silent's business) */
         rules_on_tick(c->rules, &c->rsh, now, c->state_seen ? c->online : 1, on_event, &ctx);
-#else
-        (void)now;
-#endif
     }
 }
 
 void alarms__update_eta(struct ingest *in)
 {
-#ifdef OT_HAVE_RULES
     for (size_t i = 0; i < in->n_ct; i++) {
         struct container *c = in->ct[i];
         if (!c->ship_id || !c->rules || !c->pres)
@@ -426,9 +398,6 @@ void alarms__update_eta(struct ingest *in)
         sqlite3_bind_int64(in->st_upd_eta, 3, c->ship_id);
         ingest__step_done(in, in->st_upd_eta);
     }
-#else
-    (void)in;
-#endif
 }
 
 void alarms__poll_acks(struct ingest *in)
@@ -462,10 +431,8 @@ void alarms__poll_acks(struct ingest *in)
         }
         c->acked_ids[c->n_acked++] = id;
         ot_info("alarm acknowledged container=%s id=%lld type=%s", c->name, (long long)id, type);
-#ifdef OT_HAVE_RULES
         if (c->rules)
             rules_on_ack(c->rules, type, in->now);
-#endif
         c->alarms_dirty = 1;
     }
     sqlite3_reset(st);

@@ -28,9 +28,7 @@
 #include "ot_log.h"
 #include "ot_time.h"
 
-#ifdef OT_HAVE_RULES
 #include "ot_preservation.h"
-#endif
 
 #define REJECT_LOG_PER_S 20
 
@@ -938,7 +936,6 @@ enum ot_err ingest__open(const struct collector_conf *cc, struct mqtt *m, struct
     rc = ot_db_open(cc->database, &in->db);
     if (rc)
         goto fail;
-#ifdef OT_HAVE_RULES
     if (*cc->preservation) {
         char err[512] = "";
         rc = ot_preservation_load(cc->preservation, &in->profiles, err, sizeof err);
@@ -949,10 +946,6 @@ enum ot_err ingest__open(const struct collector_conf *cc, struct mqtt *m, struct
         ot_info("preservation profiles loaded file=%s count=%zu", cc->preservation,
                 ot_preservation_count(in->profiles));
     }
-#else
-    if (*cc->preservation)
-        ot_warn("built without collector_rules: preservation rules and alarms are off");
-#endif
     static const char reading_sql[] =
         "INSERT OR IGNORE INTO readings(container,seq,gateway,boot,ts,received_at,late,"
         "shipment_id,temp_c,temp2_c,ambient_c,lat,lon,alt_m,speed_kmh,heading_deg,lid_open,"
@@ -1067,9 +1060,7 @@ void ingest__close(struct ingest *in)
     free(in->ct);
     drop_pending(in);
     lineproto__free(&in->lp);
-#ifdef OT_HAVE_RULES
     ot_preservation_free(in->profiles);
-#endif
     if (in->db)
         sqlite3_close_v2(in->db);
     free(in);

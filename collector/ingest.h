@@ -6,9 +6,7 @@
 #include "collector.h"
 #include "lineproto.h"
 
-#ifdef OT_HAVE_RULES
 #include "rules.h"
-#endif
 
 struct ot_preservation_set;
 
@@ -36,12 +34,10 @@ struct container {
     int64_t alarms_ship_published; /* shipment of the last published list, -1 none */
     int64_t *acked_ids;            /* acknowledged alarms already passed to the rules */
     size_t n_acked, cap_acked;
-#ifdef OT_HAVE_RULES
     struct rules_state *rules;
     struct rules_shipment rsh;
     const struct ot_preservation *pres;
     int64_t rules_seq; /* last seq fed to the rules */
-#endif
 };
 
 struct counter_delta {
