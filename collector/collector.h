@@ -1,7 +1,8 @@
 /* collector.h - internals of organtrack-collector shared across its files
  * (module__verb names). Threads (docs/internals/collector.md):
  *   - Paho's callback thread copies each message into the bounded queue;
- *   - the worker thread (ingest.c) owns SQLite, the rules and the alarms;
+ *   - the worker thread (worker.c with store.c, delivery.c, alarms.c; its
+ *     state in ingest.h) owns SQLite, the rules and the alarms;
  *   - the InfluxDB writer thread (influx.c) and the webhook thread
  *     (webhook.c) take work from the worker through their own bounded queues.
  * Nothing else is shared. */
@@ -127,14 +128,14 @@ void webhook__stop(struct webhook *w);
 void webhook__submit(struct webhook *w, const char *event, const char *body);
 void webhook__take_counts(struct webhook *w, int64_t *sent, int64_t *dropped);
 
-/* ingest.c: the worker */
+/* worker.c: the worker (its state, struct ingest, in ingest.h) */
 struct ingest;
-enum ot_err ingest__open(const struct collector_conf *cc, struct mqtt *m, struct influx *ix,
+enum ot_err worker__open(const struct collector_conf *cc, struct mqtt *m, struct influx *ix,
                          struct webhook *wh, struct ingest **out);
 /* MQTT client for acks and alarm lists (NULL: publish nothing). */
-void ingest__set_mqtt(struct ingest *in, struct mqtt *m);
+void worker__set_mqtt(struct ingest *in, struct mqtt *m);
 /* Runs until *stop is set, then drains what is queued. */
-enum ot_err ingest__run(struct ingest *in, struct queue *q, volatile sig_atomic_t *stop);
-void ingest__close(struct ingest *in);
+enum ot_err worker__run(struct ingest *in, struct queue *q, volatile sig_atomic_t *stop);
+void worker__close(struct ingest *in);
 
 #endif

@@ -1,5 +1,5 @@
 /* main.c - organtrack-collector: arguments, configuration, start and stop
- * of the threads. The main thread becomes the worker (ingest.c). */
+ * of the threads. The main thread becomes the worker (worker.c). */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,21 +72,21 @@ int main(int argc, char **argv)
         goto done;
     /* the database before MQTT: nothing is taken from the broker that we
      * could not store */
-    if (ingest__open(&cc, NULL, ix, wh, &in))
+    if (worker__open(&cc, NULL, ix, wh, &in))
         goto done;
     if (mqtt__start(&cc, q, &m))
         goto done;
-    ingest__set_mqtt(in, m);
+    worker__set_mqtt(in, m);
     ot_info("collector started version=%s config=%s", OT_VERSION, file);
-    if (ingest__run(in, q, &ot_signal_stop) == OT_OK)
+    if (worker__run(in, q, &ot_signal_stop) == OT_OK)
         rc = 0;
     ot_info("collector stopping");
 done:
     /* the worker drained the queue; then MQTT, the database, the writers */
     if (in)
-        ingest__set_mqtt(in, NULL);
+        worker__set_mqtt(in, NULL);
     mqtt__stop(m);
-    ingest__close(in);
+    worker__close(in);
     webhook__stop(wh);
     influx__stop(ix);
     queue__free(q);

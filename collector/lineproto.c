@@ -1,5 +1,5 @@
-/* ot_lineproto.c - InfluxDB line protocol encoder; rules in ot_lineproto.h. */
-#include "ot_lineproto.h"
+/* lineproto.c - InfluxDB line protocol encoder; rules in lineproto.h. */
+#include "lineproto.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -61,28 +61,28 @@ static long escape(enum esc_kind kind, const char *in, char *out, size_t outlen)
     return (long)o;
 }
 
-long ot_lineproto_escape_measurement(const char *in, char *out, size_t outlen)
+long lineproto__escape_measurement(const char *in, char *out, size_t outlen)
 {
     return escape(ESC_MEASUREMENT, in, out, outlen);
 }
 
-long ot_lineproto_escape_tag(const char *in, char *out, size_t outlen)
+long lineproto__escape_tag(const char *in, char *out, size_t outlen)
 {
     return escape(ESC_TAG, in, out, outlen);
 }
 
-long ot_lineproto_escape_string(const char *in, char *out, size_t outlen)
+long lineproto__escape_string(const char *in, char *out, size_t outlen)
 {
     return escape(ESC_STRING, in, out, outlen);
 }
 
-void ot_lineproto_init(struct ot_lineproto *lp, size_t max)
+void lineproto__init(struct lineproto *lp, size_t max)
 {
     memset(lp, 0, sizeof *lp);
     lp->max = max ? max : 1024 * 1024;
 }
 
-void ot_lineproto_free(struct ot_lineproto *lp)
+void lineproto__free(struct lineproto *lp)
 {
     if (!lp)
         return;
@@ -91,7 +91,7 @@ void ot_lineproto_free(struct ot_lineproto *lp)
     lp->len = lp->cap = lp->line_start = lp->lines = 0;
 }
 
-void ot_lineproto_reset(struct ot_lineproto *lp)
+void lineproto__reset(struct lineproto *lp)
 {
     lp->len = lp->line_start = lp->lines = 0;
     lp->nfields = 0;
@@ -100,7 +100,7 @@ void ot_lineproto_reset(struct ot_lineproto *lp)
         lp->buf[0] = '\0';
 }
 
-static int reserve(struct ot_lineproto *lp, size_t more)
+static int reserve(struct lineproto *lp, size_t more)
 {
     if (lp->len + more + 1 > lp->max) {
         lp->err = lp->err ? lp->err : OT_ERR_FULL;
@@ -123,7 +123,7 @@ static int reserve(struct ot_lineproto *lp, size_t more)
     return 0;
 }
 
-static enum ot_err append(struct ot_lineproto *lp, const char *s, size_t n)
+static enum ot_err append(struct lineproto *lp, const char *s, size_t n)
 {
     if (reserve(lp, n))
         return lp->err;
@@ -134,7 +134,7 @@ static enum ot_err append(struct ot_lineproto *lp, const char *s, size_t n)
 }
 
 /* appends an escaped token; the escaped form is at most 2x the input */
-static enum ot_err append_escaped(struct ot_lineproto *lp, enum esc_kind kind, const char *s)
+static enum ot_err append_escaped(struct lineproto *lp, enum esc_kind kind, const char *s)
 {
     size_t need = 2 * strlen(s) + 1;
     if (reserve(lp, need))
@@ -149,7 +149,7 @@ static enum ot_err append_escaped(struct ot_lineproto *lp, enum esc_kind kind, c
     return OT_OK;
 }
 
-enum ot_err ot_lineproto_begin(struct ot_lineproto *lp, const char *measurement)
+enum ot_err lineproto__begin(struct lineproto *lp, const char *measurement)
 {
     lp->line_start = lp->len;
     lp->nfields = 0;
@@ -157,7 +157,7 @@ enum ot_err ot_lineproto_begin(struct ot_lineproto *lp, const char *measurement)
     return append_escaped(lp, ESC_MEASUREMENT, measurement);
 }
 
-enum ot_err ot_lineproto_tag(struct ot_lineproto *lp, const char *key, const char *value)
+enum ot_err lineproto__tag(struct lineproto *lp, const char *key, const char *value)
 {
     if (lp->err)
         return lp->err;
@@ -171,7 +171,7 @@ enum ot_err ot_lineproto_tag(struct ot_lineproto *lp, const char *key, const cha
     return OT_OK;
 }
 
-static enum ot_err field_key(struct ot_lineproto *lp, const char *key)
+static enum ot_err field_key(struct lineproto *lp, const char *key)
 {
     if (lp->err)
         return lp->err;
@@ -182,7 +182,7 @@ static enum ot_err field_key(struct ot_lineproto *lp, const char *key)
     return OT_OK;
 }
 
-enum ot_err ot_lineproto_field_float(struct ot_lineproto *lp, const char *key, double v)
+enum ot_err lineproto__field_float(struct lineproto *lp, const char *key, double v)
 {
     char num[40];
     if (!isfinite(v)) {
@@ -198,7 +198,7 @@ enum ot_err ot_lineproto_field_float(struct ot_lineproto *lp, const char *key, d
     return append(lp, num, strlen(num));
 }
 
-enum ot_err ot_lineproto_field_int(struct ot_lineproto *lp, const char *key, int64_t v)
+enum ot_err lineproto__field_int(struct lineproto *lp, const char *key, int64_t v)
 {
     char num[32];
     int n = snprintf(num, sizeof num, "%lldi", (long long)v);
@@ -207,21 +207,21 @@ enum ot_err ot_lineproto_field_int(struct ot_lineproto *lp, const char *key, int
     return append(lp, num, (size_t)n);
 }
 
-enum ot_err ot_lineproto_field_bool(struct ot_lineproto *lp, const char *key, int v)
+enum ot_err lineproto__field_bool(struct lineproto *lp, const char *key, int v)
 {
     if (field_key(lp, key))
         return lp->err;
     return v ? append(lp, "true", 4) : append(lp, "false", 5);
 }
 
-enum ot_err ot_lineproto_field_string(struct ot_lineproto *lp, const char *key, const char *v)
+enum ot_err lineproto__field_string(struct lineproto *lp, const char *key, const char *v)
 {
     if (field_key(lp, key) || append(lp, "\"", 1) || append_escaped(lp, ESC_STRING, v))
         return lp->err;
     return append(lp, "\"", 1);
 }
 
-void ot_lineproto_abort(struct ot_lineproto *lp)
+void lineproto__abort(struct lineproto *lp)
 {
     lp->len = lp->line_start;
     if (lp->buf)
@@ -230,7 +230,7 @@ void ot_lineproto_abort(struct ot_lineproto *lp)
     lp->err = OT_OK;
 }
 
-enum ot_err ot_lineproto_end(struct ot_lineproto *lp, int64_t ts)
+enum ot_err lineproto__end(struct lineproto *lp, int64_t ts)
 {
     char num[32];
     enum ot_err rc = lp->err;
@@ -241,7 +241,7 @@ enum ot_err ot_lineproto_end(struct ot_lineproto *lp, int64_t ts)
         rc = append(lp, num, (size_t)n);
     }
     if (rc) {
-        ot_lineproto_abort(lp);
+        lineproto__abort(lp);
         return rc;
     }
     lp->lines++;

@@ -1,0 +1,57 @@
+/* alarms.h - shipments and alarms of the worker thread (alarms.c): finds
+ * each container's open shipment and profile, feeds the preservation rules
+ * (collector/rules) and turns their events into alarm rows, 'alarm' events,
+ * InfluxDB lines and webhook bodies (through the caller's outbox), notices
+ * acknowledgements the API writes, and publishes each container's alarm
+ * list after COMMIT.
+ *
+ * alarms.c owns its statements and its per-container state; it calls back
+ * into no other worker file: what it needs (the connection, the
+ * transaction's wall clock, the outbox, the MQTT client) comes in as
+ * arguments. Worker thread only. */
+#ifndef COLLECTOR_ALARMS_H
+#define COLLECTOR_ALARMS_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "collector.h"
+#include "outbox.h"
+#include "ot_reading.h"
+
+struct alarms;
+struct alarms_ctr; /* one container's shipment, rules state and alarm list */
+
+/* Loads the preservation profiles (file "" = none, rules off) and prepares
+ * the statements on db (which stays the caller's). */
+enum ot_err alarms__open(sqlite3 *db, const char *preservation, struct alarms **out);
+void alarms__close(struct alarms *a);
+
+/* Starts tracking container `name` (call once per container). NULL: out of
+ * memory. The state lives until alarms__close. */
+struct alarms_ctr *alarms__track(struct alarms *a, const char *name);
+/* The container's open shipment (0 none) and its profile name ("" none),
+ * as last read by alarms__refresh_shipment. */
+int64_t alarms__shipment(const struct alarms_ctr *ac);
+const char *alarms__profile(const struct alarms_ctr *ac);
+
+/* Re-reads the container's open shipment (rate-limited unless force). */
+void alarms__refresh_shipment(struct alarms *a, struct alarms_ctr *ac, int force);
+/* Feeds a stored reading to the rules (no-op without rules or shipment).
+ * now: wall clock of the open transaction. */
+void alarms__on_reading(struct alarms *a, struct alarms_ctr *ac, const struct ot_reading *r,
+                        int late, int64_t now, struct outbox *ob);
+/* Housekeeping inside the open transaction, for one container: refreshes
+ * the shipment and ticks its rules. gateway_online: what the rules are told
+ * about the gateway link. */
+void alarms__tick(struct alarms *a, struct alarms_ctr *ac, int gateway_online, int64_t now,
+                  struct outbox *ob);
+/* Writes each tracked shipment's projected arrival. */
+void alarms__update_eta(struct alarms *a, int64_t now);
+/* Passes acknowledgements written by the API to the rules (once each). */
+void alarms__poll_acks(struct alarms *a, int64_t now);
+/* After COMMIT: publishes the alarm list of every dirty container (all:
+ * every container with a shipment, after a reconnection). m NULL: nothing. */
+void alarms__publish_dirty(struct alarms *a, struct mqtt *m, const char *topic_root, int all);
+
+#endif
