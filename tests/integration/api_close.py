@@ -19,7 +19,7 @@ def test_close_seals_trail():
         sid = api.create_shipment(coord, "KZ-CLS-1")["id"]
         s, _, _ = api.req("POST", f"/api/v1/shipments/{sid}/custody", {"type": "departed"}, crew)
         ottest.check(s == 201, f"departed {s}")
-        t = api_common.now_ms() - 1000
+        t = ottest.now_ms() - 1000
         for i in range(1, 6):
             api.sql("INSERT INTO readings (container, seq, gateway, boot, ts, received_at,"
                     " shipment_id, temp_c) VALUES ('KZ-CLS-1', ?, 'gw', 1, ?, ?, ?, 4.2)",

@@ -11,7 +11,6 @@ import subprocess
 import time
 
 import ottest
-from ottest import iso, now_ms  # noqa: F401 - the tests import them from here
 
 PRESERVATION = os.path.join(ottest.ROOT, "config", "preservation.json")
 
@@ -95,7 +94,7 @@ class Api:
 
     def shipment_body(self, container, **over):
         b = {"container": container, "profile": "kidney", "donation_code": f"DIN-{container}",
-             "cross_clamp_at": iso(now_ms() - 3600_000),
+             "cross_clamp_at": ottest.iso(ottest.now_ms() - 3600_000),
              "origin": {"name": "Oral", "lat": 51.20, "lon": 51.37},
              "destination": {"name": "Astana", "lat": 51.13, "lon": 71.43}, "mode": "mixed"}
         b.update(over)
@@ -118,7 +117,7 @@ class Api:
             con.close()
 
     def add_alarm(self, shipment_id, container, type_="temp_high", state="raised"):
-        t = now_ms()
+        t = ottest.now_ms()
         _, rowid = self.sql(
             "INSERT INTO alarms (shipment_id, container, type, severity, state, raised_at,"
             " message, value, updated_at) VALUES (?, ?, ?, 'critical', ?, ?, ?, 9.5, ?)",

@@ -5,7 +5,7 @@ import socket
 
 import api_common
 import ottest
-from api_common import now_ms
+from ottest import now_ms
 from ottest import check
 
 

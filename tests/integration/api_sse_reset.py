@@ -11,7 +11,7 @@ def test_sse_reset():
     with ottest.Env("api-sse-reset") as env:
         api = api_common.Api(env).start()
         coord = api.token("coordinator", "Coordinator Aliya")
-        now = api_common.now_ms()
+        now = ottest.now_ms()
         for i in range(1, 21):
             api.sql("INSERT INTO events (id, ts, kind, payload) VALUES (?, ?, 'shipment', '{}')",
                     (i, now - 1000 + i))

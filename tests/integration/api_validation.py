@@ -7,7 +7,7 @@ import socket
 
 import api_common
 import ottest
-from api_common import iso, now_ms
+from ottest import iso, now_ms
 from ottest import check
 
 

@@ -47,7 +47,7 @@ def test():
         seq = [0]
 
         def readings(n, temp=4.5):
-            t = api_common.now_ms() - 5 * n
+            t = ottest.now_ms() - 5 * n
             for i in range(n):
                 seq[0] += 1
                 api.sql("INSERT INTO readings (container, seq, gateway, boot, ts, received_at,"
