@@ -36,7 +36,8 @@ struct container {
 
 struct ingest {
     const struct collector_conf *cc;
-    sqlite3 *db;
+    struct ot_sql *sql; /* the connection (ot_sql.h) */
+    sqlite3 *db;        /* TRANSITIONAL: ot_sql_sqlite_handle(sql) until the port */
     struct mqtt *mqtt;
     struct alarms *alarms;
     struct outbox ob;

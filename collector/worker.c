@@ -166,9 +166,16 @@ enum ot_err worker__open(const struct collector_conf *cc, struct mqtt *m, struct
     in->cc = cc;
     in->mqtt = m;
     outbox__init(&in->ob, ix, wh);
-    rc = ot_db_open(cc->database, &in->db);
+    rc = ot_db_open(cc->database, &in->sql);
     if (rc)
         goto fail;
+    in->db = ot_sql_sqlite_handle(in->sql);
+    if (!in->db) {
+        ot_error("collector: PostgreSQL is not supported by this build yet database=%s",
+                 ot_sql_name(in->sql));
+        rc = OT_ERR_INVAL;
+        goto fail;
+    }
     rc = alarms__open(in->db, cc->preservation, &in->alarms);
     if (rc)
         goto fail;
@@ -209,7 +216,6 @@ void worker__close(struct ingest *in)
     delivery__close(in);
     alarms__close(in->alarms);
     outbox__free(&in->ob);
-    if (in->db)
-        sqlite3_close_v2(in->db);
+    ot_sql_close(in->sql);
     free(in);
 }

@@ -1,102 +1,142 @@
+/* ot_db.c - opening organtrack's database and migrating its schema on
+ * either backend (ot_db.h). */
 #include "ot_db.h"
 #include "ot_db_schema.h"
 #include "ot_log.h"
 
 #include <stdio.h>
 
-int ot_db_schema_version(void)
+/* advisory lock key for migrations (the events lock is in ot_db_schema_pg.c) */
+#define OT_PG_LOCK_MIGRATE "7302000"
+
+static int count(const char *const *const *list)
 {
     int n = 0;
-    while (ot_db_migrations[n])
+    while (list[n])
         n++;
     return n;
 }
 
-enum ot_err ot_db_exec(sqlite3 *db, const char *sql)
+int ot_db_schema_version(void)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        ot_error("sqlite exec failed error=\"%s\"", msg ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
-        return OT_ERR_DB;
-    }
-    return OT_OK;
+    return count(ot_db_migrations_sqlite);
 }
 
-static enum ot_err user_version(sqlite3 *db, int *v)
+static const char *const *const *migrations(const struct ot_sql *db)
 {
-    sqlite3_stmt *st = NULL;
-    enum ot_err rc = OT_ERR_DB;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-        *v = sqlite3_column_int(st, 0);
-        rc = OT_OK;
-    }
-    sqlite3_finalize(st);
+    return ot_sql_kind(db) == OT_SQL_POSTGRES ? ot_db_migrations_pg : ot_db_migrations_sqlite;
+}
+
+static enum ot_err query_int(struct ot_sql *db, const char *sql, int *out)
+{
+    struct ot_sql_stmt *st;
+    int row = 0;
+    enum ot_err rc = ot_sql_prepare(db, sql, &st);
+    if (!rc)
+        rc = ot_sql_step(st, &row);
+    *out = !rc && row ? (int)ot_sql_int64(st, 0) : 0;
+    if (!rc)
+        ot_sql_reset(st);
     return rc;
 }
 
-static enum ot_err migrate(sqlite3 *db)
+enum ot_err ot_db_version(struct ot_sql *db, int *out)
 {
-    int have = 0;
-    int want = ot_db_schema_version();
-    /* serialise concurrent first starts (collector and API) */
-    if (ot_db_exec(db, "BEGIN IMMEDIATE"))
-        return OT_ERR_DB;
-    if (user_version(db, &have))
-        goto fail;
-    if (have > want) {
-        ot_error("database schema is newer than this program have=%d know=%d", have, want);
-        goto fail;
+    if (ot_sql_kind(db) == OT_SQL_SQLITE)
+        return query_int(db, "PRAGMA user_version", out);
+    int present = 0;
+    enum ot_err rc = query_int(db,
+                               "SELECT count(*) FROM pg_catalog.pg_tables"
+                               " WHERE schemaname = current_schema()"
+                               " AND tablename = 'schema_version'",
+                               &present);
+    if (rc || !present) {
+        *out = 0;
+        return rc;
     }
+    return query_int(db, "SELECT coalesce(max(version), 0) FROM schema_version", out);
+}
+
+static enum ot_err set_version(struct ot_sql *db, int v)
+{
+    char sql[96];
+    if (ot_sql_kind(db) == OT_SQL_SQLITE)
+        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", v);
+    else
+        snprintf(sql, sizeof sql,
+                 "DELETE FROM schema_version; INSERT INTO schema_version VALUES (%d)", v);
+    return ot_sql_exec(db, sql);
+}
+
+static enum ot_err refuse_newer(struct ot_sql *db, int have)
+{
+    if (have <= ot_db_schema_version())
+        return OT_OK;
+    ot_error("database schema is newer than this program: upgrade organtrack before starting it"
+             " database=%s schema=%d known=%d",
+             ot_sql_name(db), have, ot_db_schema_version());
+    return OT_ERR_INVAL;
+}
+
+static enum ot_err migrate(struct ot_sql *db)
+{
+    const char *const *const *list = migrations(db);
+    int have = 0, want = count(list);
+    if (want != ot_db_schema_version()) {
+        ot_error("organtrack build error: the SQLite and PostgreSQL migrations differ in number");
+        return OT_ERR_INVAL;
+    }
+    /* one migrating program at a time (collector and API starting together) */
+    if (ot_sql_begin(db))
+        return OT_ERR_DB;
+    if (ot_sql_kind(db) == OT_SQL_POSTGRES &&
+        ot_sql_exec(db, "SELECT pg_advisory_xact_lock(" OT_PG_LOCK_MIGRATE ");"
+                        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
+        goto fail;
+    enum ot_err rc = ot_db_version(db, &have);
+    if (rc || (rc = refuse_newer(db, have)))
+        goto fail_rc;
     for (int v = have + 1; v <= want; v++) {
-        char pragma[64];
-        for (const char *const *sql = ot_db_migrations[v - 1]; *sql; sql++)
-            if (ot_db_exec(db, *sql))
+        for (const char *const *sql = list[v - 1]; *sql; sql++)
+            if (ot_sql_exec(db, *sql))
                 goto fail;
-        snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", v);
-        if (ot_db_exec(db, pragma))
+        if (set_version(db, v))
             goto fail;
-        ot_info("database migrated version=%d", v);
+        ot_info("database migrated database=%s version=%d", ot_sql_name(db), v);
     }
-    return ot_db_exec(db, "COMMIT");
+    return ot_sql_commit(db);
 fail:
-    ot_db_exec(db, "ROLLBACK");
-    return OT_ERR_DB;
+    rc = OT_ERR_DB;
+fail_rc:
+    ot_sql_rollback(db);
+    return rc;
 }
 
-static enum ot_err open_common(const char *path, int flags, sqlite3 **out)
+enum ot_err ot_db_open(const char *database, struct ot_sql **out)
 {
-    sqlite3 *db = NULL;
-    *out = NULL;
-    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-        ot_error("cannot open database path=%s error=\"%s\"", path,
-                 db ? sqlite3_errmsg(db) : "out of memory");
-        sqlite3_close_v2(db);
-        return OT_ERR_DB;
-    }
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_extended_result_codes(db, 1);
-    *out = db;
-    return OT_OK;
-}
-
-enum ot_err ot_db_open(const char *path, sqlite3 **out)
-{
-    sqlite3 *db;
-    enum ot_err rc = open_common(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db);
+    struct ot_sql *db;
+    enum ot_err rc = ot_sql_open(database, &db);
     if (rc)
         return rc;
-    if (ot_db_exec(db, "PRAGMA journal_mode=WAL") || ot_db_exec(db, "PRAGMA synchronous=FULL") ||
-        ot_db_exec(db, "PRAGMA foreign_keys=ON") || migrate(db)) {
-        sqlite3_close_v2(db);
-        return OT_ERR_DB;
+    if ((rc = migrate(db))) {
+        ot_sql_close(db);
+        return rc;
     }
     *out = db;
     return OT_OK;
 }
 
-enum ot_err ot_db_open_readonly(const char *path, sqlite3 **out)
+enum ot_err ot_db_open_readonly(const char *database, struct ot_sql **out)
 {
-    return open_common(path, SQLITE_OPEN_READONLY, out);
+    struct ot_sql *db;
+    int have = 0;
+    enum ot_err rc = ot_sql_open_readonly(database, &db);
+    if (rc)
+        return rc;
+    if ((rc = ot_db_version(db, &have)) || (rc = refuse_newer(db, have))) {
+        ot_sql_close(db);
+        return rc;
+    }
+    *out = db;
+    return OT_OK;
 }

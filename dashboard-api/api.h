@@ -145,7 +145,8 @@ enum api_ship_col { API_SHIP_COLUMNS(API_SHIP_COL_ENUM, API_SHIP_COL_ENUM) SC__C
 #undef API_SHIP_COL_ENUM
 
 struct api_db {
-    sqlite3 *db;
+    struct ot_sql *sql; /* the connection (ot_sql.h) */
+    sqlite3 *db;        /* TRANSITIONAL: ot_sql_sqlite_handle(sql) until the port */
     sqlite3_stmt *st[ST__COUNT];
 };
 

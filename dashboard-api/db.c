@@ -94,7 +94,17 @@ struct api_pool {
 enum ot_err api__db_open(const char *path, struct api_db *d)
 {
     memset(d, 0, sizeof *d);
-    return ot_db_open(path, &d->db);
+    enum ot_err rc = ot_db_open(path, &d->sql);
+    if (rc)
+        return rc;
+    d->db = ot_sql_sqlite_handle(d->sql);
+    if (!d->db) {
+        ot_error("api: PostgreSQL is not supported by this build yet database=%s",
+                 ot_sql_name(d->sql));
+        ot_sql_close(d->sql);
+        return OT_ERR_INVAL;
+    }
+    return OT_OK;
 }
 
 void api__db_close(struct api_db *d)
@@ -103,7 +113,7 @@ void api__db_close(struct api_db *d)
         return;
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(d->st[i]);
-    sqlite3_close_v2(d->db);
+    ot_sql_close(d->sql);
     memset(d, 0, sizeof *d);
 }
 
@@ -126,7 +136,7 @@ sqlite3_stmt *api__stmt(struct api_db *d, enum api_stmt which)
 
 enum ot_err api__db_exec(struct api_db *d, const char *s)
 {
-    return ot_db_exec(d->db, s);
+    return ot_sql_exec(d->sql, s);
 }
 
 enum ot_err api__pool_open(const char *path, size_t n, struct api_pool **out)
@@ -185,7 +195,7 @@ void api__pool_put(struct api_pool *p, struct api_db *d)
         return;
     /* never hand on a connection inside a transaction */
     if (!sqlite3_get_autocommit(d->db))
-        ot_db_exec(d->db, "ROLLBACK");
+        ot_sql_rollback(d->sql);
     pthread_mutex_lock(&p->mu);
     p->free_list[p->n_free++] = d;
     pthread_cond_signal(&p->cv);

@@ -103,13 +103,13 @@ static int cmd_verify(int argc, char **argv)
     if (is_sqlite(path, &sqlite))
         return 2;
     if (sqlite) {
-        sqlite3 *db = NULL;
-        if (ot_db_open_readonly(path, &db)) {
+        struct ot_sql *sql = NULL;
+        if (ot_db_open_readonly(path, &sql)) {
             fprintf(stderr, "organtrack-ledger: cannot open database %s\n", path);
             return 2;
         }
-        rc = ot_ledger_verify_db_key(db, pin, &rep);
-        sqlite3_close_v2(db);
+        rc = ot_ledger_verify_db_key(ot_sql_sqlite_handle(sql), pin, &rep);
+        ot_sql_close(sql);
     } else {
         char *buf = NULL;
         size_t len = 0;
@@ -183,6 +183,7 @@ static int cmd_export(int argc, char **argv)
 {
     const char *config = NULL, *format = NULL, *ship = NULL, *outpath = NULL;
     struct tool_conf tc;
+    struct ot_sql *sql = NULL;
     sqlite3 *db = NULL;
     int64_t id = 0;
     char *out = NULL;
@@ -216,7 +217,7 @@ static int cmd_export(int argc, char **argv)
     }
     if (load_conf(config, &tc))
         return 2;
-    if (ot_db_open_readonly(tc.database, &db)) {
+    if (ot_db_open_readonly(tc.database, &sql) || !(db = ot_sql_sqlite_handle(sql))) {
         fprintf(stderr, "organtrack-ledger: cannot open database %s\n", tc.database);
         goto out;
     }
@@ -251,7 +252,7 @@ static int cmd_export(int argc, char **argv)
     ret = 0;
 out:
     free(out);
-    sqlite3_close_v2(db);
+    ot_sql_close(sql);
     ot_conf_free(&tc.c);
     return ret;
 }

@@ -124,8 +124,17 @@ int ledger_trail_build(const char *dir, sqlite3 **db_out, struct ot_ledger_key *
     int64_t s1 = 0, s2 = 0, seq = 1;
     const int64_t M = 60000;
     snprintf(path, sizeof path, "%s/organtrack.db", dir);
-    if (ot_db_open(path, &db))
+    /* TRANSITIONAL (issue 10): migrated through ot_db, then used as a raw
+     * sqlite3 handle until the ledger runs on ot_sql */
+    struct ot_sql *sql = NULL;
+    if (ot_db_open(path, &sql))
         return -1;
+    ot_sql_close(sql);
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_close_v2(db);
+        return -1;
+    }
     snprintf(path, sizeof path, "%s/ledger.key", dir);
     if (ot_ledger_key_load(path, &key))
         goto fail;

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "ot_db.h"
 #include "ot_sql.h"
 
 static char tmpdir[] = "/tmp/ot-test-sql-XXXXXX";
@@ -187,12 +188,81 @@ static void errors(void **state)
     assert_false(ot_sql_is_uri("var/organtrack.db"));
 }
 
+static int64_t one_int(struct ot_sql *db, const char *sql)
+{
+    struct ot_sql_stmt *st;
+    int row = 0;
+    assert_int_equal(ot_sql_prepare(db, sql, &st), OT_OK);
+    assert_int_equal(ot_sql_step(st, &row), OT_OK);
+    assert_int_equal(row, 1);
+    int64_t v = ot_sql_int64(st, 0);
+    ot_sql_reset(st);
+    return v;
+}
+
+/* The schema: migrates to this build's version, a second open does not
+ * migrate again, the ledger tables refuse UPDATE and DELETE, event ids come
+ * in order, and a database from a newer build is refused. */
+static void schema(void **state)
+{
+    (void)state;
+    const char *url = getenv("OT_TEST_DATABASE");
+    struct ot_sql *db = NULL;
+    int v = -1;
+    assert_int_equal(ot_db_open(url && *url ? url : path, &db), OT_OK);
+    assert_int_equal(ot_db_version(db, &v), OT_OK);
+    assert_int_equal(v, ot_db_schema_version());
+    assert_true(v >= 3);
+    ot_sql_close(db);
+    assert_int_equal(ot_db_open(url && *url ? url : path, &db), OT_OK);
+
+    assert_int_equal(ot_sql_exec(db, "INSERT INTO shipments (container, profile, donation_code,"
+                                     " cross_clamp_at, mode, created_at, created_by, updated_at)"
+                                     " VALUES ('C1', 'kidney', 'D1', 1, 'ground', 1, 'me', 1)"),
+                     OT_OK);
+    int64_t ship = one_int(db, "SELECT id FROM shipments WHERE container = 'C1'");
+    char sql[400];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO custody (shipment_id, idx, ts, type, actor_name, actor_role,"
+             " prev_hash, hash) VALUES (%lld, 0, 1, 'packed', 'a', 'crew', 'p', 'h')",
+             (long long)ship);
+    assert_int_equal(ot_sql_exec(db, sql), OT_OK);
+    assert_int_not_equal(ot_sql_exec(db, "UPDATE custody SET hash = 'x'"), OT_OK);
+    assert_int_not_equal(ot_sql_exec(db, "DELETE FROM custody"), OT_OK);
+    /* a second open shipment for the same container breaks the unique index */
+    assert_int_not_equal(ot_sql_exec(db, "INSERT INTO shipments (container, profile,"
+                                         " donation_code, cross_clamp_at, mode, created_at,"
+                                         " created_by, updated_at) VALUES"
+                                         " ('C1', 'kidney', 'D2', 1, 'ground', 1, 'me', 1)"),
+                         OT_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ot_sql_exec(db, "INSERT INTO events (ts, kind, payload)"
+                                         " VALUES (1, 'reading', '{}')"),
+                         OT_OK);
+    assert_int_equal(one_int(db, "SELECT count(*) FROM events WHERE id > 0"), 3);
+    assert_int_equal(one_int(db, "SELECT max(id) - min(id) FROM events"), 2);
+
+    /* a newer schema (an upgrade rolled back) is refused, not written to */
+    if (ot_sql_kind(db) == OT_SQL_SQLITE)
+        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", ot_db_schema_version() + 1);
+    else
+        snprintf(sql, sizeof sql, "UPDATE schema_version SET version = %d",
+                 ot_db_schema_version() + 1);
+    assert_int_equal(ot_sql_exec(db, sql), OT_OK);
+    ot_sql_close(db);
+    db = NULL;
+    assert_int_not_equal(ot_db_open(url && *url ? url : path, &db), OT_OK);
+    assert_null(db);
+    assert_int_not_equal(ot_db_open_readonly(url && *url ? url : path, &db), OT_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(placeholders),
         cmocka_unit_test(round_trip),
         cmocka_unit_test(errors),
+        cmocka_unit_test(schema),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

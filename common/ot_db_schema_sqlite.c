@@ -1,4 +1,5 @@
-/* ot_db_schema.c - numbered schema migrations. Never edit a released
+/* ot_db_schema_sqlite.c - numbered schema migrations for SQLite (the
+ * PostgreSQL twin is ot_db_schema_pg.c: change both together). Never edit a released
  * migration: add the next one. Times are epoch milliseconds UTC. */
 #include "ot_db_schema.h"
 
@@ -193,7 +194,7 @@ static const char *const m0002_custody_readings[] = {
  * record (readings, alarms and custody are): the collector trims it by age. */
 static const char *const m0003_events_ts[] = {"CREATE INDEX events_ts ON events(ts);", NULL};
 
-const char *const *const ot_db_migrations[] = {
+const char *const *const ot_db_migrations_sqlite[] = {
     m0001_init,
     m0002_custody_readings,
     m0003_events_ts,
