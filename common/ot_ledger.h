@@ -40,8 +40,13 @@ struct ot_custody_input {
  * hand-off without witness -> OT_ERR_CONFLICT or OT_ERR_INVAL with a reason
  * in `why`), takes the container temperature from the latest reading,
  * computes the readings digest since the previous entry, hashes, stores,
- * signs the new head - all in one transaction. On success *entry_out (if not
- * NULL) is the stored entry as JSON (caller frees with cJSON_Delete). */
+ * signs the new head. It runs inside the caller's transaction and neither
+ * begins nor commits one: the caller (the API's request) begins, appends,
+ * writes the entry's consequences (status, event, audit) and commits them
+ * together, or rolls everything back on any failure, so there is never an
+ * entry without its consequences or the reverse. After a failure the
+ * transaction must be rolled back. On success *entry_out (if not NULL) is
+ * the stored entry as JSON (caller frees with cJSON_Delete). */
 enum ot_err ot_ledger_append(sqlite3 *db, const struct ot_ledger_key *key, int64_t shipment_id,
                              const struct ot_custody_input *in, cJSON **entry_out, char *why,
                              size_t whylen);

@@ -199,7 +199,7 @@ enum ot_err ot_ledger_append(sqlite3 *db, const struct ot_ledger_key *key, int64
     struct lg_state state = {0};
     struct ot_lg_leaves leaves = {0};
     char status[32] = "", sig[129], pub[65];
-    int in_txn = 0, s;
+    int s;
     enum ot_err rc;
 
     memset(&e, 0, sizeof e);
@@ -232,12 +232,8 @@ enum ot_err ot_ledger_append(sqlite3 *db, const struct ot_ledger_key *key, int64
         return OT_ERR_INVAL;
     }
 
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        ot_error("ledger: cannot begin transaction error=\"%s\"", sqlite3_errmsg(db));
-        setwhy(why, whylen, "database busy");
-        return OT_ERR_DB;
-    }
-    in_txn = 1;
+    /* the caller's transaction is open (ot_ledger.h): the entry commits
+     * together with its consequences, or not at all */
 
     rc = ot_lg_load_shipment(db, shipment_id, &sh);
     if (rc) {
@@ -428,18 +424,12 @@ enum ot_err ot_ledger_append(sqlite3 *db, const struct ot_ledger_key *key, int64
     /* The change feed row (events, kind 'custody') is written by the API in
      * its follow-up transaction together with the status change, so it is
      * not duplicated here. */
-    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        ot_error("ledger: commit failed error=\"%s\"", sqlite3_errmsg(db));
-        rc = OT_ERR_DB;
-        goto fail;
-    }
-    in_txn = 0;
     if (entry_out) {
         *entry_out = ot_lg_entry_json(&e);
         if (!*entry_out)
             ot_warn("ledger: entry stored but its JSON could not be built (out of memory)");
     }
-    ot_info("custody entry appended shipment=%lld index=%lld type=%s readings=%lld hash=%s",
+    ot_info("custody entry written shipment=%lld index=%lld type=%s readings=%lld hash=%s",
             (long long)e.shipment, (long long)e.index, e.type, (long long)e.readings_count, e.hash);
     rc = OT_OK;
     goto out;
@@ -447,8 +437,6 @@ fail:
     if (why && whylen && !why[0])
         setwhy(why, whylen, "%s", ot_strerror(rc));
     sqlite3_finalize(st);
-    if (in_txn)
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 out:
     free(leaves.h);
     ot_lg_entry_clear(&e);

@@ -69,16 +69,21 @@ void api__h_custody_post(struct api_req *r)
         api__reply_error(r, 400, "invalid_field", "%s", msg);
         return;
     }
+    /* One transaction owns the whole append: the status read, the ledger
+     * entry and its consequences (status, event, audit) commit together or
+     * not at all (ot_ledger.h). */
     struct api_db *d = api__req_db(r);
+    if (api__req_begin(r))
+        return;
     cJSON *ship =
         api__shipment_load(r, d, r->path_id, container, sizeof container, status, sizeof status);
     if (!ship)
-        return;
+        goto rollback;
     cJSON_Delete(ship);
     if (strcmp(status, "closed") == 0 || strcmp(status, "discarded") == 0) {
         api__reply_error(r, 409, "conflict", "shipment %lld is %s: the trail is closed",
                          (long long)r->path_id, status);
-        return;
+        goto rollback;
     }
     struct ot_custody_input ci = {
         .type = in.type,
@@ -97,59 +102,60 @@ void api__h_custody_post(struct api_req *r)
     enum ot_err rc = ot_ledger_append(d->db, r->ctx->key, r->path_id, &ci, &entry, why, sizeof why);
     if (rc == OT_ERR_CONFLICT) {
         api__reply_error(r, 409, "conflict", "type: %s", why[0] ? why : "not possible now");
-        cJSON_Delete(entry);
-        return;
+        goto rollback;
     }
     if (rc == OT_ERR_INVAL || rc == OT_ERR_RANGE) {
         api__reply_error(r, 422, "rejected", "%s", why[0] ? why : "ledger refused the entry");
-        cJSON_Delete(entry);
-        return;
+        goto rollback;
     }
     if (rc) {
         api__reply_error(r, 500, "internal", "ledger: %s", why[0] ? why : ot_strerror(rc));
-        cJSON_Delete(entry);
-        return;
+        goto rollback;
     }
     if (!entry)
         entry = cJSON_CreateObject();
-    ot_info("custody appended shipment=%lld type=%s by=%s", (long long)r->path_id, in.type,
-            r->who.name);
     /* consequences: status, event, audit */
     snprintf(target, sizeof target, "shipment/%lld", (long long)r->path_id);
-    int ok = api__db_exec(d, "BEGIN IMMEDIATE") == OT_OK;
-    if (ok) {
-        const char *next = custody_status(in.type, status);
-        if (next && api__shipment_set_status(r, d, r->path_id, container, status, next,
-                                             in.comment[0] ? in.comment : in.type))
-            ok = 0;
-        cJSON *ev = cJSON_CreateObject();
-        cJSON *au = cJSON_CreateObject();
-        if (ok && ev && au) {
-            cJSON_AddStringToObject(ev, "change", "appended");
-            cJSON_AddNumberToObject(ev, "shipment_id", (double)r->path_id);
-            cJSON_AddItemToObject(ev, "entry", cJSON_Duplicate(entry, 1));
-            cJSON_AddStringToObject(au, "type", in.type);
-            if (in.comment[0])
-                cJSON_AddStringToObject(au, "comment", in.comment);
-            const cJSON *idx = cJSON_GetObjectItemCaseSensitive(entry, "index");
-            if (cJSON_IsNumber(idx))
-                cJSON_AddNumberToObject(au, "index", idx->valuedouble);
-            ok = api__event(d, "custody", r->path_id, container, ev) == OT_OK &&
-                 api__audit(d, &r->who, "custody.append", target, au) == OT_OK;
-        } else {
-            ok = 0;
-        }
-        cJSON_Delete(ev);
-        cJSON_Delete(au);
-        if (!ok || api__db_exec(d, "COMMIT")) {
-            api__db_exec(d, "ROLLBACK");
-            ok = 0;
-        }
+    int ok = entry != NULL;
+    const char *next = custody_status(in.type, status);
+    if (ok && next &&
+        api__shipment_set_status(r, d, r->path_id, container, status, next,
+                                 in.comment[0] ? in.comment : in.type))
+        ok = 0;
+    cJSON *ev = ok ? cJSON_CreateObject() : NULL;
+    cJSON *au = ok ? cJSON_CreateObject() : NULL;
+    if (ok && ev && au) {
+        cJSON_AddStringToObject(ev, "change", "appended");
+        cJSON_AddNumberToObject(ev, "shipment_id", (double)r->path_id);
+        cJSON_AddItemToObject(ev, "entry", cJSON_Duplicate(entry, 1));
+        cJSON_AddStringToObject(au, "type", in.type);
+        if (in.comment[0])
+            cJSON_AddStringToObject(au, "comment", in.comment);
+        const cJSON *idx = cJSON_GetObjectItemCaseSensitive(entry, "index");
+        if (cJSON_IsNumber(idx))
+            cJSON_AddNumberToObject(au, "index", idx->valuedouble);
+        ok = api__event(d, "custody", r->path_id, container, ev) == OT_OK &&
+             api__audit(d, &r->who, "custody.append", target, au) == OT_OK;
+    } else {
+        ok = 0;
     }
-    if (!ok)
-        ot_error("custody follow-up failed (entry stored) shipment=%lld type=%s",
+    cJSON_Delete(ev);
+    cJSON_Delete(au);
+    if (!ok || api__db_exec(d, "COMMIT")) {
+        ot_error("custody append rolled back: a follow-up write failed shipment=%lld type=%s",
                  (long long)r->path_id, in.type);
+        if (!r->responded)
+            api__reply_error(r, 500, "internal",
+                             "the custody entry could not be stored; nothing was written, retry");
+        goto rollback;
+    }
+    ot_info("custody appended shipment=%lld type=%s by=%s", (long long)r->path_id, in.type,
+            r->who.name);
     api__reply_json(r, 201, entry);
+    return;
+rollback:
+    api__db_exec(d, "ROLLBACK");
+    cJSON_Delete(entry);
 }
 
 void api__h_export(struct api_req *r)

@@ -181,8 +181,9 @@ int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id, co
 
 /* Closing or discarding ends the trail: first seal it with a ledger `note`
  * entry, so the readings since the last custody event are covered by a hash
- * too (the ledger refuses entries on a closed shipment afterwards). 0 when
- * sealed; otherwise the reply has been sent. */
+ * too (the ledger refuses entries on a closed shipment afterwards). Runs in
+ * the request's transaction, so the seal and the status change commit
+ * together. 0 when sealed; otherwise the reply has been sent (roll back). */
 static int seal_trail(struct api_req *r, struct api_db *d, const char *to, const char *comment)
 {
     char status[16], why[256] = "", text[1100];
@@ -240,12 +241,13 @@ void api__h_ship_patch(struct api_req *r)
         return;
     }
     struct api_db *d = api__req_db(r);
-    if ((!strcmp(to->valuestring, "closed") || !strcmp(to->valuestring, "discarded")) &&
-        seal_trail(r, d, to->valuestring, cJSON_IsString(comment) ? comment->valuestring : NULL)) {
+    if (api__req_begin(r)) {
         cJSON_Delete(body);
         return;
     }
-    if (api__req_begin(r)) {
+    if ((!strcmp(to->valuestring, "closed") || !strcmp(to->valuestring, "discarded")) &&
+        seal_trail(r, d, to->valuestring, cJSON_IsString(comment) ? comment->valuestring : NULL)) {
+        api__db_exec(d, "ROLLBACK");
         cJSON_Delete(body);
         return;
     }

@@ -512,7 +512,10 @@ static enum ot_err try_append(struct fx *f, int64_t ship, const char *type, cons
                                   .witness = witness,
                                   .ts = ts};
     cJSON *entry = NULL;
+    /* the caller owns the transaction (ot_ledger.h) */
+    assert_int_equal(sqlite3_exec(f->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     enum ot_err rc = ot_ledger_append(f->db, f->key, ship, &in, &entry, why, 256);
+    assert_int_equal(sqlite3_exec(f->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     if (rc == OT_OK) {
         assert_non_null(entry);
         assert_non_null(cJSON_GetObjectItem(entry, "hash"));

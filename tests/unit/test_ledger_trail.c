@@ -109,7 +109,10 @@ static int append(sqlite3 *db, struct ot_ledger_key *key, int64_t ship, const ch
         .comment = comment,
         .ts = ts,
     };
+    /* the caller owns the transaction (ot_ledger.h) */
+    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     enum ot_err rc = ot_ledger_append(db, key, ship, &in, NULL, why, sizeof why);
+    sqlite3_exec(db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
     if (rc)
         fprintf(stderr, "append %s failed: %s: %s\n", type, ot_strerror(rc), why);
     return rc ? -1 : 0;
