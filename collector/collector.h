@@ -2,7 +2,8 @@
  * (module__verb names). Threads (docs/internals/collector.md):
  *   - Paho's callback thread copies each message into the bounded queue;
  *   - the worker thread (worker.c with store.c, delivery.c, alarms.c; its
- *     state in ingest.h) owns SQLite, the rules and the alarms;
+ *     state in ingest.h) owns the database connection, the rules and the
+ *     alarms;
  *   - the InfluxDB writer thread (influx.c) and the webhook thread
  *     (webhook.c) take work from the worker through their own bounded queues.
  * Nothing else is shared. */
@@ -11,7 +12,6 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -130,12 +130,30 @@ void webhook__take_counts(struct webhook *w, int64_t *sent, int64_t *dropped);
 
 /* worker.c: the worker (its state, struct ingest, in ingest.h) */
 struct ingest;
+struct ot_sql;
+/* Opens (and migrates) the database, prepares, loads the delivery state. */
 enum ot_err worker__open(const struct collector_conf *cc, struct mqtt *m, struct influx *ix,
                          struct webhook *wh, struct ingest **out);
 /* MQTT client for acks and alarm lists (NULL: publish nothing). */
 void worker__set_mqtt(struct ingest *in, struct mqtt *m);
-/* Runs until *stop is set, then drains what is queued. */
-enum ot_err worker__run(struct ingest *in, struct queue *q, volatile sig_atomic_t *stop);
+/* The worker's own connection (its session holds the standby lock). */
+struct ot_sql *worker__sql(struct ingest *in);
+enum worker_end {
+    WORKER_STOPPED, /* *stop was set: the queue is drained */
+    WORKER_LOST     /* the database connection is gone: the batch in hand is kept */
+};
+/* Runs until *stop is set (then drains what is queued) or the connection
+ * is lost. */
+enum worker_end worker__run(struct ingest *in, struct queue *q, volatile sig_atomic_t *stop);
+/* After WORKER_LOST: connects again (libpq tries every host); the delivery
+ * state is reloaded before the next batch, which replays the one in hand. */
+enum ot_err worker__reconnect(struct ingest *in);
+/* Becoming the active collector: reloads the delivery state and forgets the
+ * rules state (another collector may have written meanwhile). */
+enum ot_err worker__activate(struct ingest *in);
+/* Becoming a standby: drops the batch in hand and what is queued (none of
+ * it was acknowledged; the gateways resend it to the active one). */
+void worker__discard(struct ingest *in, struct queue *q);
 void worker__close(struct ingest *in);
 
 #endif

@@ -10,7 +10,7 @@
 #include "ingest.h"
 
 enum ot_err delivery__prepare(struct ingest *in);
-/* Finalizes the statements and frees the containers. */
+/* Frees the containers (the statements belong to the connection). */
 void delivery__close(struct ingest *in);
 
 /* The container named `name`, created (with its alarms state) on first

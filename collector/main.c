@@ -13,8 +13,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: organtrack-collector --config FILE\n"
                "  subscribes to gateway readings and state over MQTT, validates and stores\n"
-               "  them in SQLite, acknowledges end to end, runs the preservation rules and\n"
-               "  publishes alarms; optionally writes InfluxDB and calls webhooks.\n"
+               "  them (SQLite or PostgreSQL), acknowledges end to end, runs the preservation\n"
+               "  rules and publishes alarms; optionally writes InfluxDB and calls webhooks.\n"
                "  --config FILE  JSON configuration (docs/collector.md)\n"
                "  --help         this text\n"
                "  --version      print the version\n");
@@ -78,7 +78,7 @@ int main(int argc, char **argv)
         goto done;
     worker__set_mqtt(in, m);
     ot_info("collector started version=%s config=%s", OT_VERSION, file);
-    if (worker__run(in, q, &ot_signal_stop) == OT_OK)
+    if (worker__run(in, q, &ot_signal_stop) == WORKER_STOPPED)
         rc = 0;
     ot_info("collector stopping");
 done:
