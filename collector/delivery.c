@@ -169,12 +169,8 @@ static enum ot_err rebuild_set(struct ingest *in, struct container *c)
     return rc;
 }
 
-enum ot_err delivery__load(struct ingest *in)
+void delivery__forget(struct ingest *in)
 {
-    enum ot_err rc = OT_OK;
-    struct ot_sql_stmt *st = in->st_sel_containers;
-    int row = 0;
-    /* forget what a rolled-back transaction taught us */
     for (size_t i = 0; i < in->n_ct; i++) {
         struct container *c = in->ct[i];
         c->known = 0;
@@ -187,6 +183,15 @@ enum ot_err delivery__load(struct ingest *in)
         c->pending_since = 0;
         c->pending_min = INT64_MAX;
     }
+}
+
+enum ot_err delivery__load(struct ingest *in)
+{
+    enum ot_err rc = OT_OK;
+    struct ot_sql_stmt *st = in->st_sel_containers;
+    int row = 0;
+    /* forget what a rolled-back transaction taught us */
+    delivery__forget(in);
     rc = ot_sql_step(st, &row);
     while (!rc && row) {
         const char *name = ot_sql_text(st, 0);

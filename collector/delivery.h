@@ -20,6 +20,9 @@ struct container *delivery__container(struct ingest *in, const char *name);
  * failed commit: forgets what the rolled-back transaction taught). Rules
  * and shipment state are kept. */
 enum ot_err delivery__load(struct ingest *in);
+/* Forgets the delivery state without reading it again (every container
+ * unknown: no ack leaves until delivery__load succeeds). */
+void delivery__forget(struct ingest *in);
 
 /* A readings batch for a container whose baseline is pending: remembers its
  * lowest seq (sets the baseline at once when baseline_wait_s is 0). No-op

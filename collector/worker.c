@@ -94,14 +94,18 @@ static enum ot_err housekeeping(struct ingest *in, const struct due *due)
 /* After a failed batch: forget everything it did. */
 static void roll_back(struct ingest *in)
 {
-    ot_sql_rollback(in->sql);
+    int lost = ot_sql_lost(in->sql);
+    if (!lost) /* a lost session has rolled back by itself */
+        ot_sql_rollback(in->sql);
     outbox__drop(&in->ob);
     feed__drop(&in->feed);
     alarms__rollback(in->alarms);
     /* what the rolled-back batch taught the ack is forgotten: reload now
-     * (if that fails too, every container is unknown until the reload
+     * (if that cannot be done, every container is unknown until the reload
      * succeeds, so no ack leaves meanwhile) */
-    in->reload = delivery__load(in) != OT_OK;
+    if (lost)
+        delivery__forget(in);
+    in->reload = lost || delivery__load(in) != OT_OK;
 }
 
 /* One transaction: the drained messages, the housekeeping due, the rows,
@@ -254,8 +258,15 @@ enum worker_end worker__run(struct ingest *in, struct queue *q, volatile sig_ato
                 }
             }
         }
-        if (in->mqtt)
+        if (in->mqtt && mqtt__reconnect_due(in->mqtt)) {
+            /* connect under the shared client id only while our session
+             * (and with it the standby lock) is alive */
+            if (ot_sql_exec(in->sql, "SELECT 1") && ot_sql_lost(in->sql)) {
+                ot_error("database connection lost database=%s", ot_sql_name(in->sql));
+                return WORKER_LOST;
+            }
             mqtt__tick(in->mqtt);
+        }
         if (in->mqtt && mqtt__take_reconnected(in->mqtt)) {
             delivery__publish_acks(in, 1);
             alarms__publish_dirty(in->alarms, in->mqtt, in->cc->mqtt.topic_root, 1);
@@ -289,11 +300,13 @@ enum ot_err worker__reconnect(struct ingest *in)
     return OT_OK;
 }
 
-enum ot_err worker__activate(struct ingest *in)
+enum ot_err worker__activate(struct ingest *in, int keep_rules)
 {
-    /* another collector may have written since we last looked */
-    alarms__reset(in->alarms);
-    in->commit_unknown = 0;
+    /* another collector may have written since we last looked: the
+     * delivery state always comes from the database; the rules state too
+     * unless nobody else was active meanwhile */
+    if (!keep_rules)
+        alarms__reset(in->alarms);
     enum ot_err rc = delivery__load(in);
     in->reload = rc != OT_OK;
     return rc;
