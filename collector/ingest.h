@@ -19,6 +19,7 @@
 #include "feed.h"
 #include "outbox.h"
 #include "readings.h"
+#include "sql.h"
 
 /* per-container delivery and link state; shipment and rules in `al` */
 struct container {
@@ -61,10 +62,11 @@ struct ingest {
     /* failed attempts of the batch in hand (worker.c) */
     int64_t fail_since, fail_logged, fail_attempts, fail_uncounted, retry_at;
     /* prepared statements, kept for the connection's life (owned by it) */
-    /* worker.c */
-    struct ot_sql_stmt *st_counter, *st_trim_events;
-    /* store.c */
-    struct ot_sql_stmt *st_upd_container, *st_upd_state;
+    /* worker.c (st_counters: PostgreSQL, all deltas in one statement) */
+    struct ot_sql_stmt *st_counter, *st_counters, *st_trim_events;
+    /* store.c (st_upd_containers: PostgreSQL, all dirty rows in one) */
+    struct ot_sql_stmt *st_upd_container, *st_upd_containers, *st_upd_state;
+    struct sql_arr scratch[4]; /* array literals of those two, one at a time */
     /* delivery.c */
     struct ot_sql_stmt *st_sel_containers, *st_sel_above, *st_sel_lost_above, *st_sel_min_seq;
     struct ot_sql_stmt *st_ins_gap, *st_sel_gaps, *st_gap_close, *st_gap_to, *st_gap_from;

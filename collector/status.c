@@ -35,6 +35,7 @@ struct status {
     MQTTAsync_willOptions wo;
     atomic_int active; /* what we say */
     atomic_int connect_failed;
+    atomic_int published;          /* states the broker acknowledged */
     int64_t next_connect, backoff; /* monotonic ms, caller's thread */
     pthread_mutex_t mu;            /* peers */
     struct peer peers[PEERS_MAX];
@@ -48,6 +49,13 @@ static int state_json(const struct status *s, int active, char *buf, size_t cap)
     return n > 0 && (size_t)n < cap ? n : -1;
 }
 
+static void on_published(void *ctx, MQTTAsync_successData *resp)
+{
+    struct status *s = ctx;
+    (void)resp;
+    atomic_fetch_add(&s->published, 1);
+}
+
 static void publish(struct status *s)
 {
     char body[256];
@@ -56,6 +64,8 @@ static void publish(struct status *s)
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
     if (n < 0)
         return;
+    ro.onSuccess = on_published;
+    ro.context = s;
     msg.payload = body;
     msg.payloadlen = n;
     msg.qos = 1;
@@ -225,20 +235,29 @@ int status__active_peer(struct status *s, char *buf, size_t cap)
     return found;
 }
 
+static void nap_ms(long ms)
+{
+    struct timespec ts = {0, ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 void status__stop(struct status *s)
 {
     if (!s)
         return;
     MQTTAsync_disconnectOptions dop = MQTTAsync_disconnectOptions_initializer;
-    dop.timeout = 1000;
+    dop.timeout = 0;
     if (MQTTAsync_isConnected(s->client)) {
+        /* a clean disconnect sends no will: say it, wait (briefly) for the
+         * broker to have it, then go */
+        int before = atomic_load(&s->published);
         atomic_store(&s->active, 0);
-        publish(s); /* a clean disconnect sends no will */
+        publish(s);
+        for (int i = 0; i < 50 && atomic_load(&s->published) == before; i++)
+            nap_ms(10);
         MQTTAsync_disconnect(s->client, &dop);
-        for (int i = 0; i < 30 && MQTTAsync_isConnected(s->client); i++) {
-            struct timespec ts = {0, 50 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
+        for (int i = 0; i < 50 && MQTTAsync_isConnected(s->client); i++)
+            nap_ms(10);
     }
     MQTTAsync_destroy(&s->client);
     pthread_mutex_destroy(&s->mu);

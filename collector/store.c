@@ -62,6 +62,14 @@ enum ot_err store__prepare(struct ingest *in)
                            "boot=excluded.boot, state_ts=excluded.state_ts, "
                            "last_seen=excluded.last_seen")))
         return rc;
+    if (ot_sql_kind(in->sql) == OT_SQL_POSTGRES)
+        return sql__prepare(in->sql, &in->st_upd_containers,
+                            "INSERT INTO containers(container,last_seen,max_seq,ack_seq) "
+                            "SELECT * FROM unnest(CAST(?1 AS TEXT[]), CAST(?2 AS BIGINT[]), "
+                            "CAST(?3 AS BIGINT[]), CAST(?4 AS BIGINT[])) "
+                            "ON CONFLICT(container) DO UPDATE SET "
+                            "last_seen=excluded.last_seen, max_seq=excluded.max_seq, "
+                            "ack_seq=excluded.ack_seq");
     return OT_OK;
 }
 
@@ -72,7 +80,8 @@ void store__close(struct ingest *in)
         free(in->grp->p);
     free(in->grp);
     in->grp = NULL;
-    in->st_upd_container = in->st_upd_state = NULL; /* owned by the connection */
+    /* the statements are owned by the connection */
+    in->st_upd_container = in->st_upd_containers = in->st_upd_state = NULL;
 }
 
 /* ---- rejects ---------------------------------------------------------- */
@@ -444,9 +453,49 @@ static enum ot_err write_container(struct ingest *in, struct container *c)
     return rc;
 }
 
+/* PostgreSQL: every dirty row in one statement */
+static enum ot_err write_containers_many(struct ingest *in)
+{
+    struct sql_arr *a = in->scratch;
+    enum ot_err rc = OT_OK;
+    size_t n = 0;
+    for (int k = 0; k < 4; k++)
+        sql_arr__start(&a[k]);
+    for (size_t i = 0; i < in->n_ct; i++) {
+        struct container *c = in->ct[i];
+        if (!c->row_dirty)
+            continue;
+        n++;
+        sql_arr__txt(&a[0], c->name);
+        sql_arr__i64(&a[1], c->last_seen);
+        if (c->max_seq >= 0)
+            sql_arr__i64(&a[2], c->max_seq);
+        else
+            sql_arr__null(&a[2]);
+        if (c->known)
+            sql_arr__i64(&a[3], c->ack);
+        else
+            sql_arr__null(&a[3]);
+    }
+    if (!n)
+        return OT_OK;
+    for (int k = 0; k < 4; k++) {
+        const char *lit = sql_arr__end(&a[k]);
+        if (!lit && !rc)
+            rc = OT_ERR_NOMEM;
+        sql__bind_txt(in->st_upd_containers, k + 1, lit, &rc);
+    }
+    rc = sql__run(in->st_upd_containers, rc, NULL);
+    for (size_t i = 0; i < in->n_ct && !rc; i++)
+        in->ct[i]->row_dirty = 0;
+    return rc;
+}
+
 enum ot_err store__containers(struct ingest *in)
 {
     enum ot_err rc = OT_OK;
+    if (in->st_upd_containers)
+        return write_containers_many(in);
     for (size_t i = 0; i < in->n_ct && !rc; i++)
         if (in->ct[i]->row_dirty)
             rc = write_container(in, in->ct[i]);

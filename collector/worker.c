@@ -39,11 +39,41 @@
 #define RETRY_MAX_MS 5000
 #define FAIL_LOG_EVERY_MS 60000
 
+/* PostgreSQL: every delta in one statement */
+static enum ot_err flush_counters_many(struct ingest *in)
+{
+    struct sql_arr *a = in->scratch;
+    enum ot_err rc = OT_OK;
+    size_t n = 0;
+    for (int k = 0; k < 3; k++)
+        sql_arr__start(&a[k]);
+    for (size_t i = 0; i < in->ob.n_counters; i++) {
+        struct counter_delta *d = &in->ob.counters[i];
+        if (!d->delta)
+            continue;
+        n++;
+        sql_arr__txt(&a[0], d->name);
+        sql_arr__txt(&a[1], d->label);
+        sql_arr__i64(&a[2], d->delta);
+    }
+    if (!n)
+        return OT_OK;
+    for (int k = 0; k < 3; k++) {
+        const char *lit = sql_arr__end(&a[k]);
+        if (!lit && !rc)
+            rc = OT_ERR_NOMEM;
+        sql__bind_txt(in->st_counters, k + 1, lit, &rc);
+    }
+    return sql__run(in->st_counters, rc, NULL);
+}
+
 /* Writes the counter deltas of the transaction (with the writer threads'). */
 static enum ot_err flush_counters(struct ingest *in)
 {
     enum ot_err rc = OT_OK;
     outbox__take_writer_counts(&in->ob);
+    if (in->st_counters)
+        return flush_counters_many(in);
     for (size_t i = 0; i < in->ob.n_counters && !rc; i++) {
         struct counter_delta *d = &in->ob.counters[i];
         if (!d->delta)
@@ -360,6 +390,12 @@ enum ot_err worker__open(const struct collector_conf *cc, struct mqtt *m, struct
                            "INSERT INTO counters(name,label,value) VALUES(?1,?2,?3) "
                            "ON CONFLICT(name,label) DO UPDATE SET "
                            "value=counters.value+excluded.value")) ||
+        (ot_sql_kind(in->sql) == OT_SQL_POSTGRES &&
+         (rc = sql__prepare(in->sql, &in->st_counters,
+                            "INSERT INTO counters(name,label,value) SELECT * FROM unnest("
+                            "CAST(?1 AS TEXT[]), CAST(?2 AS TEXT[]), CAST(?3 AS BIGINT[])) "
+                            "ON CONFLICT(name,label) DO UPDATE SET "
+                            "value=counters.value+excluded.value"))) ||
         (rc = store__prepare(in)) || (rc = delivery__prepare(in)))
         goto fail;
     rc = delivery__load(in);
@@ -380,6 +416,8 @@ void worker__close(struct ingest *in)
         return;
     free_held(in);
     free(in->msgs);
+    for (size_t i = 0; i < sizeof in->scratch / sizeof in->scratch[0]; i++)
+        sql_arr__free(&in->scratch[i]);
     store__close(in);
     delivery__close(in);
     alarms__close(in->alarms);
