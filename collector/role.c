@@ -231,7 +231,10 @@ enum ot_err role__run(const struct collector_conf *cc, struct queue *q, struct i
         standby_logged = 0;
         if (be_active(&r, keep) == WORKER_STOPPED)
             break;
-        reconnect(&r);
+        if (ot_sql_lost(r.db))
+            reconnect(&r);
+        else
+            nap(&r, STANDBY_POLL_MS); /* the activation failed otherwise: try again */
     }
     return OT_OK;
 }

@@ -253,7 +253,7 @@ enum worker_end worker__run(struct ingest *in, struct queue *q, volatile sig_ato
         if (stopping && !stop_at)
             stop_at = ot_time_mono_ms();
         int64_t mono = ot_time_mono_ms();
-        if (in->n_msgs && mono < in->retry_at && !stopping) {
+        if (in->n_msgs && mono < in->retry_at) {
             nap_ms(in->retry_at - mono < 50 ? in->retry_at - mono : 50);
         } else {
             if (!in->n_msgs)
@@ -301,10 +301,11 @@ enum worker_end worker__run(struct ingest *in, struct queue *q, volatile sig_ato
             delivery__publish_acks(in, 1);
             alarms__publish_dirty(in->alarms, in->mqtt, in->cc->mqtt.topic_root, 1);
         }
-        /* stop once the queue is empty, or after 3 s under sustained load
-         * or a failing batch: what is left was never acknowledged and will
-         * be resent */
-        if (stopping && (in->n_msgs == 0 || ot_time_mono_ms() - stop_at > 3000))
+        /* stop once the queue is empty, at once with a failing batch, or
+         * after 3 s under sustained load: what is left was never
+         * acknowledged and will be resent */
+        if (stopping &&
+            (in->n_msgs == 0 || in->fail_attempts || ot_time_mono_ms() - stop_at > 3000))
             break;
     }
     if (in->n_msgs)
