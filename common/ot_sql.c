@@ -160,6 +160,20 @@ enum ot_err ot_sql_prepare(struct ot_sql *db, const char *sql, struct ot_sql_stm
     return OT_OK;
 }
 
+enum ot_err ot_sql_prepare_cached(struct ot_sql *db, const char *sql, struct ot_sql_stmt **out)
+{
+    for (struct ot_sql_stmt *st = db->stmts; st; st = st->next)
+        if (st->cached && strcmp(st->sql, sql) == 0) {
+            db->ops->reset(st);
+            *out = st;
+            return OT_OK;
+        }
+    enum ot_err rc = ot_sql_prepare(db, sql, out);
+    if (!rc)
+        (*out)->cached = 1;
+    return rc;
+}
+
 enum ot_err ot_sql_bind_int64(struct ot_sql_stmt *st, int idx, int64_t v)
 {
     return st->db->ops->bind_int64(st, idx, v);

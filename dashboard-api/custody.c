@@ -27,7 +27,7 @@ void api__h_custody_list(struct api_req *r)
         return;
     cJSON_Delete(ship);
     cJSON *arr = NULL;
-    enum ot_err rc = ot_ledger_entries(d->db, r->path_id, &arr);
+    enum ot_err rc = ot_ledger_entries(d->sql, r->path_id, &arr);
     if (rc || !arr) {
         cJSON_Delete(arr);
         api__reply_error(r, 500, "internal", "ledger: %s", ot_strerror(rc));
@@ -99,7 +99,8 @@ void api__h_custody_post(struct api_req *r)
         .comment = in.comment[0] ? in.comment : NULL,
         .ts = ot_time_now_ms(),
     };
-    enum ot_err rc = ot_ledger_append(d->db, r->ctx->key, r->path_id, &ci, &entry, why, sizeof why);
+    enum ot_err rc =
+        ot_ledger_append(d->sql, r->ctx->key, r->path_id, &ci, &entry, why, sizeof why);
     if (rc == OT_ERR_CONFLICT) {
         api__reply_error(r, 409, "conflict", "type: %s", why[0] ? why : "not possible now");
         goto rollback;
@@ -189,11 +190,11 @@ void api__h_export(struct api_req *r)
         return;
     cJSON_Delete(ship);
     if (strcmp(fmt, "epcis") == 0)
-        rc = ot_ledger_export_epcis(d->db, r->path_id, &out, &len);
+        rc = ot_ledger_export_epcis(d->sql, r->path_id, &out, &len);
     else if (strcmp(fmt, "bundle") == 0)
-        rc = ot_ledger_export_bundle(d->db, r->path_id, &out, &len);
+        rc = ot_ledger_export_bundle(d->sql, r->path_id, &out, &len);
     else
-        rc = ot_ledger_export_csv(d->db, r->path_id, &out, &len);
+        rc = ot_ledger_export_csv(d->sql, r->path_id, &out, &len);
     if (rc || !out) {
         free(out);
         api__reply_error(r, 500, "internal", "export %s: %s", fmt, ot_strerror(rc));

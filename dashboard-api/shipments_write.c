@@ -203,7 +203,7 @@ static int seal_trail(struct api_req *r, struct api_db *d, const char *to, const
         .comment = text,
         .ts = ot_time_now_ms(),
     };
-    enum ot_err rc = ot_ledger_append(d->db, r->ctx->key, r->path_id, &ci, NULL, why, sizeof why);
+    enum ot_err rc = ot_ledger_append(d->sql, r->ctx->key, r->path_id, &ci, NULL, why, sizeof why);
     if (rc) {
         api__reply_error(r, rc == OT_ERR_CONFLICT ? 409 : 500,
                          rc == OT_ERR_CONFLICT ? "conflict" : "internal",

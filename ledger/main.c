@@ -108,7 +108,7 @@ static int cmd_verify(int argc, char **argv)
             fprintf(stderr, "organtrack-ledger: cannot open database %s\n", path);
             return 2;
         }
-        rc = ot_ledger_verify_db_key(ot_sql_sqlite_handle(sql), pin, &rep);
+        rc = ot_ledger_verify_db_key(sql, pin, &rep);
         ot_sql_close(sql);
     } else {
         char *buf = NULL;
@@ -184,7 +184,6 @@ static int cmd_export(int argc, char **argv)
     const char *config = NULL, *format = NULL, *ship = NULL, *outpath = NULL;
     struct tool_conf tc;
     struct ot_sql *sql = NULL;
-    sqlite3 *db = NULL;
     int64_t id = 0;
     char *out = NULL;
     size_t len = 0;
@@ -217,16 +216,16 @@ static int cmd_export(int argc, char **argv)
     }
     if (load_conf(config, &tc))
         return 2;
-    if (ot_db_open_readonly(tc.database, &sql) || !(db = ot_sql_sqlite_handle(sql))) {
+    if (ot_db_open_readonly(tc.database, &sql)) {
         fprintf(stderr, "organtrack-ledger: cannot open database %s\n", tc.database);
         goto out;
     }
     if (!strcmp(format, "bundle"))
-        rc = ot_ledger_export_bundle(db, id, &out, &len);
+        rc = ot_ledger_export_bundle(sql, id, &out, &len);
     else if (!strcmp(format, "epcis"))
-        rc = ot_ledger_export_epcis(db, id, &out, &len);
+        rc = ot_ledger_export_epcis(sql, id, &out, &len);
     else
-        rc = ot_ledger_export_csv(db, id, &out, &len);
+        rc = ot_ledger_export_csv(sql, id, &out, &len);
     if (rc) {
         fprintf(stderr, "organtrack-ledger: export of shipment %lld failed: %s\n", (long long)id,
                 ot_strerror(rc));

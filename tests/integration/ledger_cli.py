@@ -161,7 +161,8 @@ def test():
         d = env.path("fixture", "x")
         d = os.path.dirname(d)
         r = run(FIXTURE, d, check=0)
-        ship = int(r.stdout.strip().split("=")[1])
+        out = dict(line.split("=", 1) for line in r.stdout.split())
+        ship = int(out["shipment"])
         cfg = os.path.join(d, "api.json")
         dbp = os.path.join(d, "organtrack.db")
 
