@@ -1,6 +1,6 @@
 /* ot_ledger_append.c - appending one custody entry (ot_ledger_append): the
- * sequence rules, container temperature, linking and digesting the
- * readings of the interval, hash, insert and signed head, inside the
+ * trail's rules (ot_trail.h), container temperature, linking and digesting
+ * the readings of the interval, hash, insert and signed head, inside the
  * caller's transaction (docs/internals/ledger.md, "Database"), through
  * ot_sql on either backend; each statement is prepared once per
  * connection. The only part of the ledger that writes; organtrack-ledger
@@ -12,16 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "ot_log.h"
 #include "ot_sql.h"
 #include "ot_time.h"
+#include "ot_trail.h"
 
 /* -------------------------------------------------------------- append */
-
-static const char *const entry_types[] = {"packed", "handoff",   "departed", "arrived", "received",
-                                          "opened", "discarded", "note",     NULL};
 
 static void setwhy(char *why, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -35,14 +32,6 @@ static void setwhy(char *why, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
-static int is_type(const char *t)
-{
-    for (int i = 0; entry_types[i]; i++)
-        if (strcmp(t, entry_types[i]) == 0)
-            return 1;
-    return 0;
-}
-
 static int empty(const char *s)
 {
     if (!s)
@@ -52,115 +41,9 @@ static int empty(const char *s)
     return *s == '\0';
 }
 
-/* party names compare case-insensitively, ignoring surrounding blanks */
-static int same_party(const char *a, const char *b)
-{
-    size_t la, lb;
-    if (empty(a) || empty(b))
-        return 0;
-    while (*a == ' ' || *a == '\t')
-        a++;
-    while (*b == ' ' || *b == '\t')
-        b++;
-    la = strlen(a);
-    lb = strlen(b);
-    while (la && (a[la - 1] == ' ' || a[la - 1] == '\t'))
-        la--;
-    while (lb && (b[lb - 1] == ' ' || b[lb - 1] == '\t'))
-        lb--;
-    return la == lb && strncasecmp(a, b, la) == 0;
-}
-
 static int field_ok(const char *s)
 {
     return !s || strlen(s) <= OT_LG_FIELD_MAX;
-}
-
-/* Where the trail stands, from the types of the entries so far. */
-struct lg_state {
-    int in_transit; /* departed and not yet arrived/received */
-    int departed;   /* departed at least once */
-    int received;
-    int discarded;
-    int64_t last_ts;
-    int64_t count;
-};
-
-static enum ot_err check_sequence(const struct lg_state *s, const struct ot_custody_input *in,
-                                  char *why, size_t whylen)
-{
-    const char *t = in->type;
-    if (s->discarded) {
-        setwhy(why, whylen, "the organ was discarded: no custody events after 'discarded'");
-        return OT_ERR_CONFLICT;
-    }
-    if (s->count > 0 && in->ts < s->last_ts) {
-        setwhy(why, whylen, "event time is before the previous entry's time");
-        return OT_ERR_CONFLICT;
-    }
-    if (!empty(in->from_party) && !empty(in->to_party) &&
-        same_party(in->from_party, in->to_party)) {
-        setwhy(why, whylen, "'from' and 'to' are the same party: custody cannot pass to itself");
-        return OT_ERR_CONFLICT;
-    }
-    if (!empty(in->witness) &&
-        (same_party(in->witness, in->from_party) || same_party(in->witness, in->to_party))) {
-        setwhy(why, whylen,
-               "the witness must be a second person, not the party handing over or receiving");
-        return OT_ERR_CONFLICT;
-    }
-    if (strcmp(t, "handoff") == 0) {
-        if (empty(in->from_party) || empty(in->to_party)) {
-            setwhy(why, whylen, "a hand-off names both 'from' and 'to'");
-            return OT_ERR_INVAL;
-        }
-        if (empty(in->witness)) {
-            setwhy(why, whylen,
-                   "a hand-off needs a 'witness' who verified label and seal (two-person check)");
-            return OT_ERR_INVAL;
-        }
-    } else if (strcmp(t, "departed") == 0) {
-        if (s->in_transit) {
-            setwhy(why, whylen, "departed twice without an arrival in between");
-            return OT_ERR_CONFLICT;
-        }
-        if (s->received) {
-            setwhy(why, whylen, "the organ was already received at its destination");
-            return OT_ERR_CONFLICT;
-        }
-    } else if (strcmp(t, "arrived") == 0) {
-        if (!s->in_transit) {
-            setwhy(why, whylen, "arrived before departed");
-            return OT_ERR_CONFLICT;
-        }
-    } else if (strcmp(t, "received") == 0) {
-        if (!s->departed) {
-            setwhy(why, whylen, "received before departed");
-            return OT_ERR_CONFLICT;
-        }
-        if (s->received) {
-            setwhy(why, whylen, "the organ was already received");
-            return OT_ERR_CONFLICT;
-        }
-    }
-    return OT_OK;
-}
-
-static void state_apply(struct lg_state *s, const char *type, int64_t ts)
-{
-    if (strcmp(type, "departed") == 0) {
-        s->in_transit = 1;
-        s->departed = 1;
-    } else if (strcmp(type, "arrived") == 0) {
-        s->in_transit = 0;
-    } else if (strcmp(type, "received") == 0) {
-        s->in_transit = 0;
-        s->received = 1;
-    } else if (strcmp(type, "discarded") == 0) {
-        s->discarded = 1;
-    }
-    s->last_ts = ts;
-    s->count++;
 }
 
 /* Runs a statement that returns no rows; *st is reset. */
@@ -198,7 +81,7 @@ static enum ot_err read_status(struct ot_sql *db, int64_t shipment_id, char *out
 }
 
 /* The trail so far: where it stands and the hash to link to. */
-static enum ot_err read_trail(struct ot_sql *db, int64_t shipment_id, struct lg_state *state,
+static enum ot_err read_trail(struct ot_sql *db, int64_t shipment_id, struct ot_trail_seq *state,
                               char prev_hash[65], char *why, size_t whylen)
 {
     struct ot_sql_stmt *st = NULL;
@@ -218,7 +101,7 @@ static enum ot_err read_trail(struct ot_sql *db, int64_t shipment_id, struct lg_
             rc = OT_ERR_CORRUPT;
             break;
         }
-        state_apply(state, t ? t : "", ot_sql_int64(st, 1));
+        ot_trail_seq_apply(state, t ? t : "", ot_sql_int64(st, 1));
         snprintf(prev_hash, 65, "%s", h ? h : "");
     }
 out:
@@ -348,7 +231,8 @@ enum ot_err ot_ledger_append(struct ot_sql *db, const struct ot_ledger_key *key,
 {
     struct ot_lg_shipment sh = {0};
     struct ot_lg_entry e;
-    struct lg_state state = {0};
+    struct ot_trail_seq state = {0};
+    struct ot_trail_entry te;
     struct ot_lg_leaves leaves = {0};
     char status[32] = "";
     enum ot_err rc;
@@ -361,10 +245,8 @@ enum ot_err ot_ledger_append(struct ot_sql *db, const struct ot_ledger_key *key,
         setwhy(why, whylen, "internal: missing argument");
         return OT_ERR_INVAL;
     }
-    if (!in->type || !is_type(in->type)) {
-        setwhy(why, whylen,
-               "type must be one of packed, handoff, departed, arrived, received, opened, "
-               "discarded, note");
+    if (!ot_trail_entry_type_known(in->type)) {
+        setwhy(why, whylen, "type must be one of " OT_TRAIL_ENTRY_TYPES_TEXT);
         return OT_ERR_INVAL;
     }
     if (empty(in->actor_name) || empty(in->actor_role)) {
@@ -393,19 +275,15 @@ enum ot_err ot_ledger_append(struct ot_sql *db, const struct ot_ledger_key *key,
             setwhy(why, whylen, "no shipment %lld", (long long)shipment_id);
         goto fail;
     }
-    if (strcmp(status, "closed") == 0 || strcmp(status, "discarded") == 0) {
-        setwhy(why, whylen, "shipment %lld is %s: its custody trail is closed",
-               (long long)shipment_id, status);
-        rc = OT_ERR_CONFLICT;
-        goto fail;
-    }
 
-    /* the trail so far: state machine and the previous hash */
+    /* the trail so far (where it stands, the hash to link to), then the
+     * rules of ot_trail: is this entry possible now? */
     if ((rc = ot_lg__genesis_hash(&sh, e.prev_hash)))
         goto fail;
     if ((rc = read_trail(db, shipment_id, &state, e.prev_hash, why, whylen)))
         goto fail;
-    if ((rc = check_sequence(&state, in, why, whylen)))
+    te = (struct ot_trail_entry){in->type, in->from_party, in->to_party, in->witness, in->ts};
+    if ((rc = ot_trail_entry_check(shipment_id, status, &state, &te, why, whylen)))
         goto fail;
 
     e.shipment = shipment_id;

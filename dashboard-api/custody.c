@@ -16,6 +16,7 @@
 #include "ot_ledger.h"
 #include "ot_log.h"
 #include "ot_time.h"
+#include "ot_trail.h"
 
 void api__h_custody_list(struct api_req *r)
 {
@@ -40,19 +41,6 @@ void api__h_custody_list(struct api_req *r)
         return;
     }
     api__reply_json(r, 200, o);
-}
-
-/* Status a custody event moves the shipment to, or NULL. */
-static const char *custody_status(const char *type, const char *cur)
-{
-    if (strcmp(type, "departed") == 0 && strcmp(cur, "created") == 0)
-        return "in_transit";
-    if (strcmp(type, "received") == 0 &&
-        (strcmp(cur, "in_transit") == 0 || strcmp(cur, "created") == 0))
-        return "delivered";
-    if (strcmp(type, "discarded") == 0 && strcmp(cur, "discarded") && strcmp(cur, "closed"))
-        return "discarded";
-    return NULL;
 }
 
 void api__h_custody_post(struct api_req *r)
@@ -118,7 +106,7 @@ void api__h_custody_post(struct api_req *r)
     /* consequences: status, event, audit */
     snprintf(target, sizeof target, "shipment/%lld", (long long)r->path_id);
     int ok = entry != NULL;
-    const char *next = custody_status(in.type, status);
+    const char *next = ot_trail_custody_status(in.type, status);
     if (ok && next &&
         api__shipment_set_status(r, d, r->path_id, container, status, next,
                                  in.comment[0] ? in.comment : in.type))

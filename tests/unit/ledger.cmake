@@ -12,3 +12,6 @@ ot_unit_test(test_ledger_sql ${PROJECT_SOURCE_DIR}/tests/unit/test_ledger_trail.
 add_executable(test_ledger_fixture ${PROJECT_SOURCE_DIR}/tests/unit/test_ledger_fixture.c
                                    ${PROJECT_SOURCE_DIR}/tests/unit/test_ledger_trail.c)
 target_link_libraries(test_ledger_fixture PRIVATE ot ot_warnings)
+
+# the shipment and custody state machine: common/ot_trail.c
+ot_unit_test(test_trail)
