@@ -13,6 +13,7 @@ organtrack-ledger only:
   their creation date;
 - the bundle exported from PostgreSQL verifies offline, pinned to the key,
   and a tampered copy of it fails naming the entry;
+- a PostgreSQL role with SELECT only (an auditor's) verifies and exports;
 - no message of the tool carries the URI's password, even when the
   connection fails.
 """
@@ -56,6 +57,18 @@ def test():
             a = run("verify", *args, lite, rc=0).stdout
             b = run("verify", *args, pgdb, rc=0).stdout
             check(a == b == "OK shipments=2 entries=9 readings=19\n", f"{a!r} {b!r}")
+
+        # an auditor's role that may only read verifies the PostgreSQL trail
+        schema = pgdb.split("search_path%3D", 1)[1]
+        admin = ottest.Db(pg.admin_url.rsplit("/", 1)[0] + "/organtrack")
+        admin.execute(f"CREATE ROLE auditor LOGIN PASSWORD '{ottest.PG_PASSWORD}'")
+        admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO auditor")
+        admin.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO auditor")
+        auditor = pgdb.replace("//organtrack:", "//auditor:")
+        out = run("verify", "--pubkey", pub, auditor, rc=0).stdout
+        check(out == "OK shipments=2 entries=9 readings=19\n", out)
+        check(run("export", "--database", auditor, "--shipment", str(ship), rc=0).stdout ==
+              export(pgdb, ship, "bundle"), "the auditor's export differs")
 
         # exports: the same bytes from both backends
         bundles = [export(db, ship, "bundle") for db in (lite, pgdb)]
@@ -105,12 +118,12 @@ def test():
               f"{lines}")
 
         # failures name the database without its password
-        wrong = pg.url.replace("/organtrack", "/nosuchdb")
+        wrong = pg.url.rsplit("/", 1)[0] + "/nosuchdb"
         r = run("verify", wrong, rc=2)
         check("cannot open database postgresql://127.0.0.1:" in r.stderr, r.stderr)
         r = run("export", "--database", wrong, "--shipment", "1", rc=2)
         check("nosuchdb" in r.stderr, r.stderr)
-        empty = pg.url.replace("/organtrack", "/postgres").replace("organtrack:", "postgres:")
+        empty = pg.admin_url  # the postgres database: no organtrack schema
         r = run("verify", empty, rc=2)
         check("not an organtrack database" in r.stderr, r.stderr)
 
