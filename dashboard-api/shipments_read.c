@@ -8,6 +8,7 @@
  * ischaemia elapsed/remaining against the preservation profile's limit,
  * the viability deadline, and an ETA (the collector's projection when it
  * wrote one, else distance to destination over the current speed). */
+#include "ot_geo.h"
 #include "api.h"
 
 #include <math.h>
@@ -107,7 +108,7 @@ static cJSON *shipment_row(struct api_ctx *ctx, sqlite3_stmt *st, int64_t now)
                sqlite3_column_type(st, SC_R_SPEED_KMH) != SQLITE_NULL &&
                sqlite3_column_type(st, SC_DEST_LAT) != SQLITE_NULL &&
                sqlite3_column_double(st, SC_R_SPEED_KMH) >= 5.0) {
-        double km = api__haversine_km(
+        double km = ot_geo_distance_km(
             sqlite3_column_double(st, SC_R_LAT), sqlite3_column_double(st, SC_R_LON),
             sqlite3_column_double(st, SC_DEST_LAT), sqlite3_column_double(st, SC_DEST_LON));
         double hours = km / sqlite3_column_double(st, SC_R_SPEED_KMH);
