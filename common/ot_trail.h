@@ -72,6 +72,13 @@ const char *ot_trail_custody_status(const char *type, const char *cur);
 #define OT_TRAIL_NOTE "note"
 /* OT_TRAIL_DISCARDED ("discarded") is both an entry type and a status */
 
+/* The entry types at which people handle the container with its lid open
+ * on purpose (packing, the label and seal check of a hand-off, opening,
+ * reception), as an SQL list: the collector's lid rule tolerates an open
+ * lid for a while after the latest of them, `type IN (" OT_TRAIL_HANDLING_SQL ")`. */
+#define OT_TRAIL_HANDLING_SQL                                                                      \
+    "'" OT_TRAIL_HANDOFF "','" OT_TRAIL_PACKED "','" OT_TRAIL_OPENED "','" OT_TRAIL_RECEIVED "'"
+
 /* Every entry type, NULL-terminated, in the order of the SPEC. */
 extern const char *const ot_trail_entry_types[];
 /* The same list as text, for messages. */

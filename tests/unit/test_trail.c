@@ -45,6 +45,8 @@ static void names(void **state)
         assert_non_null(strstr(OT_TRAIL_ENTRY_TYPES_TEXT, types[n]));
     }
     assert_int_equal(n, NT);
+    /* the collector's list of handling entries: known types, as it had them */
+    assert_string_equal(OT_TRAIL_HANDLING_SQL, "'handoff','packed','opened','received'");
     assert_false(ot_trail_entry_type_known(NULL));
     assert_false(ot_trail_entry_type_known("teleported"));
     assert_false(ot_trail_entry_type_known("Packed"));
