@@ -16,7 +16,8 @@ int ot_sql_is_uri(const char *database)
            (!strncmp(database, "postgresql://", 13) || !strncmp(database, "postgres://", 11));
 }
 
-/* The URI without "user:password@", or the path as it is. */
+/* The URI without "user:password@" and without its parameters (which may
+ * hold password=...), or the path as it is. */
 static void safe_name(const char *database, char *out, size_t cap)
 {
     const char *p = strstr(database, "://");
@@ -33,7 +34,7 @@ static void safe_name(const char *database, char *out, size_t cap)
             p = at + 1;
         database = p;
     }
-    size_t rest = strlen(database);
+    size_t rest = p ? strcspn(database, "?") : strlen(database);
     if (n + rest >= cap)
         rest = cap - 1 - n;
     memcpy(out + n, database, rest);
