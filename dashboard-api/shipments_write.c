@@ -13,6 +13,7 @@
 #include "ot_log.h"
 #include "ot_preservation.h"
 #include "ot_time.h"
+#include "ot_trail.h"
 
 /* Commits or rolls back; replies 500 on a failed commit. 0 on success. */
 static int finish_tx(struct api_req *r, struct api_db *d, int ok)
@@ -123,20 +124,6 @@ fail:
     api__reply_error(r, 500, "internal", "database unavailable");
 }
 
-/* Allowed status changes through PATCH (docs/api.md). */
-static int transition_ok(const char *from, const char *to)
-{
-    static const char *const allowed[][2] = {
-        {"created", "in_transit"},   {"created", "discarded"},    {"created", "closed"},
-        {"in_transit", "delivered"}, {"in_transit", "discarded"}, {"delivered", "closed"},
-        {"delivered", "discarded"},
-    };
-    for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
-        if (strcmp(allowed[i][0], from) == 0 && strcmp(allowed[i][1], to) == 0)
-            return 1;
-    return 0;
-}
-
 /* Sets the status inside the caller's transaction and records the event and
  * the audit row. 0 on success; -1 if the status changed under us. */
 int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id, const char *container,
@@ -191,7 +178,7 @@ static int seal_trail(struct api_req *r, struct api_db *d, const char *to, const
     if (!cur)
         return -1;
     cJSON_Delete(cur);
-    if (!transition_ok(status, to)) {
+    if (!ot_trail_transition_ok(status, to)) {
         api__reply_error(r, 409, "conflict", "status: cannot change from %s to %s", status, to);
         return -1;
     }
@@ -203,7 +190,7 @@ static int seal_trail(struct api_req *r, struct api_db *d, const char *to, const
         .comment = text,
         .ts = ot_time_now_ms(),
     };
-    enum ot_err rc = ot_ledger_append(d->db, r->ctx->key, r->path_id, &ci, NULL, why, sizeof why);
+    enum ot_err rc = ot_ledger_append(d->sql, r->ctx->key, r->path_id, &ci, NULL, why, sizeof why);
     if (rc) {
         api__reply_error(r, rc == OT_ERR_CONFLICT ? 409 : 500,
                          rc == OT_ERR_CONFLICT ? "conflict" : "internal",
@@ -259,7 +246,7 @@ void api__h_ship_patch(struct api_req *r)
         return;
     }
     cJSON_Delete(cur);
-    if (!transition_ok(status, to->valuestring)) {
+    if (!ot_trail_transition_ok(status, to->valuestring)) {
         api__db_exec(d, "ROLLBACK");
         api__reply_error(r, 409, "conflict", "status: cannot change from %s to %s", status,
                          to->valuestring);
