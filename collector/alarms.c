@@ -17,6 +17,7 @@
 #include "ot_log.h"
 #include "ot_preservation.h"
 #include "ot_time.h"
+#include "ot_trail.h"
 #include "sql.h"
 
 #define SHIPMENT_RECHECK_MS 1000
@@ -28,11 +29,11 @@ static enum ot_err prepare(struct alarms *a)
     enum ot_err rc;
     if ((rc = sql__prepare(db, &a->st_sel_shipment,
                            "SELECT id,profile,cross_clamp_at,dest_lat,dest_lon,mode FROM "
-                           "shipments WHERE container=?1 AND status IN ('created','in_transit')"
+                           "shipments WHERE container=?1 AND status IN (" OT_TRAIL_OPEN_SQL ")"
                            " ORDER BY id DESC LIMIT 1")) ||
         (rc = sql__prepare(db, &a->st_sel_handoff,
                            "SELECT MAX(ts) FROM custody WHERE shipment_id=?1 AND type IN "
-                           "('handoff','packed','opened','received')")) ||
+                           "(" OT_TRAIL_HANDLING_SQL ")")) ||
         (rc = sql__prepare(db, &a->st_sel_acked,
                            "SELECT id,container,type FROM alarms WHERE "
                            "state='acknowledged'")) ||
