@@ -115,6 +115,14 @@ def test():
                      f"{alarms[0][1] - ts[RAISES_AT]} ms off")
         ottest.check(q1(cfg, "SELECT count(*) FROM events WHERE kind='alarm'") == 1,
                      "one alarm event")
+        ev = json.loads(q1(cfg, "SELECT payload FROM events WHERE kind='alarm'"))
+        ottest.check(ev["type"] == "temp_excursion" and ev["container"] == C and
+                     ev["shipment_id"] == ship and '"' not in ev["state"],
+                     f"alarm event payload intact: {ev}")
+        rev = json.loads(q1(cfg, "SELECT payload FROM events WHERE kind='reading' AND "
+                                 "container=? ORDER BY id DESC LIMIT 1", (C,)))
+        ottest.check(rev["seq"] == N and rev["container"] == C and rev["temp_c"] == 12.0,
+                     f"reading event payload intact: {rev}")
         ottest.check(q1(cfg, "SELECT count(*) FROM events WHERE kind='reading' AND container=?",
                         (C,)) == N, "one reading event per reading")
         ottest.check(q1(cfg, "SELECT ack_seq FROM containers WHERE container=?", (C,)) == N,
