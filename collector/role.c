@@ -160,13 +160,15 @@ static enum worker_end be_active(struct role *r, int keep)
     if (worker__activate(r->in, keep))
         return WORKER_LOST; /* its reads failed: the connection, most likely */
     ot_info("collector active instance=%s database=%s", r->cc->instance, ot_sql_name(r->db));
-    status__set(r->st, 1);
     if (mqtt__start(r->cc, r->q, &m)) {
         ot_error("cannot start the MQTT client; stopping");
-        status__set(r->st, 0);
         *r->stop = 1;
         return WORKER_STOPPED;
     }
+    /* after the connect: Paho's receive thread, waiting (up to 1 s) on
+     * the status connection's socket, takes up the new one when the
+     * broker answers this publish */
+    status__set(r->st, 1);
     worker__set_mqtt(r->in, m);
     enum worker_end end = worker__run(r->in, r->q, r->stop);
     worker__set_mqtt(r->in, NULL);
