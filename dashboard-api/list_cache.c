@@ -59,11 +59,12 @@ void api__list_cache_free(struct api_list_cache *c)
 int64_t api__list_cache_stamp(struct api_db *d)
 {
     int64_t id = -1;
-    sqlite3_stmt *st = api__stmt(d, ST_EVENTS_MAX_ID);
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        id = sqlite3_column_int64(st, 0);
+    int row = 0;
+    struct ot_sql_stmt *st = api__stmt(d, ST_EVENTS_MAX_ID);
+    if (st && !ot_sql_step(st, &row) && row)
+        id = ot_sql_int64(st, 0);
     if (st)
-        sqlite3_reset(st);
+        ot_sql_reset(st);
     return id;
 }
 
