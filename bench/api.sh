@@ -21,7 +21,12 @@ fi
 
 TMP=$(mktemp -d /tmp/ot-bench-api.XXXXXX)
 PID=
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$TMP"; }
+PID3=
+cleanup() {
+  for p in $PID $PID3; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  pg_stop 2>/dev/null || true
+  rm -rf "$TMP"
+}
 trap cleanup EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$TMP/web"
@@ -31,7 +36,7 @@ cat > "$TMP/api.json" <<JSON
  "ledger_key":"$TMP/ledger.key","log_level":"warn"}
 JSON
 TOKEN=$("$BIN/organtrack-api" token create --role coordinator --name bench --config "$TMP/api.json" 2>/dev/null | tail -1)
-python3 bench/api/seed.py "$TMP/organtrack.db" "$N"
+/usr/bin/python3 bench/api/seed.py "$TMP/organtrack.db" "$N"
 "$BIN/organtrack-api" --config "$TMP/api.json" 2> "$TMP/api.log" &
 PID=$!
 for _ in $(seq 100); do
@@ -78,11 +83,34 @@ for _ in $(seq 100); do
 done
 run api_nocache "http://127.0.0.1:$PORT2/api/v1/shipments?status=active" "Authorization: Bearer $TOKEN"
 kill "$PID2"; wait "$PID2" 2>/dev/null || true
-python3 - "$RPS_api_1" "$RPS_static_1" "$RPS_api_2" "$RPS_static_2" "$RPS_api_nocache" <<'PY'
+# The same list on PostgreSQL 15 (a private server, bench/lib/postgres.sh),
+# against the same static file served by that same API process.
+. "$ROOT/bench/lib/postgres.sh"
+pg_start
+PORT3=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sed -e "s/127.0.0.1:$PORT/127.0.0.1:$PORT3/" -e "s|\"database\":\"[^\"]*\"|\"database\":\"$PG_URL\"|" \
+  "$TMP/api.json" > "$TMP/api-pg.json"
+TOKEN_PG=$("$BIN/organtrack-api" token create --role coordinator --name bench --config "$TMP/api-pg.json" 2>/dev/null | tail -1)
+/usr/bin/python3 bench/api/seed.py "$PG_URL" "$N"
+"$BIN/organtrack-api" --config "$TMP/api-pg.json" 2> "$TMP/api-pg.log" &
+PID3=$!
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$PORT3/api/v1/health" > /dev/null && break
+  sleep 0.05
+done
+for round in 1 2; do
+  run "static_pg_$round" "http://127.0.0.1:$PORT3/page.json"
+  run "api_pg_$round" "http://127.0.0.1:$PORT3/api/v1/shipments?status=active" "Authorization: Bearer $TOKEN_PG"
+done
+python3 - "$RPS_api_1" "$RPS_static_1" "$RPS_api_2" "$RPS_static_2" "$RPS_api_nocache" \
+  "$RPS_api_pg_1" "$RPS_static_pg_1" "$RPS_api_pg_2" "$RPS_static_pg_2" <<'PY'
 import sys
-a1, s1, a2, s2, nc = map(float, sys.argv[1:])
+a1, s1, a2, s2, nc, p1, t1, p2, t2 = map(float, sys.argv[1:])
 r = (a1 + a2) / (s1 + s2)
 print(f"ratio api/static: round 1 {a1 / s1:.2f}, round 2 {a2 / s2:.2f}, overall {r:.2f}"
       f" ({100 * r:.0f} % of the static baseline; target >= 50 %)")
 print(f"without the page cache: {nc / ((s1 + s2) / 2):.2f} of static ({nc:.0f} req/s)")
+r = (p1 + p2) / (t1 + t2)
+print(f"PostgreSQL: ratio api/static: round 1 {p1 / t1:.2f}, round 2 {p2 / t2:.2f}, overall {r:.2f}"
+      f" (target >= 0.5)")
 PY

@@ -4,6 +4,9 @@
 #   1. broker ceiling: a bare Paho subscriber that only counts (ot-bench-collector-sub)
 #   2. publisher -> mosquitto -> organtrack-collector -> SQLite (InfluxDB off)
 #   3. the same with InfluxDB on (a private influxd, v1 /write)
+#   3b. publisher -> mosquitto -> organtrack-collector -> PostgreSQL 15 (a
+#      private server, bench/lib/postgres.sh; a fresh database per round;
+#      synchronous_commit on, fsync on), InfluxDB off
 #   4. alarm latency: reading publish -> retained alarm list showing the
 #      temp_excursion raised (profile with no grace), p50 / p99
 # Rates are readings/s from the first publish to the last message counted
@@ -31,6 +34,7 @@ chmod 755 "$TMP"
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  pg_stop 2>/dev/null || true
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -70,21 +74,20 @@ ceiling_run() {
   rate "$N" "$(echo "$out" | field first_ms)" "$(field done_ms < "$TMP/sub.out")"
 }
 
-collector_run() { # name influx_json preservation -> prints rate
-  local name=$1 influx=$2
+collector_run() { # name influx_json [database URI] -> prints rate
+  local name=$1 influx=$2 database=${3:-$TMP/$1.db}
   cat > "$TMP/$name.json" <<JSON
-{"mqtt":{"url":"$URL","client_id":"bench-$name"},"database":"$TMP/$name.db",
- "influxdb":$influx,"preservation":"","queue_max":100000,"log_level":"warn"}
+{"mqtt":{"url":"$URL","client_id":"bench-$name"},"database":"$database",
+ "influxdb":$influx,"preservation":"","queue_max":100000,"log_level":"info"}
 JSON
   "$BIN/organtrack-collector" --config "$TMP/$name.json" > "$TMP/$name.log" 2>&1 &
   local pid=$!
   PIDS+=($pid)
-  for _ in $(seq 1 200); do [ -f "$TMP/$name.db" ] && break; sleep 0.05; done
-  sleep 0.5 # subscription (log level warn hides the line)
+  wait_log "$TMP/$name.log" "mqtt subscribed"
   local out
   out=$("$BIN/ot-bench-collector-pub" --url "$URL" --messages "$N" --wait-ack)
   local stored
-  stored=$(sqlite3 "$TMP/$name.db" "SELECT count(*) FROM readings")
+  stored=$(/usr/bin/python3 "$ROOT/bench/lib/count.py" "$database" "SELECT count(*) FROM readings")
   IXDB=bench${name#influx}
   [ -z "$IXP" ] || wait_points "$N" > "$TMP/points"
   stop "$pid"
@@ -131,12 +134,16 @@ CONF
 influxd -config "$TMP/influx/influxdb.conf" > "$TMP/influx.log" 2>&1 &
 PIDS+=($!)
 wait_port "$IXP"
-CS=(); PS=(); IS=(); POINTS=0
+. "$ROOT/bench/lib/postgres.sh"
+pg_start
+CS=(); PS=(); IS=(); GS=(); POINTS=0
 for r in $(seq 1 "$ROUNDS"); do
   curl -s -XPOST "http://127.0.0.1:$IXP/query" --data-urlencode "q=CREATE DATABASE bench$r" > /dev/null
   CS+=("$(ceiling_run)")
   SAVE=$IXP; IXP=
   PS+=("$(collector_run "plain$r" null)")
+  pg_createdb "bench$r"
+  GS+=("$(collector_run "pg$r" null "$PG_DB_URL")")
   IXP=$SAVE
   IS+=("$(collector_run "influx$r" "{\"url\":\"http://127.0.0.1:$IXP\",\"db\":\"bench$r\"}")")
   POINTS=$(( POINTS + $(cat "$TMP/points") ))
@@ -167,12 +174,13 @@ stop "$LPID"
 
 P50=$(echo "$LAT" | field p50_us)
 P99=$(echo "$LAT" | field p99_us)
-python3 - "$N" "$POINTS" "$K" "$P50" "$P99" "$ROUNDS" "${CS[*]}" "${PS[*]}" "${IS[*]}" <<'PY'
+python3 - "$N" "$POINTS" "$K" "$P50" "$P99" "$ROUNDS" "${CS[*]}" "${PS[*]}" "${IS[*]}" "${GS[*]}" <<'PY'
 import statistics, sys
-n, points, k, p50, p99, rounds, cs, ps, is_ = sys.argv[1:]
-cs, ps, is_ = ([int(x) for x in v.split()] for v in (cs, ps, is_))
+n, points, k, p50, p99, rounds, cs, ps, is_, gs = sys.argv[1:]
+cs, ps, is_, gs = ([int(x) for x in v.split()] for v in (cs, ps, is_, gs))
 off = [p / c for p, c in zip(ps, cs)]
 on = [i / c for i, c in zip(is_, cs)]
+pg = [g / c for g, c in zip(gs, cs)]
 pct = lambda v: f"{100 * v:.0f} %"
 print(f"readings (1 per message, ~200 B, 10 containers, QoS 1): {n} per run, {rounds} rounds")
 print(f"broker ceiling (bare counting subscriber): median {statistics.median(cs):.0f} readings/s")
@@ -182,6 +190,10 @@ print(f"collector -> SQLite, InfluxDB off: median {statistics.median(ps):.0f} re
 print(f"collector -> SQLite, InfluxDB on:  median {statistics.median(is_):.0f} readings/s; "
       f"ratio: median {pct(statistics.median(on))} (rounds {', '.join(pct(x) for x in on)}); "
       f"points in InfluxDB {points} of {int(rounds) * int(n)}")
-print(f"rounds (readings/s): ceiling {cs}; collector {ps}; collector+InfluxDB {is_}")
+print(f"collector -> PostgreSQL 15, InfluxDB off: median {statistics.median(gs):.0f} readings/s; "
+      f"ratio: median {pct(statistics.median(pg))} (rounds {', '.join(pct(x) for x in pg)}; "
+      f"target >= 60 %)")
+print(f"rounds (readings/s): ceiling {cs}; collector {ps}; collector+InfluxDB {is_}; "
+      f"collector+PostgreSQL {gs}")
 print(f"alarm latency publish -> alarms topic ({k} alarms): p50 {int(p50)/1000:.2f} ms, p99 {int(p99)/1000:.2f} ms")
 PY

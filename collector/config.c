@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ot_log.h"
+#include "ot_sql.h"
 
 static enum ot_err parse_influx(struct collector_conf *cc, const cJSON *ix)
 {
@@ -37,6 +38,10 @@ static enum ot_err parse_influx(struct collector_conf *cc, const cJSON *ix)
                             "expected \"db\" (v1 /write) or \"org\"+\"bucket\" (v2)");
     if (*cc->influx_bucket && !*cc->influx_org)
         return ot_conf_fail(c, "influxdb", "org", "required with \"bucket\" (v2 /api/v2/write)");
+    /* the spool sits beside a SQLite file by default; a URI has no "beside" */
+    if (!*cc->influx_spool_dir && ot_sql_is_uri(cc->database))
+        return ot_conf_fail(c, "influxdb", "spool_dir",
+                            "required when database is a PostgreSQL URI (a local directory)");
     cc->influx_on = 1;
     return OT_OK;
 }
@@ -131,7 +136,7 @@ enum ot_err config__load(struct collector_conf *cc, const char *file)
                     &cc->webhook_timeout_ms))
         return OT_ERR_CONFIG;
     if (!*cc->database)
-        return ot_conf_fail(c, "", "database", "expected a non-empty path");
+        return ot_conf_fail(c, "", "database", "expected a file path or a postgresql:// URI");
     if (ot_log_level_parse(cc->log_level) < 0)
         return ot_conf_fail(c, "", "log_level", "expected debug, info, warn or error");
     if (ot_conf_child(c, c->root, "", "influxdb", cJSON_Object, 0, &ix) || parse_influx(cc, ix))

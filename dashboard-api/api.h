@@ -413,7 +413,6 @@ const char *api__content_type(const char *name);
  * Returns bytes written or -1 if it does not fit. */
 int api__sse_format(char *buf, size_t cap, int64_t id, const char *event, const char *data);
 /* Great-circle distance in km. */
-double api__haversine_km(double lat1, double lon1, double lat2, double lon2);
 
 /* ---- handlers, by file ---- */
 

@@ -8,6 +8,7 @@
  * ischaemia elapsed/remaining against the preservation profile's limit,
  * the viability deadline, and an ETA (the collector's projection when it
  * wrote one, else distance to destination over the current speed). */
+#include "ot_geo.h"
 #include "api.h"
 
 #include <math.h>
@@ -106,8 +107,8 @@ static cJSON *shipment_row(struct api_ctx *ctx, const struct ot_sql_stmt *st, in
                !ot_sql_is_null(st, SC_R_LON) && !ot_sql_is_null(st, SC_R_SPEED_KMH) &&
                !ot_sql_is_null(st, SC_DEST_LAT) && ot_sql_double(st, SC_R_SPEED_KMH) >= 5.0) {
         double km =
-            api__haversine_km(ot_sql_double(st, SC_R_LAT), ot_sql_double(st, SC_R_LON),
-                              ot_sql_double(st, SC_DEST_LAT), ot_sql_double(st, SC_DEST_LON));
+            ot_geo_distance_km(ot_sql_double(st, SC_R_LAT), ot_sql_double(st, SC_R_LON),
+                               ot_sql_double(st, SC_DEST_LAT), ot_sql_double(st, SC_DEST_LON));
         double hours = km / ot_sql_double(st, SC_R_SPEED_KMH);
         cJSON_AddStringToObject(
             o, "eta", ot_time_format_iso(now + (int64_t)(hours * 3600000.0), iso, sizeof iso));

@@ -384,12 +384,3 @@ int api__sse_format(char *buf, size_t cap, int64_t id, const char *event, const 
     buf[used] = '\0';
     return (int)used;
 }
-
-double api__haversine_km(double lat1, double lon1, double lat2, double lon2)
-{
-    const double r = 6371.0, rad = 3.14159265358979323846 / 180.0;
-    double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
-    double a = sin(dlat / 2) * sin(dlat / 2) +
-               cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
-    return 2 * r * atan2(sqrt(a), sqrt(1 - a));
-}

@@ -31,10 +31,10 @@
 #include <string.h>
 
 #include "ot_conf.h"
+#include "ot_geo.h"
 #include "ot_time.h"
 
 #define DEG2RAD (3.14159265358979323846 / 180.0)
-#define EARTH_KM 6371.0088
 
 static const char *const sig_names[SIG__COUNT] = {
     "temp_c",      "temp2_c",  "ambient_c", "lat",         "lon",      "alt_m",      "speed_kmh",
@@ -89,14 +89,6 @@ double scenario__normal(uint64_t seed, uint64_t step, uint64_t stream)
     return s - 6.0;
 }
 
-double scenario__distance_km(double lat1, double lon1, double lat2, double lon2)
-{
-    double p1 = lat1 * DEG2RAD, p2 = lat2 * DEG2RAD;
-    double dp = p2 - p1, dl = (lon2 - lon1) * DEG2RAD;
-    double a = sin(dp / 2) * sin(dp / 2) + cos(p1) * cos(p2) * sin(dl / 2) * sin(dl / 2);
-    return 2 * EARTH_KM * atan2(sqrt(a), sqrt(1 - a));
-}
-
 static double bearing_deg(double lat1, double lon1, double lat2, double lon2)
 {
     double p1 = lat1 * DEG2RAD, p2 = lat2 * DEG2RAD, dl = (lon2 - lon1) * DEG2RAD;
@@ -111,7 +103,7 @@ static void slerp(double lat1, double lon1, double lat2, double lon2, double f, 
                   double *lon)
 {
     double p1 = lat1 * DEG2RAD, l1 = lon1 * DEG2RAD, p2 = lat2 * DEG2RAD, l2 = lon2 * DEG2RAD;
-    double d = scenario__distance_km(lat1, lon1, lat2, lon2) / EARTH_KM;
+    double d = ot_geo_distance_km(lat1, lon1, lat2, lon2) / OT_EARTH_KM;
     if (d < 1e-12) {
         *lat = lat1;
         *lon = lon1;
@@ -452,7 +444,7 @@ static enum ot_err load_route(struct ot_conf *c, const cJSON *route, struct scen
                                   &L->distance_factor)))
                 return rc;
             const struct scenario_waypoint *a = &sc->wp[i], *b = &sc->wp[i + 1];
-            L->distance_km = scenario__distance_km(a->lat, a->lon, b->lat, b->lon);
+            L->distance_km = ot_geo_distance_km(a->lat, a->lon, b->lat, b->lon);
             L->t_depart = t + L->dwell_s;
             L->t_arrive = L->t_depart + L->distance_km * L->distance_factor / L->speed_kmh * 3600;
             t = L->t_arrive;

@@ -143,6 +143,4 @@ uint64_t scenario__hash(uint64_t seed, uint64_t step, uint64_t stream);
 double scenario__uniform(uint64_t seed, uint64_t step, uint64_t stream);
 double scenario__normal(uint64_t seed, uint64_t step, uint64_t stream);
 
-double scenario__distance_km(double lat1, double lon1, double lat2, double lon2);
-
 #endif

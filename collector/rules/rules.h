@@ -77,7 +77,4 @@ enum ot_err rules_restore(struct rules_state *s, const char *type, enum rules_se
  * 0 if unknown. */
 int64_t rules_eta(const struct rules_state *s, const struct rules_shipment *sh);
 
-/* Great-circle distance in km (haversine). */
-double rules_distance_km(double lat1, double lon1, double lat2, double lon2);
-
 #endif

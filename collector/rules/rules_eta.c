@@ -1,7 +1,7 @@
 /* rules_eta.c - eta_late: projected arrival past the viability deadline.
  *
  * How: remaining distance = haversine great-circle distance (mean Earth
- * radius 6371.0088 km) from the last fix to the destination. Speed = mean
+ * radius, ot_geo.h) from the last fix to the destination. Speed = mean
  * of the speed samples of the last 10 min of reading time: speed_kmh when
  * the reading carries it, otherwise derived from two successive fixes at
  * least 10 s apart. Without samples, or when the mean is below 5 km/h (a
@@ -26,9 +26,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "ot_geo.h"
 #include "rules_internal.h"
 
-#define ETA_EARTH_KM 6371.0088
 #define ETA_GROUND_KMH 60.0
 #define ETA_AIR_KMH 500.0
 #define ETA_STOPPED_KMH 5.0
@@ -36,17 +36,6 @@
 #define ETA_MIN_FIX_GAP_MS 10000
 #define ETA_AIR_MIN_KM 150.0  /* farther than this by air: a flight is ahead */
 #define ETA_AIR_GROUND_H 0.75 /* airport transfers, loading, taxi at both ends */
-
-double rules_distance_km(double lat1, double lon1, double lat2, double lon2)
-{
-    const double d2r = 3.14159265358979323846 / 180.0;
-    double p1 = lat1 * d2r, p2 = lat2 * d2r;
-    double dp = (lat2 - lat1) * d2r, dl = (lon2 - lon1) * d2r;
-    double h = sin(dp / 2) * sin(dp / 2) + cos(p1) * cos(p2) * sin(dl / 2) * sin(dl / 2);
-    if (h > 1)
-        h = 1;
-    return 2 * ETA_EARTH_KM * asin(sqrt(h));
-}
 
 static void eta_speed_push(struct rules_state *s, int64_t ts, double kmh)
 {
@@ -86,7 +75,7 @@ int64_t rules_eta(const struct rules_state *s, const struct rules_shipment *sh)
 {
     if (!s || !sh || !sh->has_dest || !s->has_pos)
         return 0;
-    double km = rules_distance_km(s->lat, s->lon, sh->dest_lat, sh->dest_lon);
+    double km = ot_geo_distance_km(s->lat, s->lon, sh->dest_lat, sh->dest_lon);
     if (km <= ETA_ARRIVED_KM)
         return s->pos_ts;
     double v = eta_speed(s, sh);
@@ -105,7 +94,7 @@ void rules__eta_check(struct rules_state *s, const struct rules_shipment *sh, in
     int64_t eta = rules_eta(s, sh);
     if (!eta)
         return;
-    double km = rules_distance_km(s->lat, s->lon, sh->dest_lat, sh->dest_lon);
+    double km = ot_geo_distance_km(s->lat, s->lon, sh->dest_lat, sh->dest_lon);
     if (km <= ETA_ARRIVED_KM) {
         /* arrived: the projection is over, late or not */
         rules__clear(
@@ -144,7 +133,7 @@ void rules__eta_on_reading(struct rules_state *s, const struct rules_shipment *s
     } else if (fix && s->anchor_ts > 0 && r->ts - s->anchor_ts >= ETA_MIN_FIX_GAP_MS) {
         /* no speed channel: speed over ground between two fixes >= 10 s apart */
         double km =
-            rules_distance_km(s->anchor_lat, s->anchor_lon, r->v[OT_CH_LAT], r->v[OT_CH_LON]);
+            ot_geo_distance_km(s->anchor_lat, s->anchor_lon, r->v[OT_CH_LAT], r->v[OT_CH_LON]);
         eta_speed_push(s, r->ts, km / ((double)(r->ts - s->anchor_ts) / 3600000.0));
     }
     if (fix && (!s->has_pos || r->ts >= s->pos_ts)) {

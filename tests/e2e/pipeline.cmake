@@ -1,1 +1,1 @@
-ot_e2e_test(e2e.pipeline pipeline.py)
+ot_e2e_test(e2e.pipeline pipeline.py DATABASE)

@@ -33,7 +33,7 @@ def test_pipeline():
                     f"user observer\ntopic read {ROOT}/#\n")
         broker = env.mosquitto(passwords=pw, acl=acl)
         murl = f"tcp://127.0.0.1:{broker.port}"
-        db = env.path("var", "organtrack.db")
+        db = env.database()
 
         # what the simulator's model says at t=1800 s of the kidney scenario
         scenario = os.path.join(ottest.ROOT, "sensors", "scenarios", "kidney-road.json")

@@ -109,7 +109,7 @@ def test_web_dashboard():
 
     with ottest.Env("web") as env:
         broker = env.mosquitto()
-        db = env.path("organtrack.db")
+        db = env.database()
         mqtt = {"url": f"tcp://127.0.0.1:{broker.port}", "client_id": "collector-web"}
         pres = os.path.join(ROOT, "config", "preservation.json")
         col = env.program("organtrack-collector", {"mqtt": mqtt, "database": db, "preservation": pres})

@@ -33,7 +33,7 @@ def test_api_access():
             "bad": "ot_" + "0" * 64,
             "none": None,
         }
-        rows, _ = api.sql("SELECT id FROM tokens WHERE name = 'gone'")
+        rows = api.sql("SELECT id FROM tokens WHERE name = 'gone'")
         r = api.cli("token", "revoke", "--id", str(rows[0][0]))
         check(r.returncode == 0, f"revoke: {r.stderr}")
         api.start()
@@ -146,7 +146,7 @@ def test_api_access():
             s, j, _ = api.req("GET", "/api/v1/me", headers={"Authorization": h})
             check(s == 401, f"authz {h[:20]!r}: {s}")
         # every write is audited with who and what
-        rows, _ = api.sql("SELECT actor_name, actor_role, action FROM audit")
+        rows = api.sql("SELECT actor_name, actor_role, action FROM audit")
         actions = {(a, r, act) for a, r, act in rows}
         for want in [("coord", "coordinator", "shipment.create"),
                      ("coord", "coordinator", "shipment.status"),

@@ -6,7 +6,6 @@ import http.client
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import time
 
@@ -19,7 +18,8 @@ class Api:
     def __init__(self, env, extra=None):
         self.env = env
         self.port = ottest.free_port()
-        self.db = env.path("var", "organtrack.db")
+        self.db = env.database()
+        self.dbq = ottest.Db(self.db)
         web = env.path("web", "index.html")
         with open(web, "w") as f:
             f.write("<!doctype html><title>organtrack</title>")
@@ -107,36 +107,23 @@ class Api:
         return j
 
     def sql(self, query, args=()):
-        con = sqlite3.connect(self.db, timeout=10)
-        try:
-            cur = con.execute(query, args)
-            rows = cur.fetchall()
-            con.commit()
-            return rows, cur.lastrowid
-        finally:
-            con.close()
+        """Rows of query (either backend, ? placeholders)."""
+        return self.dbq.all(query, args)
 
     def add_alarm(self, shipment_id, container, type_="temp_high", state="raised"):
         t = ottest.now_ms()
-        _, rowid = self.sql(
+        return self.dbq.insert(
             "INSERT INTO alarms (shipment_id, container, type, severity, state, raised_at,"
             " message, value, updated_at) VALUES (?, ?, ?, 'critical', ?, ?, ?, 9.5, ?)",
             (shipment_id, container, type_, state, t, "temperature above band", t))
-        return rowid
 
     def add_readings(self, shipment_id, container, n, start_ms, step_ms=1000, temp=lambda i: 4.0):
-        con = sqlite3.connect(self.db, timeout=10)
-        try:
-            for i in range(n):
-                con.execute(
-                    "INSERT INTO readings (container, seq, gateway, boot, ts, received_at,"
-                    " shipment_id, temp_c, lat, lon, speed_kmh, lid_open) VALUES"
-                    " (?, ?, 'gw', 1, ?, ?, ?, ?, 51.2, 60.0, 80.0, 0)",
-                    (container, i + 1, start_ms + i * step_ms, start_ms + i * step_ms,
-                     shipment_id, temp(i)))
-            con.commit()
-        finally:
-            con.close()
+        self.dbq.many(
+            "INSERT INTO readings (container, seq, gateway, boot, ts, received_at,"
+            " shipment_id, temp_c, lat, lon, speed_kmh, lid_open) VALUES"
+            " (?, ?, 'gw', 1, ?, ?, ?, ?, 51.2, 60.0, 80.0, 0)",
+            [(container, i + 1, start_ms + i * step_ms, start_ms + i * step_ms,
+              shipment_id, temp(i)) for i in range(n)])
 
 
 class SseStream:

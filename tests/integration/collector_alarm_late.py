@@ -5,7 +5,6 @@ list, calls the webhook, notices the acknowledgement the API writes into the
 database, and clears the alarm when the temperature is back in band."""
 import http.server
 import json
-import sqlite3
 import threading
 import time
 
@@ -52,14 +51,12 @@ def run(hook_port):
             "webhooks": [{"url": f"http://127.0.0.1:{hook_port}/hook", "events": ["alarm"]}]})
         col = start_collector(env, cfg)
         now = int(time.time() * 1000)
-        w = sqlite3.connect(cfg["database"], timeout=10)
-        w.execute("INSERT INTO shipments(container,profile,donation_code,cross_clamp_at,"
-                  "dest_lat,dest_lon,mode,status,created_at,created_by,updated_at) VALUES"
-                  "(?,?,?,?,?,?,?,?,?,?,?)",
-                  (C, "kidney", "DIN-TEST-1", now - 2 * 3600 * 1000, 51.13, 71.43, "ground",
-                   "in_transit", now, "test", now))
-        w.commit()
-        ship = w.execute("SELECT id FROM shipments WHERE container=?", (C,)).fetchone()[0]
+        w = ottest.Db(cfg["database"])
+        ship = w.insert("INSERT INTO shipments(container,profile,donation_code,cross_clamp_at,"
+                        "dest_lat,dest_lon,mode,status,created_at,created_by,updated_at) VALUES"
+                        "(?,?,?,?,?,?,?,?,?,?,?)",
+                        (C, "kidney", "DIN-TEST-1", now - 2 * 3600 * 1000, 51.13, 71.43, "ground",
+                         "in_transit", now, "test", now))
         cl = Client(broker.port)
 
         # 40 minutes of backlog, one reading per 10 s; out of band from minute 10 on
@@ -76,8 +73,8 @@ def run(hook_port):
         row = ottest.wait_for(lambda: q1(cfg, "SELECT id FROM alarms WHERE shipment_id=? AND "
                                               "type='temp_excursion'", (ship,)),
                               what="temp_excursion alarm")
-        raised_at, late, state = sqlite3.connect(cfg["database"]).execute(
-            "SELECT raised_at, late, state FROM alarms WHERE id=?", (row,)).fetchone()
+        raised_at, late, state = w.all(
+            "SELECT raised_at, late, state FROM alarms WHERE id=?", (row,))[0]
         ottest.check(exc_start <= raised_at <= exc_start + 11 * 60 * 1000,
                      f"raised at its true time: {raised_at - exc_start} ms after the excursion began")
         ottest.check(raised_at < now - 15 * 60 * 1000, "raised_at is in the past")
@@ -107,7 +104,6 @@ def run(hook_port):
         # the API acknowledges (writes the row); the collector notices
         w.execute("UPDATE alarms SET state='acknowledged', acked_at=?, acked_by='coord' "
                   "WHERE id=?", (int(time.time() * 1000), row))
-        w.commit()
         ottest.wait_for(lambda: listed("acknowledged"), what="acknowledged in retained list")
 
         # a restarted collector takes the open alarm back into its rules
@@ -123,7 +119,6 @@ def run(hook_port):
         ottest.check(q1(cfg, "SELECT state FROM alarms WHERE id=?", (row,)) == "cleared",
                      "row cleared")
         ottest.check(col.alive(), "collector alive")
-        w.close()
         cl.close()
 
 

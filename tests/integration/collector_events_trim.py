@@ -1,7 +1,6 @@
 """The events table is the API's live change feed, not the record: the
 collector keeps events_keep_h of it and deletes older rows, so it cannot grow
 without bound; readings stay. Tried: old and fresh events side by side."""
-import sqlite3
 import time
 
 import collector_lib as cl
@@ -14,18 +13,13 @@ def test_events_trim():
         cfg = cl.collector_config(env, broker, {"events_keep_h": 1, "eta_every_s": 1})
         proc = cl.start_collector(env, cfg)
         now = int(time.time() * 1000)
-        con = sqlite3.connect(cfg["database"], timeout=10)
-        with con:
-            for i in range(50):
-                con.execute("INSERT INTO events (ts, kind, payload) VALUES (?, 'reading', '{}')",
-                            (now - 2 * 3600 * 1000 - i,))          # two hours old: trimmed
-            for i in range(20):
-                con.execute("INSERT INTO events (ts, kind, payload) VALUES (?, 'reading', '{}')",
-                            (now - 30 * 60 * 1000 + i,))           # half an hour old: kept
-            con.execute("INSERT INTO readings (container, seq, gateway, boot, ts, received_at,"
-                        " temp_c) VALUES ('KZ-T', 1, 'g', 1, ?, ?, 4.0)",
-                        (now - 3 * 3600 * 1000,) * 2)
-        con.close()
+        con = cl.db(cfg)
+        con.many("INSERT INTO events (ts, kind, payload) VALUES (?, 'reading', '{}')",
+                 [(now - 2 * 3600 * 1000 - i,) for i in range(50)]      # two hours old: trimmed
+                 + [(now - 30 * 60 * 1000 + i,) for i in range(20)])    # half an hour old: kept
+        con.execute("INSERT INTO readings (container, seq, gateway, boot, ts, received_at,"
+                    " temp_c) VALUES ('KZ-T', 1, 'g', 1, ?, ?, 4.0)",
+                    (now - 3 * 3600 * 1000,) * 2)
         ottest.wait_for(lambda: cl.q1(cfg, "SELECT count(*) FROM events") == 20, 15,
                         "old events trimmed, fresh ones kept")
         ottest.check(cl.q1(cfg, "SELECT count(*) FROM events WHERE ts < ?",

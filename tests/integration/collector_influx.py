@@ -27,7 +27,7 @@ def test():
         spool = env.path("var", "organtrack.db.influx-spool")
         cfg = collector_config(env, broker, {
             "influxdb": {"url": f"http://127.0.0.1:{influx.port}", "db": "organtrack",
-                         "token": None, "flush_ms": 100, "timeout_ms": 2000}})
+                         "spool_dir": spool, "token": None, "flush_ms": 100, "timeout_ms": 2000}})
         col = start_collector(env, cfg)
         cl = Client(broker.port)
         C = "KZ-INFLUX-1"

@@ -49,7 +49,8 @@ def run(port):
         broker = env.mosquitto()
         cfg = collector_config(env, broker, {
             "influxdb": {"url": f"http://127.0.0.1:{port}/", "org": "kz transplant",
-                         "bucket": "organ&track", "token": "s3cret", "flush_ms": 100}})
+                         "bucket": "organ&track", "token": "s3cret", "flush_ms": 100,
+                         "spool_dir": env.path("var", "influx-spool")}})
         col = start_collector(env, cfg)
         cl = Client(broker.port)
         C = "KZ-V2-1"

@@ -152,11 +152,7 @@ def test():
 
 def ottest_rows(cfg, sql):
     from collector_lib import db
-    c = db(cfg)
-    try:
-        return c.execute(sql).fetchall()
-    finally:
-        c.close()
+    return db(cfg).all(sql)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
 """Helpers shared by the collector integration tests (not a test itself)."""
 import json
 import os
-import sqlite3
 import threading
 import time
 
@@ -16,7 +15,7 @@ TOPIC = "organtrack/v1"
 def collector_config(env, broker, extra=None):
     cfg = {
         "mqtt": {"url": f"tcp://127.0.0.1:{broker.port}", "client_id": "collector-test"},
-        "database": env.path("var", "organtrack.db"),
+        "database": env.database(),
         "influxdb": None,
         "preservation": os.path.join(ROOT, "config", "preservation.json"),
         "webhooks": [],
@@ -38,17 +37,12 @@ def start_collector(env, cfg, name="collector"):
 
 
 def db(cfg):
-    c = sqlite3.connect(f"file:{cfg['database']}?mode=ro", uri=True, timeout=10)
-    return c
+    """The collector's database, either backend (ottest.Db: ? placeholders)."""
+    return ottest.Db(cfg["database"])
 
 
 def q1(cfg, sql, args=()):
-    c = db(cfg)
-    try:
-        r = c.execute(sql, args).fetchone()
-        return r[0] if r else None
-    finally:
-        c.close()
+    return db(cfg).q1(sql, args)
 
 
 def counter(cfg, name, label=""):

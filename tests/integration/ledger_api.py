@@ -122,7 +122,7 @@ def test():
         ottest.check(s == 200 and body.count(b"\r\nentry,") == 6, f"csv {s}")
 
         # a reading changed in the database: the interval's entry is named
-        rows, _ = api.sql("SELECT shipment_id, idx FROM custody_readings WHERE container="
+        rows = api.sql("SELECT shipment_id, idx FROM custody_readings WHERE container="
                           "'KZ-LDG-1' AND seq=8")
         idx = rows[0][1]
         api.sql("UPDATE readings SET temp_c=2.0 WHERE container='KZ-LDG-1' AND seq=8")
@@ -138,7 +138,7 @@ def test():
 
         # a reading removed
         api.sql("DELETE FROM readings WHERE container='KZ-LDG-1' AND seq=20")
-        rows, _ = api.sql("SELECT idx FROM custody_readings WHERE container='KZ-LDG-1'"
+        rows = api.sql("SELECT idx FROM custody_readings WHERE container='KZ-LDG-1'"
                           " AND seq=20")
         line = run(TOOL, "verify", api.db, check=1).stdout.strip()
         ottest.check(line.startswith(f"FAIL shipment={sid} entry={rows[0][0]}:"), line)

@@ -497,6 +497,31 @@ class Db:
     def execute(self, sql, args=()):
         self.all(sql, args)
 
+    def insert(self, sql, args=()):
+        """Runs an INSERT and returns the new row's id (RETURNING id on both)."""
+        return self.all(sql + " RETURNING id", args)[0][0]
+
+    def many(self, sql, rows):
+        """Runs sql once per row of arguments, in one transaction."""
+        c = self._connect()
+        try:
+            cur = c.cursor()
+            cur.execute("BEGIN")
+            for args in rows:
+                cur.execute(self._sql(sql), tuple(args))
+            cur.execute("COMMIT")
+        finally:
+            c.close()
+
+    def dump(self):
+        """Every table's rows as text: to prove a secret is stored nowhere."""
+        if self.pg:
+            tables = [r[0] for r in self.all(
+                "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()")]
+        else:
+            tables = [r[0] for r in self.all("SELECT name FROM sqlite_master WHERE type='table'")]
+        return "\n".join(repr(row) for t in tables for row in self.all(f'SELECT * FROM "{t}"'))
+
 
 def influx_query(port, db, q):
     import urllib.parse

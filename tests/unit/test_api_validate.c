@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ot_geo.h"
 #include "api.h"
 
 #define NOW 1795407000000LL /* 2026-11-23T04:10:00Z */
@@ -187,7 +188,7 @@ static void sse_framing(void **state)
     char small[16];
     assert_int_equal(api__sse_format(small, sizeof small, 9, "reading", "{}"), -1);
     /* Oral -> Astana is about 1390 km */
-    double km = api__haversine_km(51.20, 51.37, 51.13, 71.43);
+    double km = ot_geo_distance_km(51.20, 51.37, 51.13, 71.43);
     assert_true(km > 1350 && km < 1420);
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ot_geo.h"
 #include "scenario.h"
 #include "sensors.h"
 
@@ -80,8 +81,8 @@ static void route_interpolation(void **state)
     load(&sc, "{\"seed\":1," ROUTE_OA "}");
     double lat, lon, alt, spd, hdg, amb;
     int leg;
-    double d_road = scenario__distance_km(51.2333, 51.3667, 51.1508, 51.5436);
-    double d_air = scenario__distance_km(51.1508, 51.5436, 51.0222, 71.4669);
+    double d_road = ot_geo_distance_km(51.2333, 51.3667, 51.1508, 51.5436);
+    double d_air = ot_geo_distance_km(51.1508, 51.5436, 51.0222, 71.4669);
     assert_true(d_road > 15 && d_road < 16);   /* ~15.6 km */
     assert_true(d_air > 1370 && d_air < 1400); /* ~1385 km */
     assert_dbl(sc.leg[0].t_depart, 600, 1e-9);
@@ -98,8 +99,8 @@ static void route_interpolation(void **state)
 
     double mid = (sc.leg[0].t_depart + sc.leg[0].t_arrive) / 2;
     scenario__route_at(&sc, mid, &lat, &lon, &alt, &spd, &hdg, &amb, &leg);
-    double da = scenario__distance_km(51.2333, 51.3667, lat, lon);
-    double db = scenario__distance_km(lat, lon, 51.1508, 51.5436);
+    double da = ot_geo_distance_km(51.2333, 51.3667, lat, lon);
+    double db = ot_geo_distance_km(lat, lon, 51.1508, 51.5436);
     assert_dbl(da, db, 0.01);
     assert_dbl(da + db, d_road, 0.01); /* on the great circle */
     assert_dbl(spd, 60, 0);
