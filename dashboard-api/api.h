@@ -163,6 +163,7 @@ struct api_db {
     struct ot_sql_stmt *st[ST__COUNT]; /* prepared on first use */
     int in_tx;                         /* a transaction is open */
     unsigned epoch;                    /* pool loss epoch it was last checked in */
+    int lost_noted;                    /* its loss was logged and told to the pool */
 };
 
 struct api_pool;
@@ -174,7 +175,8 @@ void api__pool_close(struct api_pool *p);
 struct api_db *api__pool_get(struct api_pool *p);
 /* Rolls back an open transaction; notes a lost connection. */
 void api__pool_put(struct api_pool *p, struct api_db *d);
-/* The statement, prepared on first use and reset; NULL on failure (logged). */
+/* The statement, prepared on first use and reset; NULL on failure (logged)
+ * or when the connection is known lost. */
 struct ot_sql_stmt *api__stmt(struct api_db *d, enum api_stmt which);
 /* Opens one stand-alone connection (CLI, SSE pump); migrates the schema. */
 enum ot_err api__db_open(const char *database, struct api_db *d);

@@ -148,11 +148,11 @@ void api__db_close(struct api_db *d)
 struct ot_sql_stmt *api__stmt(struct api_db *d, enum api_stmt which)
 {
     struct ot_sql_stmt *st = d->st[which];
+    if (ot_sql_lost(d->sql))
+        return NULL; /* known gone (logged once): the request answers 503 */
     if (!st) {
-        if (ot_sql_prepare(d->sql, sql[which], &st)) {
-            ot_error("prepare failed database=%s stmt=%d", ot_sql_name(d->sql), (int)which);
-            return NULL;
-        }
+        if (ot_sql_prepare(d->sql, sql[which], &st))
+            return NULL; /* logged by ot_sql with the library's text */
         d->st[which] = st;
     }
     ot_sql_reset(st);
@@ -205,9 +205,9 @@ enum ot_err api__db_revive(struct api_db *d)
     if (!ot_sql_lost(d->sql))
         return OT_OK;
     d->in_tx = 0;
-    enum ot_err rc = ot_sql_reconnect(d->sql);
-    if (rc)
-        ot_warn("database still unreachable database=%s", ot_sql_name(d->sql));
+    enum ot_err rc = ot_sql_reconnect(d->sql); /* logs either way */
+    if (!rc)
+        d->lost_noted = 0;
     return rc;
 }
 
@@ -303,11 +303,12 @@ void api__pool_put(struct api_pool *p, struct api_db *d)
         return;
     /* never hand on a connection inside a transaction */
     api__db_rollback(d);
-    if (ot_sql_lost(d->sql)) {
-        unsigned e = __atomic_add_fetch(&p->lost_epoch, 1, __ATOMIC_ACQ_REL);
+    if (ot_sql_lost(d->sql) && !d->lost_noted) {
+        /* the others are told to check theirs before their next use */
+        __atomic_add_fetch(&p->lost_epoch, 1, __ATOMIC_ACQ_REL);
+        d->lost_noted = 1;
         ot_warn("database connection lost; reconnecting before its next use database=%s",
                 ot_sql_name(d->sql));
-        d->epoch = e - 1; /* stays behind: checked (reconnected) on next use */
     }
     pthread_mutex_lock(&p->mu);
     p->free_list[p->n_free++] = d;
