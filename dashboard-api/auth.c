@@ -73,7 +73,7 @@ out:
     return rc;
 }
 
-int api__authenticate(struct api_db *d, const char *authz, struct api_principal *p)
+int api__authenticate(struct api_db *d, const char *authz, struct api_principal *p, int64_t *stamp)
 {
     char hash[OT_SHA256_HEX_LEN + 1];
     int rc = 1, row = 0;
@@ -88,7 +88,7 @@ int api__authenticate(struct api_db *d, const char *authz, struct api_principal 
         return 1;
     if (ot_sha256_hex(tok, n, hash))
         return -1;
-    struct ot_sql_stmt *st = api__stmt(d, ST_TOKEN_BY_HASH);
+    struct ot_sql_stmt *st = api__stmt(d, stamp ? ST_TOKEN_BY_HASH_STAMP : ST_TOKEN_BY_HASH);
     if (!st || ot_sql_bind_text(st, 1, hash, -1) || ot_sql_step(st, &row)) {
         if (st)
             ot_sql_reset(st);
@@ -101,6 +101,8 @@ int api__authenticate(struct api_db *d, const char *authz, struct api_principal 
         p->role = api__role_parse(ot_sql_text(st, 2));
         if (p->role && parse_containers(ot_sql_text(st, 3), p) == 0)
             rc = 0;
+        if (stamp)
+            *stamp = ot_sql_int64(st, 4);
     }
     ot_sql_reset(st);
     return rc;

@@ -48,6 +48,10 @@ _Static_assert(API_MAX_CONTAINERS == 32, "SCOPE_* lists one parameter per contai
 static const char *const sql[ST__COUNT] = {
     [ST_TOKEN_BY_HASH] = "SELECT id, name, role, containers FROM tokens"
                          " WHERE token_hash = ?1 AND revoked_at IS NULL",
+    /* the same and the list cache's stamp (ST_EVENTS_MAX_ID): one round trip */
+    [ST_TOKEN_BY_HASH_STAMP] = "SELECT id, name, role, containers,"
+                               " (SELECT coalesce(max(id), 0) FROM events) FROM tokens"
+                               " WHERE token_hash = ?1 AND revoked_at IS NULL",
     /* ?1 status or NULL, ?2 active only, ?3 after id, ?4 limit, ?5.. scope */
     [ST_SHIP_LIST] = SHIP_SELECT "WHERE (CAST(?1 AS TEXT) IS NULL OR s.status = ?1)"
                                  " AND (?2 = 0 OR s.status IN ('created','in_transit'))"

@@ -289,7 +289,8 @@ static void dispatch(struct api_req *r)
          * instead of one per statement */
         if (rt->flags & API_RF_READ_TX)
             (void)api__db_begin_read(api__req_db(r)); /* on failure: reads run one by one */
-        int auth = api__authenticate(api__req_db(r), authz, &r->who);
+        int auth = api__authenticate(api__req_db(r), authz, &r->who,
+                                     (rt->flags & API_RF_CACHE_STAMP) ? &r->list_stamp : NULL);
         if (auth < 0) {
             api__reply_error(r, 500, "internal", "cannot check the token"); /* 503 if lost */
             return;
@@ -331,6 +332,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->method = method;
         r->url = url;
         r->route = API_ROUTE_UNMATCHED;
+        r->list_stamp = -1;
         r->started_mono_us = mono_us();
         *con_cls = r;
         const char *cl =

@@ -220,7 +220,9 @@ void api__h_ship_list(struct api_req *r)
                          (long long)after, (long long)limit,
                          r->who.role == API_ROLE_CREW ? r->who.containers_json : "*");
     int cacheable = n_key > 0 && (size_t)n_key < sizeof key;
-    int64_t event_id = cacheable ? api__list_cache_stamp(d) : -1;
+    int64_t event_id = !cacheable           ? -1
+                       : r->list_stamp >= 0 ? r->list_stamp /* read with the token */
+                                            : api__list_cache_stamp(d);
     if (cacheable && api__list_cache_get(r, key, event_id))
         return;
     struct ot_sql_stmt *st = api__stmt(d, ST_SHIP_LIST);
