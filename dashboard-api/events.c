@@ -6,8 +6,9 @@
  * buffer; when the buffer is empty the callback suspends the connection
  * (MHD_suspend_connection) and returns 0, so the worker thread moves on to
  * other connections. One pump thread, with its own database connection, wakes
- * every sse_poll_ms (default 200 ms), reads rows with id > the client's last
- * id (filtered to the token's containers for crew), formats them as
+ * every sse_poll_ms (default 200 ms), reads the newest event id and, for
+ * each client behind it, the rows with id > the client's last id (filtered
+ * to the token's containers for crew), formats them as
  *   id: N / event: KIND / data: JSON
  * appends a ": heartbeat" comment after sse_heartbeat_s of silence, and
  * resumes the connections that have bytes to send.
@@ -188,20 +189,26 @@ static int format_row(const struct ot_sql_stmt *st, char *out, size_t cap)
 }
 
 /* Appends the client's new events (and a heartbeat when due); resumes it
- * when it has bytes. A database failure is left for pump_revive. */
-static void pump_client(struct api_sse *s, struct sse_client *c, char *msg, int64_t now)
+ * when it has bytes. head: the newest event id (-1: unknown), so a client
+ * that has everything costs no query. A database failure is left for
+ * pump_revive. */
+static void pump_client(struct api_sse *s, struct sse_client *c, char *msg, int64_t now,
+                        int64_t head)
 {
     int want, row = 0;
     pthread_mutex_lock(&c->mu);
     want = c->len - c->off < SSE_BUF_HIGH;
     pthread_mutex_unlock(&c->mu);
     int appended = 0;
-    if (want && !api__db_lost(&s->db)) {
+    if (want && head > c->last_id) {
         struct ot_sql_stmt *st = api__stmt(&s->db, ST_EVENTS_AFTER);
         if (st && !ot_sql_bind_int64(st, 1, c->last_id) && !ot_sql_bind_int64(st, 2, SSE_BATCH) &&
             !api__bind_scope(st, 3, &c->who)) {
-            while (!ot_sql_step(st, &row) && row) {
+            int nrows = 0;
+            enum ot_err src;
+            while (!(src = ot_sql_step(st, &row)) && row) {
                 int64_t id = ot_sql_int64(st, 0);
+                nrows++;
                 int n = format_row(st, msg, SSE_MSG_MAX);
                 if (n < 0) {
                     ot_warn("event too large for the stream, skipped id=%lld", (long long)id);
@@ -219,6 +226,10 @@ static void pump_client(struct api_sse *s, struct sse_client *c, char *msg, int6
                 if (full)
                     break;
             }
+            /* nothing for this client up to head (a crew stream while other
+             * containers' events flow): no need to ask again for those */
+            if (!src && nrows == 0 && head > c->last_id)
+                c->last_id = head;
         }
         if (st)
             ot_sql_reset(st);
@@ -236,6 +247,21 @@ static void pump_client(struct api_sse *s, struct sse_client *c, char *msg, int6
         MHD_resume_connection(c->conn);
     }
     pthread_mutex_unlock(&c->mu);
+}
+
+/* The newest event id, or -1 if the database does not answer. Ids become
+ * visible in increasing order (on PostgreSQL too: ot_db_schema_pg.c), so a
+ * client whose last id is at least this has every event there is. */
+static int64_t pump_head(struct api_sse *s)
+{
+    int64_t head = -1;
+    int row = 0;
+    struct ot_sql_stmt *st = api__stmt(&s->db, ST_EVENTS_MAX_ID);
+    if (st && !ot_sql_step(st, &row) && row)
+        head = ot_sql_int64(st, 0);
+    if (st)
+        ot_sql_reset(st);
+    return head;
 }
 
 /* The pump's connection went away: reconnect, at most once a second. */
@@ -291,8 +317,9 @@ static void *pump_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         int64_t now = ot_time_mono_ms();
         pump_revive(s, now);
+        int64_t head = n ? pump_head(s) : -1; /* one query per tick when idle */
         for (size_t i = 0; i < n; i++)
-            pump_client(s, snap[i], msg, now);
+            pump_client(s, snap[i], msg, now, head);
         pthread_mutex_lock(&s->mu);
         for (size_t i = 0; i < n; i++)
             client_unref_locked(s, snap[i]);
