@@ -153,14 +153,8 @@ enum api_stmt {
 enum api_ship_col { API_SHIP_COLUMNS(API_SHIP_COL_ENUM, API_SHIP_COL_ENUM) SC__COUNT };
 #undef API_SHIP_COL_ENUM
 
-struct sqlite3;
-
 struct api_db {
-    struct ot_sql *sql; /* the connection (ot_sql.h) */
-    /* for the calls into the ledger only, until the ledger takes ot_sql:
-     * ot_sql_sqlite_handle(sql), NULL on PostgreSQL (custody.c,
-     * shipments_write.c); nothing else may use it */
-    struct sqlite3 *db;
+    struct ot_sql *sql;                /* the connection (ot_sql.h) */
     struct ot_sql_stmt *st[ST__COUNT]; /* prepared on first use */
     int in_tx;                         /* a transaction is open */
     unsigned epoch;                    /* pool loss epoch it was last checked in */
@@ -462,10 +456,6 @@ int api__shipment_lock(struct api_db *d, int64_t id);
  * success, 1 if it is no longer `from`, -1 on a failed write (shipments_write.c). */
 int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id, const char *container,
                              const char *from, const char *to, const char *why);
-
-/* The ledger's connection until the ledger takes ot_sql (custody.c): 0 if
- * d->db is there; otherwise replies 500 and returns -1 (PostgreSQL). */
-int api__ledger_ready(struct api_req *r, struct api_db *d);
 
 /* ---- authentication (auth.c) ---- */
 

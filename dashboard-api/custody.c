@@ -17,6 +17,7 @@
 #include "ot_ledger.h"
 #include "ot_log.h"
 #include "ot_time.h"
+#include "ot_trail.h"
 
 void api__h_custody_list(struct api_req *r)
 {
@@ -28,9 +29,7 @@ void api__h_custody_list(struct api_req *r)
         return;
     cJSON_Delete(ship);
     cJSON *arr = NULL;
-    if (api__ledger_ready(r, d))
-        return;
-    enum ot_err rc = ot_ledger_entries(d->db, r->path_id, &arr);
+    enum ot_err rc = ot_ledger_entries(d->sql, r->path_id, &arr);
     if (rc || !arr) {
         cJSON_Delete(arr);
         api__reply_error(r, 500, "internal", "ledger: %s", ot_strerror(rc));
@@ -43,29 +42,6 @@ void api__h_custody_list(struct api_req *r)
         return;
     }
     api__reply_json(r, 200, o);
-}
-
-int api__ledger_ready(struct api_req *r, struct api_db *d)
-{
-    if (d->db) /* until the ledger takes ot_sql */
-        return 0;
-    api__reply_error(r, 500, "internal",
-                     "the custody ledger does not run on PostgreSQL in this"
-                     " build yet");
-    return -1;
-}
-
-/* Status a custody event moves the shipment to, or NULL. */
-static const char *custody_status(const char *type, const char *cur)
-{
-    if (strcmp(type, "departed") == 0 && strcmp(cur, "created") == 0)
-        return "in_transit";
-    if (strcmp(type, "received") == 0 &&
-        (strcmp(cur, "in_transit") == 0 || strcmp(cur, "created") == 0))
-        return "delivered";
-    if (strcmp(type, "discarded") == 0 && strcmp(cur, "discarded") && strcmp(cur, "closed"))
-        return "discarded";
-    return NULL;
 }
 
 void api__h_custody_post(struct api_req *r)
@@ -116,9 +92,8 @@ void api__h_custody_post(struct api_req *r)
         .comment = in.comment[0] ? in.comment : NULL,
         .ts = ot_time_now_ms(),
     };
-    if (api__ledger_ready(r, d))
-        goto rollback;
-    enum ot_err rc = ot_ledger_append(d->db, r->ctx->key, r->path_id, &ci, &entry, why, sizeof why);
+    enum ot_err rc =
+        ot_ledger_append(d->sql, r->ctx->key, r->path_id, &ci, &entry, why, sizeof why);
     if (rc == OT_ERR_CONFLICT) {
         api__reply_error(r, 409, "conflict", "type: %s", why[0] ? why : "not possible now");
         goto rollback;
@@ -136,7 +111,7 @@ void api__h_custody_post(struct api_req *r)
     /* consequences: status, event, audit */
     snprintf(target, sizeof target, "shipment/%lld", (long long)r->path_id);
     int ok = entry != NULL;
-    const char *next = custody_status(in.type, status);
+    const char *next = ot_trail_custody_status(in.type, status);
     if (ok && next &&
         api__shipment_set_status(r, d, r->path_id, container, status, next,
                                  in.comment[0] ? in.comment : in.type) != 0)
@@ -212,14 +187,12 @@ void api__h_export(struct api_req *r)
     if (!ship)
         return;
     cJSON_Delete(ship);
-    if (api__ledger_ready(r, d))
-        return;
     if (strcmp(fmt, "epcis") == 0)
-        rc = ot_ledger_export_epcis(d->db, r->path_id, &out, &len);
+        rc = ot_ledger_export_epcis(d->sql, r->path_id, &out, &len);
     else if (strcmp(fmt, "bundle") == 0)
-        rc = ot_ledger_export_bundle(d->db, r->path_id, &out, &len);
+        rc = ot_ledger_export_bundle(d->sql, r->path_id, &out, &len);
     else
-        rc = ot_ledger_export_csv(d->db, r->path_id, &out, &len);
+        rc = ot_ledger_export_csv(d->sql, r->path_id, &out, &len);
     if (rc || !out) {
         free(out);
         api__reply_error(r, 500, "internal", "export %s: %s", fmt, ot_strerror(rc));

@@ -137,7 +137,6 @@ enum ot_err api__db_open(const char *database, struct api_db *d)
     enum ot_err rc = ot_db_open(database, &d->sql);
     if (rc)
         return rc;
-    d->db = ot_sql_sqlite_handle(d->sql); /* until the ledger takes ot_sql */
     return OT_OK;
 }
 

@@ -13,6 +13,7 @@
 #include "ot_log.h"
 #include "ot_preservation.h"
 #include "ot_time.h"
+#include "ot_trail.h"
 
 /* The shipment row's values, ?1..?13 of ST_SHIP_INSERT. */
 static enum ot_err bind_shipment(struct ot_sql_stmt *st, const struct api_shipment_in *in,
@@ -146,20 +147,6 @@ int api__shipment_lock(struct api_db *d, int64_t id)
     return rc;
 }
 
-/* Allowed status changes through PATCH (docs/api.md). */
-static int transition_ok(const char *from, const char *to)
-{
-    static const char *const allowed[][2] = {
-        {"created", "in_transit"},   {"created", "discarded"},    {"created", "closed"},
-        {"in_transit", "delivered"}, {"in_transit", "discarded"}, {"delivered", "closed"},
-        {"delivered", "discarded"},
-    };
-    for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
-        if (strcmp(allowed[i][0], from) == 0 && strcmp(allowed[i][1], to) == 0)
-            return 1;
-    return 0;
-}
-
 /* Sets the status inside the caller's transaction and records the event and
  * the audit row. 0 on success; 1 if the status is no longer `from`; -1 if
  * a write failed (the caller rolls back). */
@@ -218,7 +205,7 @@ static int seal_trail(struct api_req *r, struct api_db *d, const char *to, const
     if (!cur)
         return -1;
     cJSON_Delete(cur);
-    if (!transition_ok(status, to)) {
+    if (!ot_trail_transition_ok(status, to)) {
         api__reply_error(r, 409, "conflict", "status: cannot change from %s to %s", status, to);
         return -1;
     }
@@ -230,9 +217,7 @@ static int seal_trail(struct api_req *r, struct api_db *d, const char *to, const
         .comment = text,
         .ts = ot_time_now_ms(),
     };
-    if (api__ledger_ready(r, d))
-        return -1;
-    enum ot_err rc = ot_ledger_append(d->db, r->ctx->key, r->path_id, &ci, NULL, why, sizeof why);
+    enum ot_err rc = ot_ledger_append(d->sql, r->ctx->key, r->path_id, &ci, NULL, why, sizeof why);
     if (rc) {
         api__reply_error(r, rc == OT_ERR_CONFLICT ? 409 : 500,
                          rc == OT_ERR_CONFLICT ? "conflict" : "internal",
@@ -288,7 +273,7 @@ void api__h_ship_patch(struct api_req *r)
     cur = api__shipment_load(r, d, r->path_id, container, sizeof container, status, sizeof status);
     if (!cur)
         goto rollback;
-    if (!transition_ok(status, to->valuestring)) {
+    if (!ot_trail_transition_ok(status, to->valuestring)) {
         api__reply_error(r, 409, "conflict", "status: cannot change from %s to %s", status,
                          to->valuestring);
         goto rollback;
