@@ -301,8 +301,3 @@ enum ot_err ot_sql_rewrite_placeholders(const char *sql, char *out, size_t cap, 
     *nparams = max;
     return OT_OK;
 }
-
-void *ot_sql_sqlite_handle(struct ot_sql *db)
-{
-    return db && db->ops->kind == OT_SQL_SQLITE ? db->conn : NULL;
-}

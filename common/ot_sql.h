@@ -102,9 +102,4 @@ const char *ot_sql_text(const struct ot_sql_stmt *st, int col);
  * too small, OT_ERR_PARSE for a malformed ?N. Pure; exposed for tests. */
 enum ot_err ot_sql_rewrite_placeholders(const char *sql, char *out, size_t cap, int *nparams);
 
-/* TRANSITIONAL (issue 10, while the programs move onto ot_sql): the
- * sqlite3 * under a SQLite connection, NULL on PostgreSQL. Deleted when the
- * last caller is gone; new code must not use it. */
-void *ot_sql_sqlite_handle(struct ot_sql *db);
-
 #endif
