@@ -9,7 +9,12 @@ not refresh B's page (the cache is at work, so the checks above could
 fail). Then the listener connections are killed (pg_terminate_backend as
 the superuser): B stays correct at once (it checks the database per
 request until it listens again, and drops both caches when it does), and
-it listens again. Always on PostgreSQL, whatever OT_DB says."""
+it listens again. Then the listeners' backends are stopped (SIGSTOP: a
+silent connection, as a network cut looks): the unanswered ping makes the
+APIs fall back and listen again. Always on PostgreSQL, whatever OT_DB says."""
+import os
+import signal
+
 import api_common
 import ottest
 from ottest import check
@@ -96,6 +101,28 @@ def test_api_notify():
                         "two listeners again")
         write_checks("KZ-N3")
         revoke_checks("three")
+
+        # a listener whose server goes silent (no error, no FIN: a network
+        # cut, here its backend stopped with SIGSTOP) is noticed by the
+        # unanswered ping (1 s idle + 1 s timeout): the APIs fall back, and
+        # stay correct, and listen again on a fresh connection
+        pids = [r[0] for r in sup.all("SELECT pid FROM pg_stat_activity"
+                                      " WHERE left(query, 6) = 'LISTEN'")]
+        check(len(pids) == 2, f"two listeners: {pids}")
+        lost = b.proc.log().count("lost its connection")
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            ottest.wait_for(lambda: b.proc.log().count("lost its connection") > lost, 10,
+                            "B notices the silent listener")
+            write_checks("KZ-N4")
+            revoke_checks("four")
+            ottest.wait_for(lambda: b.proc.log().count(LISTENING) >= 3, 10,
+                            "B listens again after the silence")
+            revoke_checks("five")
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
 
 
 if __name__ == "__main__":
