@@ -197,9 +197,23 @@ static const char *const m0002_custody_readings[] = {
 
 static const char *const m0003_events_ts[] = {"CREATE INDEX events_ts ON events(ts);", NULL};
 
+/* 0004: change notifications. Every statement that adds events, and every
+ * change of tokens, notifies channel organtrack_changes at commit (payload
+ * 'events' or 'tokens'; PostgreSQL folds equal notifications of one
+ * transaction into one). An API process LISTENs on it (dashboard-api/
+ * notify.c) so that its page cache and token cache need no round trip
+ * per request. */
+static const char *const m0004_change_notify[] = {
+    "CREATE FUNCTION ot_notify_events() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN PERFORM pg_notify('organtrack_changes', 'events'); RETURN NULL; END $$;"
+    "CREATE TRIGGER events_notify AFTER INSERT ON events"
+    " FOR EACH STATEMENT EXECUTE FUNCTION ot_notify_events();"
+    "CREATE FUNCTION ot_notify_tokens() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN PERFORM pg_notify('organtrack_changes', 'tokens'); RETURN NULL; END $$;"
+    "CREATE TRIGGER tokens_notify AFTER INSERT OR UPDATE OR DELETE ON tokens"
+    " FOR EACH STATEMENT EXECUTE FUNCTION ot_notify_tokens();",
+    NULL};
+
 const char *const *const ot_db_migrations_pg[] = {
-    m0001_init,
-    m0002_custody_readings,
-    m0003_events_ts,
-    NULL,
+    m0001_init, m0002_custody_readings, m0003_events_ts, m0004_change_notify, NULL,
 };

@@ -194,9 +194,12 @@ static const char *const m0002_custody_readings[] = {
  * record (readings, alarms and custody are): the collector trims it by age. */
 static const char *const m0003_events_ts[] = {"CREATE INDEX events_ts ON events(ts);", NULL};
 
+/* 0004: change notifications — PostgreSQL only (triggers that NOTIFY
+ * organtrack_changes, see ot_db_schema_pg.c). SQLite has no such thing and
+ * needs none: an API process checks the database per request, which is an
+ * in-process read there. Kept as a no-op so both lists keep one number. */
+static const char *const m0004_change_notify[] = {NULL};
+
 const char *const *const ot_db_migrations_sqlite[] = {
-    m0001_init,
-    m0002_custody_readings,
-    m0003_events_ts,
-    NULL,
+    m0001_init, m0002_custody_readings, m0003_events_ts, m0004_change_notify, NULL,
 };

@@ -41,6 +41,8 @@ const char *ot_strerror(enum ot_err err)
         return "timed out";
     case OT_ERR_AUTH:
         return "not authorised";
+    case OT_ERR_UNSUPPORTED:
+        return "not supported";
     case OT_ERR__COUNT:
         break;
     }

@@ -118,6 +118,26 @@ enum ot_err ot_sql_reconnect(struct ot_sql *db)
     return rc;
 }
 
+enum ot_err ot_sql_listen(struct ot_sql *db, const char *channel)
+{
+    return db->ops->listen ? db->ops->listen(db, channel) : OT_ERR_UNSUPPORTED;
+}
+
+enum ot_err ot_sql_wait_notify(struct ot_sql *db, int timeout_ms, char *payload, size_t cap,
+                               int *got)
+{
+    *got = 0;
+    if (cap)
+        payload[0] = '\0';
+    return db->ops->wait_notify ? db->ops->wait_notify(db, timeout_ms, payload, cap, got)
+                                : OT_ERR_UNSUPPORTED;
+}
+
+enum ot_err ot_sql_ping(struct ot_sql *db, int timeout_ms)
+{
+    return db->ops->ping ? db->ops->ping(db, timeout_ms) : OT_ERR_UNSUPPORTED;
+}
+
 enum ot_err ot_sql_exec(struct ot_sql *db, const char *sql)
 {
     return db->ops->exec(db, sql);

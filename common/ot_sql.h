@@ -97,6 +97,22 @@ double ot_sql_double(const struct ot_sql_stmt *st, int col);
 /* NULL for an SQL NULL. */
 const char *ot_sql_text(const struct ot_sql_stmt *st, int col);
 
+/* Change notifications (PostgreSQL LISTEN/NOTIFY); on SQLite all three
+ * answer OT_ERR_UNSUPPORTED. A listening connection runs nothing else.
+ * ot_sql_listen subscribes to channel (1..63 of [a-z0-9_]). */
+enum ot_err ot_sql_listen(struct ot_sql *db, const char *channel);
+/* Waits up to timeout_ms for a notification: *got = 1 and its payload in
+ * payload (cap bytes, cut to fit), or *got = 0 when none came in time.
+ * One that arrived already is returned without waiting. OT_ERR_DB when
+ * the connection is lost (reconnect, then listen again). */
+enum ot_err ot_sql_wait_notify(struct ot_sql *db, int timeout_ms, char *payload, size_t cap,
+                               int *got);
+/* One round trip (SELECT 1) that gives up after timeout_ms: a silent
+ * network cut shows as OT_ERR_TIMEOUT, after which the connection must be
+ * reconnected (ot_sql_reconnect) before its next use; OT_ERR_DB if it
+ * failed. Notifications that arrive meanwhile wait for ot_sql_wait_notify. */
+enum ot_err ot_sql_ping(struct ot_sql *db, int timeout_ms);
+
 /* Rewrites SQLite placeholders (?N, ?) to PostgreSQL's ($N) into out
  * (cap bytes); *nparams gets the highest number. OT_ERR_TOOBIG if out is
  * too small, OT_ERR_PARSE for a malformed ?N. Pure; exposed for tests. */

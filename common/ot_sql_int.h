@@ -28,6 +28,11 @@ struct ot_sql_ops {
     const char *(*text)(const struct ot_sql_stmt *st, int col);
     int64_t (*int64)(const struct ot_sql_stmt *st, int col);
     double (*dbl)(const struct ot_sql_stmt *st, int col);
+    /* change notifications; NULL where the backend has none (SQLite) */
+    enum ot_err (*listen)(struct ot_sql *db, const char *channel);
+    enum ot_err (*wait_notify)(struct ot_sql *db, int timeout_ms, char *payload, size_t cap,
+                               int *got);
+    enum ot_err (*ping)(struct ot_sql *db, int timeout_ms);
 };
 
 struct ot_sql {

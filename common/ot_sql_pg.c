@@ -5,13 +5,16 @@
  * (they round-trip exactly). Errors are mapped by SQLSTATE class. */
 #include "ot_sql_int.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ot_log.h"
+#include "ot_time.h"
 
 static PGconn *conn(const struct ot_sql *db)
 {
@@ -289,6 +292,86 @@ static double col_double(const struct ot_sql_stmt *st, int col)
     return v ? strtod(v, NULL) : 0.0;
 }
 
+/* ---- LISTEN / NOTIFY ---- */
+
+static enum ot_err pg_listen(struct ot_sql *db, const char *channel)
+{
+    char sql[80];
+    size_t n = strlen(channel);
+    if (n == 0 || n > 63 || strspn(channel, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+        return OT_ERR_INVAL; /* an identifier, not quoted: nothing to escape */
+    snprintf(sql, sizeof sql, "LISTEN %s", channel);
+    return pg_exec(db, sql);
+}
+
+/* 1 when the socket is readable, 0 when timeout_ms passed, -1 on error */
+static int wait_readable(const struct ot_sql *db, int timeout_ms)
+{
+    struct pollfd p = {.fd = PQsocket(conn(db)), .events = POLLIN};
+    if (p.fd < 0)
+        return -1;
+    int64_t end = ot_time_mono_ms() + timeout_ms;
+    for (;;) {
+        int left = (int)(end - ot_time_mono_ms());
+        int n = poll(&p, 1, left > 0 ? left : 0);
+        if (n >= 0)
+            return n > 0;
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+static enum ot_err pg_wait_notify(struct ot_sql *db, int timeout_ms, char *payload, size_t cap,
+                                  int *got)
+{
+    for (int waited = 0;; waited = 1) {
+        if (!PQconsumeInput(conn(db))) /* also how a closed connection shows */
+            return OT_ERR_DB;
+        PGnotify *n = PQnotifies(conn(db));
+        if (n) {
+            if (cap)
+                snprintf(payload, cap, "%s", n->extra);
+            PQfreemem(n);
+            *got = 1;
+            return OT_OK;
+        }
+        if (waited)
+            return OT_OK; /* readable but no notification (yet): the caller asks again */
+        int w = wait_readable(db, timeout_ms);
+        if (w < 0)
+            return OT_ERR_DB;
+        if (w == 0)
+            return OT_OK;
+    }
+}
+
+static enum ot_err pg_ping(struct ot_sql *db, int timeout_ms)
+{
+    int64_t end = ot_time_mono_ms() + timeout_ms;
+    enum ot_err rc = OT_OK;
+    if (!PQsendQuery(conn(db), "SELECT 1"))
+        return OT_ERR_DB;
+    for (;;) {
+        if (!PQconsumeInput(conn(db)))
+            return OT_ERR_DB;
+        if (!PQisBusy(conn(db)))
+            break;
+        int left = (int)(end - ot_time_mono_ms());
+        if (left <= 0)
+            return OT_ERR_TIMEOUT;
+        int w = wait_readable(db, left);
+        if (w < 0)
+            return OT_ERR_DB;
+    }
+    PGresult *r;
+    while ((r = PQgetResult(conn(db)))) {
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            rc = OT_ERR_DB;
+        PQclear(r);
+    }
+    return rc;
+}
+
 const struct ot_sql_ops ot_sql__pg_ops = {
     .kind = OT_SQL_POSTGRES,
     .open = pg_open,
@@ -311,4 +394,7 @@ const struct ot_sql_ops ot_sql__pg_ops = {
     .text = col_text,
     .int64 = col_int64,
     .dbl = col_double,
+    .listen = pg_listen,
+    .wait_notify = pg_wait_notify,
+    .ping = pg_ping,
 };

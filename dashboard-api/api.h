@@ -212,6 +212,8 @@ struct api_ctx {
     struct api_sse *sse;
     struct api_metrics *metrics;
     struct api_list_cache *list_cache; /* shipment list pages (list_cache.c) */
+    struct api_notify *notify;         /* change listener (notify.c); NULL on SQLite */
+    struct api_token_cache *tokens;    /* principals of recent tokens (token_cache.c) */
     char web_root_real[4096];          /* realpath of web_root, "" if absent */
 };
 
@@ -237,6 +239,7 @@ struct api_req {
     int queued;
     struct api_db *db;  /* pooled connection, taken on first use (api__req_db) */
     int64_t list_stamp; /* API_RF_CACHE_STAMP: read with the token; -1 if not */
+    int64_t list_state; /* the events cache state read before authentication */
 };
 
 #define API_ROUTE_UNMATCHED (-1)
@@ -355,12 +358,39 @@ enum ot_err api__list_cache_new(struct api_list_cache **out);
 void api__list_cache_free(struct api_list_cache *c);
 /* The cache's validity stamp: the newest events id; -1 if unknown. */
 int64_t api__list_cache_stamp(struct api_db *d);
-/* Replies with the cached page for key if it was made at stamp event_id
- * and is younger than list_cache_ms; 1 if it did. */
-int api__list_cache_get(struct api_req *r, const char *key, int64_t event_id);
+/* Replies with the cached page for key if it is younger than
+ * list_cache_ms and, while the change listener listens (state odd), was
+ * made at this events state, else was made at stamp event_id; 1 if it did. */
+int api__list_cache_get(struct api_req *r, const char *key, int64_t state, int64_t event_id);
 /* Keeps a copy of a rendered page (evicting the oldest slot). */
-void api__list_cache_put(struct api_req *r, const char *key, int64_t event_id, const char *body,
-                         size_t len);
+void api__list_cache_put(struct api_req *r, const char *key, int64_t state, int64_t event_id,
+                         const char *body, size_t len);
+
+/* ---- change listener (notify.c) and token cache (token_cache.c) ---- */
+
+enum api_notify_what { API_NOTIFY_EVENTS = 0, API_NOTIFY_TOKENS = 1 };
+struct api_notify;
+/* PostgreSQL: starts the listener thread (its own connection, LISTEN
+ * organtrack_changes). SQLite: nothing, the states stay 0. */
+enum ot_err api__notify_start(struct api_ctx *ctx);
+void api__notify_stop(struct api_ctx *ctx);
+/* A cache state: odd while the listener listens, moved by every change
+ * notified; an entry made at state S is good while the state is S and odd. */
+int64_t api__notify_state(const struct api_ctx *ctx, enum api_notify_what w);
+/* This process committed a write: moves both states (no waiting for the
+ * notification of our own write). */
+void api__notify_changed(struct api_ctx *ctx);
+
+struct api_token_cache;
+enum ot_err api__token_cache_new(struct api_token_cache **out);
+void api__token_cache_free(struct api_token_cache *c);
+/* Fills who from the entry for this Authorization value made at the token
+ * state `state` (odd only); 1 on a hit. */
+int api__token_cache_get(struct api_token_cache *c, const char *authz, int64_t state,
+                         struct api_principal *who);
+/* Keeps who for authz, made at state (nothing unless state is odd). */
+void api__token_cache_put(struct api_token_cache *c, const char *authz, int64_t state,
+                          const struct api_principal *who);
 
 /* ---- validation helpers (validate.c; pure, unit-tested) ---- */
 

@@ -212,7 +212,11 @@ int api__req_begin(struct api_req *r)
 
 int api__req_commit(struct api_req *r)
 {
-    if (api__db_commit(api__req_db(r)) == OT_OK)
+    enum ot_err rc = api__db_commit(api__req_db(r));
+    /* this process's caches drop what they hold at once, whatever the
+     * outcome (a commit whose answer was lost may have happened) */
+    api__notify_changed(r->ctx);
+    if (rc == OT_OK)
         return 0;
     if (!r->responded)
         api__reply_error(r, 500, "internal", "database commit failed; nothing was written");
@@ -287,10 +291,21 @@ static void dispatch(struct api_req *r)
         /* API_RF_READ_TX (the hot shipment list): token lookup and the
          * handler's reads in one read transaction, one set of WAL locks
          * instead of one per statement */
-        if (rt->flags & API_RF_READ_TX)
-            (void)api__db_begin_read(api__req_db(r)); /* on failure: reads run one by one */
-        int auth = api__authenticate(api__req_db(r), authz, &r->who,
-                                     (rt->flags & API_RF_CACHE_STAMP) ? &r->list_stamp : NULL);
+        /* PostgreSQL with the change listener listening (state odd): a
+         * token seen since the last change of tokens and a page made since
+         * the last new event need no round trip (notify.c); read both
+         * states before anything is read from the database */
+        int64_t tok_state = api__notify_state(r->ctx, API_NOTIFY_TOKENS);
+        r->list_state = api__notify_state(r->ctx, API_NOTIFY_EVENTS);
+        int auth = 0;
+        if (!api__token_cache_get(r->ctx->tokens, authz, tok_state, &r->who)) {
+            if (rt->flags & API_RF_READ_TX)
+                (void)api__db_begin_read(api__req_db(r)); /* on failure: reads run one by one */
+            int stamp = (rt->flags & API_RF_CACHE_STAMP) && !(r->list_state & 1);
+            auth = api__authenticate(api__req_db(r), authz, &r->who, stamp ? &r->list_stamp : NULL);
+            if (auth == 0)
+                api__token_cache_put(r->ctx->tokens, authz, tok_state, &r->who);
+        }
         if (auth < 0) {
             api__reply_error(r, 500, "internal", "cannot check the token"); /* 503 if lost */
             return;

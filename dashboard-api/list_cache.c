@@ -9,7 +9,11 @@
  * transaction, on PostgreSQL before the list's own read, so a page may be
  * newer than its stamp but never older. The TTL bounds the drift of
  * time-derived fields (ischaemia minutes, ETA estimate) and of the
- * collector's ETA, which it writes without an event. The key
+ * collector's ETA, which it writes without an event. On PostgreSQL,
+ * while the change listener (notify.c) listens, the stamp is its events
+ * state instead, read before authentication with no round trip: a page
+ * made at state S is served while the state is still S (a notification of
+ * new events, or a gap in listening, moves it). The key
  * is the query plus the caller's scope (crew container list or "*"); the
  * list handler (api__h_ship_list) builds it. The cache belongs to the
  * server context (struct api_ctx.list_cache). */
@@ -28,6 +32,7 @@ struct list_cache_slot {
     char key[API_LIST_CACHE_KEY];
     char *body;
     size_t len;
+    int64_t state; /* events state (notify.c) it was made at */
     int64_t event_id;
     int64_t made_ms;
 };
@@ -73,16 +78,22 @@ int64_t api__list_cache_stamp(struct api_db *d)
     return id;
 }
 
-int api__list_cache_get(struct api_req *r, const char *key, int64_t event_id)
+/* listening (state odd): made at this state; else: made at this stamp */
+static int slot_current(const struct list_cache_slot *sl, int64_t state, int64_t event_id)
+{
+    return (state & 1) ? sl->state == state : event_id >= 0 && sl->event_id == event_id;
+}
+
+int api__list_cache_get(struct api_req *r, const char *key, int64_t state, int64_t event_id)
 {
     struct api_list_cache *c = r->ctx->list_cache;
     int64_t ttl = r->ctx->cfg.list_cache_ms, now = ot_time_mono_ms();
-    if (!c || ttl <= 0 || event_id < 0)
+    if (!c || ttl <= 0 || (!(state & 1) && event_id < 0))
         return 0;
     pthread_mutex_lock(&c->mu);
     for (int i = 0; i < LIST_CACHE_SLOTS; i++) {
         struct list_cache_slot *sl = &c->slot[i];
-        if (sl->body && sl->event_id == event_id && now - sl->made_ms < ttl &&
+        if (sl->body && slot_current(sl, state, event_id) && now - sl->made_ms < ttl &&
             strcmp(sl->key, key) == 0) {
             api__reply_bytes(r, 200, "application/json", sl->body, sl->len, NULL);
             pthread_mutex_unlock(&c->mu);
@@ -93,11 +104,11 @@ int api__list_cache_get(struct api_req *r, const char *key, int64_t event_id)
     return 0;
 }
 
-void api__list_cache_put(struct api_req *r, const char *key, int64_t event_id, const char *body,
-                         size_t len)
+void api__list_cache_put(struct api_req *r, const char *key, int64_t state, int64_t event_id,
+                         const char *body, size_t len)
 {
     struct api_list_cache *c = r->ctx->list_cache;
-    if (!c || r->ctx->cfg.list_cache_ms <= 0 || event_id < 0)
+    if (!c || r->ctx->cfg.list_cache_ms <= 0 || (!(state & 1) && event_id < 0))
         return;
     char *copy = malloc(len);
     if (!copy)
@@ -118,7 +129,8 @@ void api__list_cache_put(struct api_req *r, const char *key, int64_t event_id, c
     snprintf(victim->key, sizeof victim->key, "%s", key);
     victim->body = copy;
     victim->len = len;
-    victim->event_id = event_id;
+    victim->state = state;
+    victim->event_id = (state & 1) ? -1 : event_id; /* a listening page never serves a stamp */
     victim->made_ms = ot_time_mono_ms();
     pthread_mutex_unlock(&c->mu);
 }

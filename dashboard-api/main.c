@@ -103,13 +103,15 @@ int main(int argc, char **argv)
         goto out;
     }
     if (api__metrics_new(&ctx.metrics) || api__list_cache_new(&ctx.list_cache) ||
-        api__sse_start(&ctx))
+        api__token_cache_new(&ctx.tokens) || api__notify_start(&ctx) || api__sse_start(&ctx))
         goto out;
     ot_signal_install();
     if (api__http_run(&ctx) == OT_OK)
         exit_code = 0;
 out:
     api__sse_free(&ctx);
+    api__notify_stop(&ctx);
+    api__token_cache_free(ctx.tokens);
     api__list_cache_free(ctx.list_cache);
     api__metrics_free(ctx.metrics);
     api__pool_close(ctx.pool);

@@ -214,17 +214,18 @@ void api__h_ship_list(struct api_req *r)
     }
     if (api__page_args(r, API_LIST_DEFAULT, API_LIST_MAX, &limit, &after, &unused) < 0)
         return;
-    struct api_db *d = api__req_db(r);
     char key[API_LIST_CACHE_KEY];
     int n_key = snprintf(key, sizeof key, "%s|%d|%lld|%lld|%s", status ? status : "", active,
                          (long long)after, (long long)limit,
                          r->who.role == API_ROLE_CREW ? r->who.containers_json : "*");
     int cacheable = n_key > 0 && (size_t)n_key < sizeof key;
-    int64_t event_id = !cacheable           ? -1
-                       : r->list_stamp >= 0 ? r->list_stamp /* read with the token */
-                                            : api__list_cache_stamp(d);
-    if (cacheable && api__list_cache_get(r, key, event_id))
-        return;
+    int64_t state = r->list_state; /* odd: the change listener vouches for it */
+    int64_t event_id = !cacheable || (state & 1) ? -1
+                       : r->list_stamp >= 0      ? r->list_stamp /* read with the token */
+                                                 : api__list_cache_stamp(api__req_db(r));
+    if (cacheable && api__list_cache_get(r, key, state, event_id))
+        return; /* with the listener: no pooled connection taken at all */
+    struct api_db *d = api__req_db(r);
     struct ot_sql_stmt *st = api__stmt(d, ST_SHIP_LIST);
     cJSON *items = cJSON_CreateArray();
     if (!st || !items || ot_sql_bind_text(st, 1, status, -1) || ot_sql_bind_int64(st, 2, active) ||
@@ -250,7 +251,7 @@ void api__h_ship_list(struct api_req *r)
     }
     size_t len = strlen(txt);
     if (cacheable)
-        api__list_cache_put(r, key, event_id, txt, len);
+        api__list_cache_put(r, key, state, event_id, txt, len);
     api__reply_bytes(r, 200, "application/json", txt, len, NULL);
     cJSON_free(txt);
 }

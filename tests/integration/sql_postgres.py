@@ -18,7 +18,7 @@ def test_sql_postgres():
         out = r.stdout + r.stderr  # cmocka and our logs share the streams
         print(out[-3000:])
         check(r.returncode == 0, f"test_sql on PostgreSQL failed ({r.returncode})")
-        check("[  PASSED  ] 4 test(s)" in out, "not all four test groups ran")
+        check("[  PASSED  ] 5 test(s)" in out, "not all five test groups ran")
         check("database=postgresql://127.0.0.1:" in out, "errors name the database")
         check(ottest.PG_PASSWORD not in out, "a log line carries the database password")
 

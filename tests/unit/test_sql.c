@@ -188,6 +188,61 @@ static void errors(void **state)
     assert_false(ot_sql_is_uri("var/organtrack.db"));
 }
 
+/* Waits (at most 5 s) for the next notification's payload. */
+static void next_notify(struct ot_sql *db, char *payload, size_t cap)
+{
+    int got = 0;
+    for (int i = 0; i < 50 && !got; i++)
+        assert_int_equal(ot_sql_wait_notify(db, 100, payload, cap, &got), OT_OK);
+    assert_int_equal(got, 1);
+}
+
+/* Change notifications: on PostgreSQL migration 0004's triggers notify
+ * organtrack_changes after events are added ('events') and after tokens
+ * change ('tokens'); SQLite has none (OT_ERR_UNSUPPORTED). */
+static void notify(void **state)
+{
+    (void)state;
+    const char *url = getenv("OT_TEST_DATABASE");
+    struct ot_sql *w = NULL, *l = db_open();
+    char payload[32];
+    int got = 1;
+    if (ot_sql_kind(l) == OT_SQL_SQLITE) {
+        assert_int_equal(ot_sql_listen(l, "organtrack_changes"), OT_ERR_UNSUPPORTED);
+        assert_int_equal(ot_sql_wait_notify(l, 0, payload, sizeof payload, &got),
+                         OT_ERR_UNSUPPORTED);
+        assert_int_equal(got, 0);
+        assert_int_equal(ot_sql_ping(l, 100), OT_ERR_UNSUPPORTED);
+        ot_sql_close(l);
+        return;
+    }
+    assert_int_equal(ot_db_open(url, &w), OT_OK); /* migrated: the triggers are there */
+    assert_int_equal(ot_sql_listen(l, "Bad;name"), OT_ERR_INVAL);
+    assert_int_equal(ot_sql_listen(l, "organtrack_changes"), OT_OK);
+    assert_int_equal(ot_sql_wait_notify(l, 0, payload, sizeof payload, &got), OT_OK);
+    assert_int_equal(got, 0); /* nothing committed yet: answers without waiting */
+    assert_int_equal(ot_sql_exec(w, "INSERT INTO events (ts, kind, payload)"
+                                    " VALUES (1, 'reading', '{}'), (2, 'reading', '{}')"),
+                     OT_OK);
+    next_notify(l, payload, sizeof payload);
+    assert_string_equal(payload, "events");
+    assert_int_equal(ot_sql_ping(l, 5000), OT_OK);
+    assert_int_equal(ot_sql_exec(w, "INSERT INTO tokens (name, role, token_hash, containers,"
+                                    " created_at) VALUES ('n', 'admin', 'h-notify', '[]', 1)"),
+                     OT_OK);
+    next_notify(l, payload, sizeof payload);
+    assert_string_equal(payload, "tokens");
+    assert_int_equal(ot_sql_exec(w, "UPDATE tokens SET revoked_at = 2 WHERE token_hash ="
+                                    " 'h-notify'"),
+                     OT_OK);
+    next_notify(l, payload, sizeof payload);
+    assert_string_equal(payload, "tokens");
+    /* leave the tables as schema() expects them */
+    assert_int_equal(ot_sql_exec(w, "DELETE FROM events; DELETE FROM tokens"), OT_OK);
+    ot_sql_close(w);
+    ot_sql_close(l);
+}
+
 static int64_t one_int(struct ot_sql *db, const char *sql)
 {
     struct ot_sql_stmt *st;
@@ -259,9 +314,8 @@ static void schema(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(placeholders),
-        cmocka_unit_test(round_trip),
-        cmocka_unit_test(errors),
+        cmocka_unit_test(placeholders), cmocka_unit_test(round_trip), cmocka_unit_test(errors),
+        cmocka_unit_test(notify), /* before schema(), which leaves a newer version */
         cmocka_unit_test(schema),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
