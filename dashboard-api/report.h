@@ -4,7 +4,7 @@
  * The report is a function of the model: the same model and language give
  * the same PDF bytes (no wall clock, no random, fonts from fixed files), so
  * a printed report can be matched to the trail later by its SHA-256.
- * Thread-safe: each call builds its own font map and surface. */
+ * Thread-safe: each thread keeps its own font map (report_pdf.c). */
 #ifndef REPORT_H
 #define REPORT_H
 
@@ -82,6 +82,10 @@ void report_stats_free(struct report_stats *st);
  * path), OT_ERR_NOMEM, OT_ERR_IO (cairo failed: logged with cairo's text). */
 enum ot_err report_pdf_render(const struct report_model *m, enum report_lang lang,
                               const char *font_dir, unsigned char **out, size_t *len);
+
+/* Frees the calling thread's font map now (it is also freed when the
+ * thread ends). For the main thread before exit, and for leak checkers. */
+void report_pdf_thread_cleanup(void);
 
 /* SHA-256 of the PDF bytes as 64 lowercase hex + NUL, for the API's
  * X-Content-SHA256 header. */

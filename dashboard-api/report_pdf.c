@@ -18,14 +18,18 @@
  * - Page count: "N / M" needs M before page 1 is drawn, so the report is
  *   laid out twice on identical surfaces; the first pass's bytes are
  *   discarded and it only counts pages.
- * Each call builds its own font map, context and surface: Pango font maps
- * are not to be shared between threads, and the API renders on its
- * worker threads. */
+ * Threads: Pango font maps are not to be shared between threads, and the
+ * API renders on its worker threads, so each thread keeps its own (a
+ * thread-specific slot, freed when the thread ends or by
+ * report_pdf_thread_cleanup): loading the three fonts costs more than
+ * drawing a page. A warm font map gives the same bytes as a fresh one
+ * (test_report checks). */
 #include "report_int.h"
 
 #include <cairo-pdf.h>
 #include <fontconfig/fontconfig.h>
 #include <pango/pangofc-fontmap.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +90,82 @@ static enum ot_err font_map_new(const char *dir, PangoFontMap **out)
     FcConfigDestroy(cfg);
     *out = fm;
     return OT_OK;
+}
+
+/* Drops the last reference to a font map. pango 1.50 does not release the
+ * FcConfig of a finalised font map (its fonts, ~12 KB, stay allocated: seen
+ * with ASan), so the config is detached first, which releases it. */
+static void font_map_release(PangoFontMap *fm)
+{
+    pango_fc_font_map_set_config(PANGO_FC_FONT_MAP(fm), NULL);
+    g_object_unref(fm);
+}
+
+/* This thread's font map, made on first use and kept. */
+struct fm_slot {
+    PangoFontMap *fm;
+    char dir[512];
+};
+
+static pthread_key_t slot_key;
+static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
+static int slot_key_ok;
+
+static void slot_free(void *p)
+{
+    struct fm_slot *s = p;
+    if (!s)
+        return;
+    if (s->fm)
+        font_map_release(s->fm);
+    free(s);
+}
+
+static void slot_key_make(void)
+{
+    slot_key_ok = pthread_key_create(&slot_key, slot_free) == 0;
+}
+
+/* This thread's font map for dir in *out, and *owned = 1 when it is not
+ * kept (the caller then releases it with font_map_release, else unrefs). */
+static enum ot_err font_map_get(const char *dir, PangoFontMap **out, int *owned)
+{
+    PangoFontMap *fm = NULL;
+    enum ot_err rc;
+    pthread_once(&slot_once, slot_key_make);
+    struct fm_slot *s = slot_key_ok ? pthread_getspecific(slot_key) : NULL;
+    *owned = 0;
+    if (s && s->fm && strcmp(s->dir, dir) == 0) {
+        *out = g_object_ref(s->fm);
+        return OT_OK;
+    }
+    if ((rc = font_map_new(dir, &fm)) != OT_OK)
+        return rc;
+    *out = fm;
+    *owned = 1;
+    if (!slot_key_ok || strlen(dir) >= sizeof s->dir)
+        return OT_OK; /* not kept: correct, only slower */
+    if (!s) {
+        if (!(s = calloc(1, sizeof *s)) || pthread_setspecific(slot_key, s)) {
+            free(s);
+            return OT_OK;
+        }
+    }
+    *owned = 0;
+    if (s->fm)
+        font_map_release(s->fm);
+    s->fm = g_object_ref(fm);
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    return OT_OK;
+}
+
+void report_pdf_thread_cleanup(void)
+{
+    pthread_once(&slot_once, slot_key_make);
+    if (!slot_key_ok)
+        return;
+    slot_free(pthread_getspecific(slot_key));
+    pthread_setspecific(slot_key, NULL);
 }
 
 /* --------------------------------------------------------------- output */
@@ -221,6 +301,7 @@ enum ot_err report_pdf_render(const struct report_model *m, enum report_lang lan
     struct report_stats st;
     struct sink sink = {OT_BUF_INIT(REPORT_MAX_PDF_BYTES), 1, 0};
     PangoFontMap *fm = NULL;
+    int fm_owned = 0;
     char t[32], off[16];
     enum ot_err rc;
     *out = NULL;
@@ -232,7 +313,7 @@ enum ot_err report_pdf_render(const struct report_model *m, enum report_lang lan
         return rc;
     if ((rc = report_stats_compute(m, &st)) != OT_OK)
         goto done;
-    if ((rc = font_map_new(font_dir ? font_dir : REPORT_FONT_DIR, &fm)) != OT_OK)
+    if ((rc = font_map_get(font_dir ? font_dir : REPORT_FONT_DIR, &fm, &fm_owned)) != OT_OK)
         goto done;
     int64_t when = report_model_time(m);
     struct rp rp = {.m = m, .st = &st, .lang = lang};
@@ -256,7 +337,9 @@ enum ot_err report_pdf_render(const struct report_model *m, enum report_lang lan
     sink.buf.p = NULL;
 done:
     free(sink.buf.p);
-    if (fm)
+    if (fm && fm_owned)
+        font_map_release(fm);
+    else if (fm)
         g_object_unref(fm);
     report_stats_free(&st);
     return rc;

@@ -104,7 +104,7 @@ static int cmp_d(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     enum report_lang lang = REPORT_LANG_EN;
     long long n = 0, interval = 1000, runs = 0;
@@ -188,4 +188,11 @@ int main(int argc, char **argv)
     free(pdf);
     report_fixture_free(&fx);
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = run(argc, argv);
+    report_pdf_thread_cleanup(); /* the font map, for leak checkers */
+    return rc;
 }
