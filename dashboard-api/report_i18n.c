@@ -100,6 +100,9 @@ static const char *const strs[RS__COUNT][REPORT_LANG__COUNT] = {
     [RS_LOST] = L("Жоғалғаны жарияланған көрсеткіштер", "Объявленные потери", "Declared losses"),
     [RS_RANGES_VAL] = L("аралықтар: {1}, көрсеткіштер: {2}", "интервалов: {1}, показаний: {2}",
                         "ranges: {1}, readings: {2}"),
+    [RS_EXC_VAL] =
+        L("{1}; шекті мәні: {2} (тізімі графиктің астында)",
+          "{1}; пик: {2} (список — под графиком)", "{1}; peak {2} (listed under the chart)"),
     [RS_NONE] = L("жоқ", "нет", "none"),
     [RS_PRODUCT] = L("Ағза (негізгі датчик)", "Орган (основной датчик)", "Product (main probe)"),
     [RS_PROBE2] = L("Екінші датчик", "Второй датчик", "Second probe"),
@@ -205,7 +208,18 @@ static const char *const strs[RS__COUNT][REPORT_LANG__COUNT] = {
                       "3. It must answer “OK … entries={1}”, and head.hash in the bundle must "
                       "equal the hash above. “FAIL” names the first bad entry: do not rely on "
                       "this report then."),
-    [RS_NOT_RECORDED] = L("—", "—", "—"),
+    [RS_FILE_NOTE] =
+        L("Бұл есеп — тізбектің функциясы: бір тізбек пен бір тілден әрқашан бірдей файл "
+          "шығады. Файлдың SHA-256 хэшін сервер X-Content-SHA256 тақырыбында береді; "
+          "басылған есепті кейін тізбекпен осы хэш арқылы салыстыруға болады.",
+          "Этот отчёт — функция цепочки: из одной цепочки на одном языке всегда "
+          "получается один и тот же файл. Сервер передаёт SHA-256 файла в заголовке "
+          "X-Content-SHA256; по нему напечатанный отчёт можно позже сверить с "
+          "цепочкой.",
+          "This report is a function of the trail: the same trail in the same "
+          "language always gives the same file. The server sends the file's SHA-256 "
+          "in the X-Content-SHA256 header, by which a printed report can later be "
+          "matched to the trail."),
 };
 
 const char *report_i18n__str(enum report_lang lang, enum report_str key)

@@ -77,6 +77,7 @@ enum report_str {
     RS_SEQ_MISSING,
     RS_LOST,
     RS_RANGES_VAL,
+    RS_EXC_VAL,
     RS_NONE,
     RS_PRODUCT,
     RS_PROBE2,
@@ -140,7 +141,7 @@ enum report_str {
     RS_VERIFY_1,
     RS_VERIFY_2,
     RS_VERIFY_3,
-    RS_NOT_RECORDED,
+    RS_FILE_NOTE,
     RS__COUNT
 };
 
@@ -225,6 +226,7 @@ struct rp_col {
     const char *head;
     double w;
     const struct rp_style *style;
+    int bold_first_line; /* the cell's first line in bold (what happened) */
 };
 typedef void (*rp_row_fn)(struct rp *rp, size_t i, const char **cells, char (*buf)[512], void *ctx);
 void report_layout__table(struct rp *rp, const struct rp_col *cols, size_t ncols, size_t nrows,

@@ -232,6 +232,25 @@ void report_layout__kv(struct rp *rp, const struct rp_kv *kv, size_t n)
     }
 }
 
+static void bold_first_line(PangoLayout *l, const char *text)
+{
+    const char *nl = strchr(text, '\n');
+    PangoAttrList *al = pango_attr_list_copy(pango_layout_get_attributes(l));
+    PangoAttribute *b = pango_attr_weight_new(PANGO_WEIGHT_BOLD);
+    if (!al || !b) {
+        if (al)
+            pango_attr_list_unref(al);
+        if (b)
+            pango_attribute_destroy(b);
+        return;
+    }
+    b->start_index = 0;
+    b->end_index = nl ? (guint)(nl - text) : (guint)strlen(text);
+    pango_attr_list_insert(al, b);
+    pango_layout_set_attributes(l, al);
+    pango_attr_list_unref(al);
+}
+
 /* The header row at rp->y; returns its height. */
 static double table_header(struct rp *rp, const struct rp_col *cols, size_t ncols, int draw)
 {
@@ -283,6 +302,8 @@ void report_layout__table(struct rp *rp, const struct rp_col *cols, size_t ncols
         for (size_t j = 0; j < ncols; j++) {
             const struct rp_style *s = cols[j].style ? cols[j].style : &table_cell;
             ls[j] = report_layout__make(rp, s, cells[j] ? cells[j] : "", cols[j].w - 2 * CELL_PAD);
+            if (ls[j] && cols[j].bold_first_line && cells[j])
+                bold_first_line(ls[j], cells[j]);
             if (ls[j] && report_layout__height(ls[j]) > h)
                 h = report_layout__height(ls[j]);
         }

@@ -166,9 +166,9 @@ static void route(struct rp *rp)
         return;
     }
     const struct rp_col cols[] = {
-        {S(RS_LEG_MODE), 52, NULL},    {S(RS_FROM), 118, NULL},
-        {S(RS_TO), 118, NULL},         {S(RS_PLANNED_DEP), 72, NULL},
-        {S(RS_PLANNED_ARR), 72, NULL}, {S(RS_CARRIER), RP_CONTENT_W - 432, NULL},
+        {S(RS_LEG_MODE), 52, NULL, 0},    {S(RS_FROM), 118, NULL, 0},
+        {S(RS_TO), 118, NULL, 0},         {S(RS_PLANNED_DEP), 72, NULL, 0},
+        {S(RS_PLANNED_ARR), 72, NULL, 0}, {S(RS_CARRIER), RP_CONTENT_W - 432, NULL, 0},
     };
     rp->y += 3;
     report_layout__table(rp, cols, 6, m->n_legs, leg_row, (void *)m->legs);
@@ -265,7 +265,7 @@ static void statistics(struct rp *rp)
     const struct report_model *m = rp->m;
     char band[96], lo[32], hi[32], outside[128], od[48], md[48], rec[96], n1[24], n2[24];
     char gaps[192], gd[48], gt[48], seq[96], lost[96], period[96], t0[32], t1[32], p2[160],
-        amb[160];
+        amb[160], exc[160], peak[32];
     const char *args[3];
     report_layout__section(rp, S(RS_SEC_STATS), 60);
     tiles(rp);
@@ -297,15 +297,27 @@ static void statistics(struct rp *rp)
     snprintf(n1, sizeof n1, "%zu", st->n_lost);
     snprintf(n2, sizeof n2, "%zu", st->lost_readings);
     report_fmt__subst(lost, sizeof lost, st->n_lost ? S(RS_RANGES_VAL) : S(RS_NONE), args, 2);
+    /* the excursion farthest from the band */
+    double worst = NAN, mid = (m->band_min_c + m->band_max_c) / 2;
+    for (size_t i = 0; i < st->n_excursions; i++)
+        if (isnan(worst) || fabs(st->excursions[i].peak_c - mid) > fabs(worst - mid))
+            worst = st->excursions[i].peak_c;
+    snprintf(n1, sizeof n1, "%zu", st->n_excursions_total);
+    report_fmt__temp(rp->lang, worst, peak, sizeof peak);
+    args[0] = n1;
+    args[1] = peak;
+    report_fmt__subst(exc, sizeof exc, st->n_excursions_total ? S(RS_EXC_VAL) : S(RS_NONE), args,
+                      2);
     report_fmt__time(m, st->first_ts, 0, t0, sizeof t0);
     report_fmt__time(m, st->last_ts, 0, t1, sizeof t1);
     snprintf(period, sizeof period, "%s … %s", t0, t1);
     series_line(rp, &st->probe2, p2, sizeof p2);
     series_line(rp, &st->ambient, amb, sizeof amb);
     struct rp_kv kv[] = {
-        {S(RS_BAND), band},     {S(RS_OUTSIDE), outside}, {S(RS_RECEIVED), rec},
-        {S(RS_PERIOD), period}, {S(RS_GAPS), gaps},       {S(RS_SEQ_MISSING), seq},
-        {S(RS_LOST), lost},     {S(RS_PROBE2), p2},       {S(RS_AMBIENT), amb},
+        {S(RS_BAND), band},       {S(RS_OUTSIDE), outside}, {S(RS_SEC_EXC), exc},
+        {S(RS_RECEIVED), rec},    {S(RS_PERIOD), period},   {S(RS_GAPS), gaps},
+        {S(RS_SEQ_MISSING), seq}, {S(RS_LOST), lost},       {S(RS_PROBE2), p2},
+        {S(RS_AMBIENT), amb},
     };
     report_layout__kv(rp, kv, sizeof kv / sizeof kv[0]);
     rp->y +=

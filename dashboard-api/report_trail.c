@@ -124,11 +124,11 @@ void report_trail__chart_page(struct rp *rp)
         none_line(rp, RS_NO_EXC);
     } else {
         const struct rp_col cols[] = {
-            {"", 30, &cell_red},
-            {S(RS_START), 120, NULL},
-            {S(RS_END), 120, NULL},
-            {S(RS_DURATION), 110, NULL},
-            {S(RS_PEAK), RP_CONTENT_W - 380, NULL},
+            {"", 30, &cell_red, 0},
+            {S(RS_START), 120, NULL, 0},
+            {S(RS_END), 120, NULL, 0},
+            {S(RS_DURATION), 110, NULL, 0},
+            {S(RS_PEAK), RP_CONTENT_W - 380, NULL, 0},
         };
         report_layout__table(rp, cols, 5, st->n_excursions, exc_row, NULL);
         more_line(rp, st->n_excursions, st->n_excursions_total);
@@ -151,10 +151,10 @@ void report_trail__chart_page(struct rp *rp)
         none_line(rp, RS_NO_GAPS);
     } else {
         const struct rp_col cols[] = {
-            {S(RS_START), 110, NULL},
-            {S(RS_END), 110, NULL},
-            {S(RS_DURATION), 80, NULL},
-            {S(RS_KIND), RP_CONTENT_W - 300, NULL},
+            {S(RS_START), 110, NULL, 0},
+            {S(RS_END), 110, NULL, 0},
+            {S(RS_DURATION), 80, NULL, 0},
+            {S(RS_KIND), RP_CONTENT_W - 300, NULL, 0},
         };
         report_layout__table(rp, cols, 4, gr.n_time + gr.n_alone, gap_row, &gr);
         more_line(rp, st->n_time_gaps_kept, st->n_time_gaps);
@@ -175,7 +175,7 @@ static void alarm_row(struct rp *rp, size_t i, const char **c, char (*buf)[512],
         report_fmt__num(rp->lang, a->value, 1, v, sizeof v);
     if (strcmp(v, "—") == 0)
         v[0] = '\0';
-    snprintf(buf[0], sizeof buf[0], "%s%s%s", W("alarm", a->type), v[0] ? " · " : "", v);
+    snprintf(buf[0], sizeof buf[0], "%s%s%s", W("alarm", a->type), v[0] ? "\n" : "", v);
     c[0] = buf[0];
     c[1] = W("severity", a->severity);
     report_fmt__time(rp->m, a->raised_at, 1, buf[2], sizeof buf[2]);
@@ -201,9 +201,9 @@ static void alarms(struct rp *rp)
         return;
     }
     const struct rp_col cols[] = {
-        {S(RS_ALARM), 112, NULL}, {S(RS_SEVERITY), 58, NULL},
-        {S(RS_RAISED), 70, NULL}, {S(RS_CLEARED), 70, NULL},
-        {S(RS_ACKED), 90, NULL},  {S(RS_COMMENT), RP_CONTENT_W - 400, NULL},
+        {S(RS_ALARM), 112, NULL, 1}, {S(RS_SEVERITY), 58, NULL, 0},
+        {S(RS_RAISED), 70, NULL, 0}, {S(RS_CLEARED), 70, NULL, 0},
+        {S(RS_ACKED), 90, NULL, 0},  {S(RS_COMMENT), RP_CONTENT_W - 400, NULL, 0},
     };
     report_layout__table(rp, cols, 6, rp->m->n_alarms, alarm_row, NULL);
 }
@@ -248,10 +248,10 @@ static void custody(struct rp *rp)
         return;
     }
     const struct rp_col cols[] = {
-        {S(RS_COL_INDEX), 16, NULL},   {S(RS_COL_TIME), 52, NULL},
-        {S(RS_COL_EVENT), 80, NULL},   {S(RS_COL_PARTIES), 118, NULL},
-        {S(RS_COL_WITNESS), 68, NULL}, {S(RS_COL_SEAL), 78, &cell_mono},
-        {S(RS_COL_TEMP), 24, NULL},    {S(RS_COL_HASH), RP_CONTENT_W - 436, &cell_mono},
+        {S(RS_COL_INDEX), 16, NULL, 0},   {S(RS_COL_TIME), 52, NULL, 0},
+        {S(RS_COL_EVENT), 80, NULL, 1},   {S(RS_COL_PARTIES), 118, NULL, 0},
+        {S(RS_COL_WITNESS), 68, NULL, 0}, {S(RS_COL_SEAL), 78, &cell_mono, 0},
+        {S(RS_COL_TEMP), 24, NULL, 0},    {S(RS_COL_HASH), RP_CONTENT_W - 436, &cell_mono, 0},
     };
     report_layout__table(rp, cols, 8, rp->m->n_custody, custody_row, NULL);
     rp->y += report_layout__text(rp, &rp_small, RP_MARGIN_X, rp->y + 3, RP_CONTENT_W,
@@ -284,9 +284,9 @@ static void signatures(struct rp *rp)
         return;
     }
     const struct rp_col cols[] = {
-        {S(RS_SIG_NAME), 100, &rp_bold}, {S(RS_ROLE), 80, NULL},
-        {S(RS_MEANING), 70, NULL},       {S(RS_COL_TIME), 62, NULL},
-        {S(RS_ENTRY), 34, NULL},         {S(RS_STATEMENT), RP_CONTENT_W - 346, NULL},
+        {S(RS_SIG_NAME), 100, &rp_bold, 0}, {S(RS_ROLE), 80, NULL, 0},
+        {S(RS_MEANING), 70, NULL, 0},       {S(RS_COL_TIME), 62, NULL, 0},
+        {S(RS_ENTRY), 34, NULL, 0},         {S(RS_STATEMENT), RP_CONTENT_W - 346, NULL, 0},
     };
     report_layout__table(rp, cols, 6, rp->m->n_signatures, sig_row, NULL);
     rp->y +=
@@ -346,7 +346,9 @@ static void ledger(struct rp *rp)
     snprintf(n, sizeof n, "%zu", m->n_custody);
     args[0] = n;
     report_fmt__subst(step, sizeof step, S(RS_VERIFY_3), args, 1);
-    rp->y += report_layout__text(rp, &rp_body, RP_MARGIN_X, rp->y, RP_CONTENT_W, step) + 3;
+    rp->y += report_layout__text(rp, &rp_body, RP_MARGIN_X, rp->y, RP_CONTENT_W, step) + 8;
+    report_layout__need(rp, 30);
+    rp->y += report_layout__text(rp, &rp_small, RP_MARGIN_X, rp->y, RP_CONTENT_W, S(RS_FILE_NOTE));
 }
 
 void report_trail__records(struct rp *rp)
