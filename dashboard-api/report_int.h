@@ -222,13 +222,16 @@ void report_layout__set_rgb(struct rp *rp, double r, double g, double b);
 /* A table: columns of given widths (summing to RP_CONTENT_W); a row
  * callback fills the cell texts of row i (each may be NULL). The header
  * is repeated after every page break; rows never split. */
+#define RP_CELL_MAX 2048 /* bytes per table cell: ~1000 Cyrillic letters */
+
 struct rp_col {
     const char *head;
     double w;
     const struct rp_style *style;
     int bold_first_line; /* the cell's first line in bold (what happened) */
 };
-typedef void (*rp_row_fn)(struct rp *rp, size_t i, const char **cells, char (*buf)[512], void *ctx);
+typedef void (*rp_row_fn)(struct rp *rp, size_t i, const char **cells, char (*buf)[RP_CELL_MAX],
+                          void *ctx);
 void report_layout__table(struct rp *rp, const struct rp_col *cols, size_t ncols, size_t nrows,
                           rp_row_fn row, void *ctx);
 /* Label/value pairs in two columns. */
@@ -248,7 +251,13 @@ void report_summary__page1(struct rp *rp);
 void report_trail__chart_page(struct rp *rp);
 void report_trail__records(struct rp *rp);
 
-/* Copies s (NULL -> "—") into buf[512], cut at a UTF-8 boundary. */
+/* Copies s (NULL -> "—") into buf[RP_CELL_MAX]; a longer s is cut at a
+ * UTF-8 boundary and ends in "…", so a reader sees that it was cut. */
 const char *report_layout__cell(char *buf, const char *s);
+/* The length of the longest prefix of s (NULL: "—") of at most max bytes
+ * that ends on a character boundary, for printf's "%.*s"; U8(s, max) gives
+ * both arguments. */
+int report_layout__u8len(const char *s, size_t max);
+#define U8(s, max) report_layout__u8len((s), (max)), ((s) ? (s) : "—")
 
 #endif

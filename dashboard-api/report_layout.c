@@ -77,19 +77,32 @@ PangoLayout *report_layout__make(struct rp *rp, const struct rp_style *s, const 
     return l;
 }
 
+int report_layout__u8len(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : strlen("—");
+    if (!s || n <= max)
+        return (int)n;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return (int)n;
+}
+
 const char *report_layout__cell(char *buf, const char *s)
 {
     size_t n;
     if (!s)
         return "—";
     n = strlen(s);
-    if (n > 511) {
-        n = 511;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--; /* s[n] starts a character: cut before it */
+    if (n < RP_CELL_MAX) {
+        memcpy(buf, s, n + 1);
+        return buf;
     }
+    n = RP_CELL_MAX - 4; /* room for "…" (3 bytes) and the NUL */
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--; /* s[n] starts a character: cut before it */
     memcpy(buf, s, n);
-    buf[n] = '\0';
+    memcpy(buf + n, "…", 4);
     return buf;
 }
 
@@ -286,7 +299,7 @@ void report_layout__table(struct rp *rp, const struct rp_col *cols, size_t ncols
                           rp_row_fn row, void *ctx)
 {
     const char *cells[TABLE_MAX_COLS];
-    char buf[TABLE_MAX_COLS][512];
+    static _Thread_local char buf[TABLE_MAX_COLS][RP_CELL_MAX]; /* 20 KB: off the stack */
     PangoLayout *ls[TABLE_MAX_COLS];
     if (ncols > TABLE_MAX_COLS) {
         rp->failed = 1;

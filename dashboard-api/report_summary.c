@@ -91,8 +91,8 @@ static void release(struct rp *rp)
         const struct report_signature *s = &m->signatures[i];
         report_fmt__time(m, s->ts, 0, t, sizeof t);
         capitalise(W("meaning", s->meaning), mean, sizeof mean);
-        snprintf(one, sizeof one, "%s%s — %.200s (%s), %s", i ? "\n" : "", mean,
-                 s->name ? s->name : "—", W("role", s->role), t);
+        snprintf(one, sizeof one, "%s%s — %.*s (%s), %s", i ? "\n" : "", mean, U8(s->name, 200),
+                 W("role", s->role), t);
         size_t n = strlen(one);
         if (o + n >= sizeof lines)
             break;
@@ -136,7 +136,7 @@ static void place(char *buf, size_t len, const struct report_place *p)
         snprintf(buf, len, "%s", p->name);
 }
 
-static void leg_row(struct rp *rp, size_t i, const char **c, char (*buf)[512], void *ctx)
+static void leg_row(struct rp *rp, size_t i, const char **c, char (*buf)[RP_CELL_MAX], void *ctx)
 {
     const struct report_leg *l = &((const struct report_leg *)ctx)[i];
     c[0] = W("leg", l->mode);

@@ -38,7 +38,7 @@ static void none_line(struct rp *rp, enum report_str key)
 
 /* ---------------------------------------------------------- chart page */
 
-static void exc_row(struct rp *rp, size_t i, const char **c, char (*buf)[512], void *ctx)
+static void exc_row(struct rp *rp, size_t i, const char **c, char (*buf)[RP_CELL_MAX], void *ctx)
 {
     const struct report_excursion *e = &rp->st->excursions[i];
     (void)ctx;
@@ -76,7 +76,7 @@ struct gap_rows {
     size_t n_alone;
 };
 
-static void gap_row(struct rp *rp, size_t i, const char **c, char (*buf)[512], void *ctx)
+static void gap_row(struct rp *rp, size_t i, const char **c, char (*buf)[RP_CELL_MAX], void *ctx)
 {
     const struct report_stats *st = rp->st;
     const struct gap_rows *gr = ctx;
@@ -164,7 +164,7 @@ void report_trail__chart_page(struct rp *rp)
 
 /* ------------------------------------------------------------- records */
 
-static void alarm_row(struct rp *rp, size_t i, const char **c, char (*buf)[512], void *ctx)
+static void alarm_row(struct rp *rp, size_t i, const char **c, char (*buf)[RP_CELL_MAX], void *ctx)
 {
     const struct report_alarm *a = &rp->m->alarms[i];
     char v[48] = "";
@@ -185,8 +185,8 @@ static void alarm_row(struct rp *rp, size_t i, const char **c, char (*buf)[512],
     if (a->acked_by) {
         char t[32];
         report_fmt__time(rp->m, a->acked_at, 0, t, sizeof t);
-        snprintf(buf[4], sizeof buf[4], "%.400s\n%s", a->acked_by, t);
-        c[4] = report_layout__cell(buf[4], buf[4]);
+        snprintf(buf[4], sizeof buf[4], "%.*s\n%s", U8(a->acked_by, 400), t);
+        c[4] = buf[4];
     } else {
         c[4] = "—";
     }
@@ -208,7 +208,8 @@ static void alarms(struct rp *rp)
     report_layout__table(rp, cols, 6, rp->m->n_alarms, alarm_row, NULL);
 }
 
-static void custody_row(struct rp *rp, size_t i, const char **c, char (*buf)[512], void *ctx)
+static void custody_row(struct rp *rp, size_t i, const char **c, char (*buf)[RP_CELL_MAX],
+                        void *ctx)
 {
     const struct report_custody *e = &rp->m->custody[i];
     char who[300], logged[340];
@@ -218,20 +219,21 @@ static void custody_row(struct rp *rp, size_t i, const char **c, char (*buf)[512
     c[0] = buf[0];
     report_fmt__time(rp->m, e->ts, 1, buf[1], sizeof buf[1]);
     c[1] = buf[1];
-    snprintf(who, sizeof who, "%.200s (%s)", e->actor_name ? e->actor_name : "—",
-             W("role_short", e->actor_role));
+    snprintf(who, sizeof who, "%.*s (%s)", U8(e->actor_name, 200), W("role_short", e->actor_role));
     report_fmt__subst(logged, sizeof logged, S(RS_LOGGED_BY), args, 1);
     snprintf(buf[2], sizeof buf[2], "%s\n%s", W("ctype", e->type), logged);
     c[2] = buf[2];
+    /* from -> to, then the comment on its own line */
+    const char *cm = e->comment ? e->comment : "";
     if (e->from && e->to)
-        snprintf(buf[3], sizeof buf[3], "%.200s → %.200s%s%.90s", e->from, e->to,
-                 e->comment ? "\n" : "", e->comment ? e->comment : "");
+        snprintf(buf[3], sizeof buf[3], "%.*s → %.*s%s%.*s", U8(e->from, 200), U8(e->to, 200),
+                 cm[0] ? "\n" : "", U8(cm, 1000));
     else if (e->from || e->to)
-        snprintf(buf[3], sizeof buf[3], "%s%.200s%s%.200s", e->to ? "→ " : "",
-                 e->from ? e->from : e->to, e->comment ? "\n" : "", e->comment ? e->comment : "");
+        snprintf(buf[3], sizeof buf[3], "%s%.*s%s%.*s", e->to ? "→ " : "",
+                 U8(e->from ? e->from : e->to, 200), cm[0] ? "\n" : "", U8(cm, 1000));
     else
-        snprintf(buf[3], sizeof buf[3], "%.400s", e->comment ? e->comment : "—");
-    c[3] = report_layout__cell(buf[3], buf[3]);
+        snprintf(buf[3], sizeof buf[3], "%.*s", U8(e->comment, 1000));
+    c[3] = buf[3];
     c[4] = report_layout__cell(buf[4], e->witness);
     c[5] = report_layout__cell(buf[5], e->seal);
     report_fmt__num(rp->lang, e->temp_c, 1, buf[6], sizeof buf[6]);
@@ -259,7 +261,7 @@ static void custody(struct rp *rp)
              4;
 }
 
-static void sig_row(struct rp *rp, size_t i, const char **c, char (*buf)[512], void *ctx)
+static void sig_row(struct rp *rp, size_t i, const char **c, char (*buf)[RP_CELL_MAX], void *ctx)
 {
     const struct report_signature *s = &rp->m->signatures[i];
     (void)ctx;

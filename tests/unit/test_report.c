@@ -7,7 +7,8 @@
  * - kk, ru and en render to a PDF; two renders of the same model are the
  *   same bytes (and SHA-256); a new ledger entry changes them;
  * - the PDF dates are the trail's, with the "D:" prefix;
- * - bad models are refused, hostile strings are not a crash. */
+ * - bad models are refused, hostile strings are not a crash, long ones are
+ *   cut on a character boundary with "…". */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,7 @@
 
 #include "report.h"
 #include "report_fixture.h"
+#include "report_int.h" /* the cell helpers */
 
 static int setup(void **state)
 {
@@ -292,6 +294,32 @@ static void empty_and_hostile_models_render(void **state)
     free(many);
 }
 
+/* cells are cut on a character boundary and say so; never invalid UTF-8 */
+static void cells_cut_on_characters(void **state)
+{
+    (void)state;
+    static char big[3 * RP_CELL_MAX], out[RP_CELL_MAX];
+    size_t o = 0;
+    while (o + 2 < sizeof big - 1) {
+        memcpy(big + o, "ә", 2); /* 2 bytes each */
+        o += 2;
+    }
+    big[o] = '\0';
+    for (int shift = 0; shift < 2; shift++) {
+        const char *cut = report_layout__cell(out, big + shift); /* shift 1: starts mid-char */
+        size_t n = strlen(cut);
+        assert_true(n < RP_CELL_MAX);
+        assert_string_equal(cut + n - 3, "…");
+        if (shift == 0)
+            assert_true(g_utf8_validate(cut, -1, NULL));
+    }
+    assert_string_equal(report_layout__cell(out, "short"), "short");
+    assert_string_equal(report_layout__cell(out, NULL), "—");
+    assert_int_equal(report_layout__u8len("әә", 3), 2); /* not 3: that would split ә */
+    assert_int_equal(report_layout__u8len("әә", 4), 4);
+    assert_int_equal(report_layout__u8len("abc", 2), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +330,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(new_entry_changes_the_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_models_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_and_hostile_models_render, setup, teardown),
+        cmocka_unit_test(cells_cut_on_characters),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     report_pdf_thread_cleanup();
