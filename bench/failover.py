@@ -7,10 +7,12 @@ The killed collector is started again (it becomes the standby) and the next
 round kills the other one. Median of BENCH_ROUNDS (default 5); target under
 5 s. At the end every seq sent is stored exactly once.
 
-The publisher acts as the gateways do: QoS 1 to the broker, and after a
-takeover it sends again whatever the ack does not cover (a gateway's spool
-does this from its ack), so readings the dead collector had received but
-not committed are stored by the new one.
+The publisher acts as the gateways do: QoS 1 to the broker, and when the
+ack stalls for RESEND_S (1 s; a gateway's ack_timeout_ms, 10 s by default)
+it sends again whatever the ack does not cover, so readings the dead
+collector had taken from the broker but not committed are stored by the
+new one. A round in which the killed collector held such readings
+therefore includes up to one resend interval.
 
     bash bench/failover.sh   (OT_BIN=dir, BENCH_ROUNDS=N)"""
 import json
@@ -30,6 +32,7 @@ from collector_lib import TOPIC, Client, batch, collector_config  # noqa: E402
 CONTAINERS = ["KZ-FO-1", "KZ-FO-2", "KZ-FO-3"]
 RATE_HZ = 20
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+RESEND_S = 1.0  # the publisher's ack-stall resend (a gateway's ack_timeout_ms)
 
 
 class Gateways:
@@ -98,9 +101,18 @@ def main():
             os.kill(procs[active].p.pid, signal.SIGKILL)
             procs[active].p.wait()
 
+            last_resend = [time.monotonic()]
+
             def new_ack():
                 now = gw.max_ack()
-                return any(now[c] > before[c] for c in CONTAINERS)
+                if any(now[c] > before[c] for c in CONTAINERS):
+                    return True
+                # readings the dead collector took from the broker but never
+                # committed: resend from the ack, as a gateway does on a stall
+                if time.monotonic() - last_resend[0] > RESEND_S:
+                    gw.resend_unacked()
+                    last_resend[0] = time.monotonic()
+                return False
             ottest.wait_for(new_ack, 30, f"round {r + 1}: first ack from collector-{standby}")
             dt = time.monotonic() - t0
             times.append(dt)

@@ -1,30 +1,35 @@
-/* alarms.h - shipments and alarms of the worker thread (alarms.c): finds
- * each container's open shipment and profile, feeds the preservation rules
- * (collector/rules) and turns their events into alarm rows, 'alarm' events,
- * InfluxDB lines and webhook bodies (through the caller's outbox), notices
- * acknowledgements the API writes, and publishes each container's alarm
- * list after COMMIT.
+/* alarms.h - shipments and alarms of the worker thread (alarms.c,
+ * alarm_rows.c): finds each container's open shipment and profile, feeds
+ * the preservation rules (collector/rules) and turns their events into
+ * alarm rows, 'alarm' events, InfluxDB lines and webhook bodies (through
+ * the caller's outbox and feed), notices acknowledgements the API writes,
+ * and publishes each container's alarm list after COMMIT.
  *
- * alarms.c owns its statements and its per-container state; it calls back
- * into no other worker file: what it needs (the connection, the
- * transaction's wall clock, the outbox, the MQTT client) comes in as
- * arguments. Worker thread only. */
+ * Every write returns its error; the caller then rolls the transaction
+ * back and calls alarms__rollback, which puts back the shipment and rules
+ * state of every container the transaction touched (so a retried batch
+ * raises its alarms again). alarms calls back into no other worker file:
+ * what it needs (the connection and the feed at open, the transaction's
+ * wall clock and outbox per call, the MQTT client) comes in as arguments.
+ * Worker thread only. */
 #ifndef COLLECTOR_ALARMS_H
 #define COLLECTOR_ALARMS_H
 
-#include <sqlite3.h>
 #include <stdint.h>
 
 #include "collector.h"
-#include "outbox.h"
+#include "feed.h"
 #include "ot_reading.h"
+#include "ot_sql.h"
+#include "outbox.h"
 
 struct alarms;
 struct alarms_ctr; /* one container's shipment, rules state and alarm list */
 
 /* Loads the preservation profiles (file "" = none, rules off) and prepares
- * the statements on db (which stays the caller's). */
-enum ot_err alarms__open(sqlite3 *db, const char *preservation, struct alarms **out);
+ * the statements on db; db and feed stay the caller's. */
+enum ot_err alarms__open(struct ot_sql *db, struct feed *feed, const char *preservation,
+                         struct alarms **out);
 void alarms__close(struct alarms *a);
 
 /* Starts tracking container `name` (call once per container). NULL: out of
@@ -35,21 +40,30 @@ struct alarms_ctr *alarms__track(struct alarms *a, const char *name);
 int64_t alarms__shipment(const struct alarms_ctr *ac);
 const char *alarms__profile(const struct alarms_ctr *ac);
 
+/* A transaction begins: the state each call below changes is saved first. */
+void alarms__begin(struct alarms *a);
+/* The transaction was rolled back: puts the saved state back. */
+void alarms__rollback(struct alarms *a);
+/* Forgets every container's shipment and rules state (another collector
+ * wrote the database meanwhile): they are read again, open alarms
+ * restored, on next use. */
+void alarms__reset(struct alarms *a);
+
 /* Re-reads the container's open shipment (rate-limited unless force). */
-void alarms__refresh_shipment(struct alarms *a, struct alarms_ctr *ac, int force);
+enum ot_err alarms__refresh_shipment(struct alarms *a, struct alarms_ctr *ac, int force);
 /* Feeds a stored reading to the rules (no-op without rules or shipment).
  * now: wall clock of the open transaction. */
-void alarms__on_reading(struct alarms *a, struct alarms_ctr *ac, const struct ot_reading *r,
-                        int late, int64_t now, struct outbox *ob);
+enum ot_err alarms__on_reading(struct alarms *a, struct alarms_ctr *ac, const struct ot_reading *r,
+                               int late, int64_t now, struct outbox *ob);
 /* Housekeeping inside the open transaction, for one container: refreshes
  * the shipment and ticks its rules. gateway_online: what the rules are told
  * about the gateway link. */
-void alarms__tick(struct alarms *a, struct alarms_ctr *ac, int gateway_online, int64_t now,
-                  struct outbox *ob);
+enum ot_err alarms__tick(struct alarms *a, struct alarms_ctr *ac, int gateway_online, int64_t now,
+                         struct outbox *ob);
 /* Writes each tracked shipment's projected arrival. */
-void alarms__update_eta(struct alarms *a, int64_t now);
+enum ot_err alarms__update_eta(struct alarms *a, int64_t now);
 /* Passes acknowledgements written by the API to the rules (once each). */
-void alarms__poll_acks(struct alarms *a, int64_t now);
+enum ot_err alarms__poll_acks(struct alarms *a, int64_t now);
 /* After COMMIT: publishes the alarm list of every dirty container (all:
  * every container with a shipment, after a reconnection). m NULL: nothing. */
 void alarms__publish_dirty(struct alarms *a, struct mqtt *m, const char *topic_root, int all);

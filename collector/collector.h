@@ -2,7 +2,8 @@
  * (module__verb names). Threads (docs/internals/collector.md):
  *   - Paho's callback thread copies each message into the bounded queue;
  *   - the worker thread (worker.c with store.c, delivery.c, alarms.c; its
- *     state in ingest.h) owns SQLite, the rules and the alarms;
+ *     state in ingest.h) owns the database connection, the rules and the
+ *     alarms;
  *   - the InfluxDB writer thread (influx.c) and the webhook thread
  *     (webhook.c) take work from the worker through their own bounded queues.
  * Nothing else is shared. */
@@ -11,7 +12,6 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +21,7 @@
 #include "ot_reading.h"
 
 #define COLLECTOR_WEBHOOKS_MAX 8
+#define COLLECTOR_INSTANCE_MAX 64
 
 struct collector_webhook {
     const char *url;
@@ -30,6 +31,8 @@ struct collector_webhook {
 struct collector_conf {
     struct ot_conf conf; /* owns the tree the strings point into */
     struct ot_mqtt_conf mqtt;
+    const char *instance;                          /* this collector's name: an MQTT topic level */
+    char instance_buf[COLLECTOR_INSTANCE_MAX + 1]; /* the host name by default */
     const char *database;
     const char *preservation; /* "" = no rules */
     int64_t late_after_s;
@@ -61,6 +64,9 @@ struct collector_conf {
 /* config.c */
 enum ot_err config__load(struct collector_conf *cc, const char *file);
 void config__free(struct collector_conf *cc);
+/* A valid instance name: [A-Za-z0-9._-]{1,64} (an MQTT topic level, no
+ * wildcard or separator, and safe in logs and JSON). */
+int config__instance_valid(const char *s);
 
 /* queue.c: bounded FIFO of received MQTT messages (many producers, one consumer) */
 struct queue_msg {
@@ -99,13 +105,19 @@ void seqset__free(struct seqset *s);
 
 /* mqtt.c */
 struct mqtt;
+/* Connects under the shared client id (the active collector only). */
 enum ot_err mqtt__start(const struct collector_conf *cc, struct queue *q, struct mqtt **out);
-void mqtt__stop(struct mqtt *m);
+/* Disconnects and frees; at_once: without waiting for messages in flight. */
+void mqtt__stop(struct mqtt *m, int at_once);
 /* Publishes retained QoS 1; OT_ERR_MQTT if not connected. Thread-safe. */
 enum ot_err mqtt__publish_retained(struct mqtt *m, const char *topic, const char *payload,
                                    size_t len);
-/* Worker housekeeping: retries a failed initial connect with back-off. */
+/* Worker housekeeping, between committed batches: (re)connects after a
+ * failed connect or a lost connection, with back-off 1 s doubling to 8 s. */
 void mqtt__tick(struct mqtt *m);
+/* Would mqtt__tick connect now? (The worker first checks that its database
+ * session, and so the standby lock, is still there.) */
+int mqtt__reconnect_due(struct mqtt *m);
 /* Returns 1 once after each (re)connection: the caller republishes state. */
 int mqtt__take_reconnected(struct mqtt *m);
 int mqtt__connected(struct mqtt *m);
@@ -130,12 +142,56 @@ void webhook__take_counts(struct webhook *w, int64_t *sent, int64_t *dropped);
 
 /* worker.c: the worker (its state, struct ingest, in ingest.h) */
 struct ingest;
+struct ot_sql;
+/* Opens (and migrates) the database, prepares, loads the delivery state. */
 enum ot_err worker__open(const struct collector_conf *cc, struct mqtt *m, struct influx *ix,
                          struct webhook *wh, struct ingest **out);
 /* MQTT client for acks and alarm lists (NULL: publish nothing). */
 void worker__set_mqtt(struct ingest *in, struct mqtt *m);
-/* Runs until *stop is set, then drains what is queued. */
-enum ot_err worker__run(struct ingest *in, struct queue *q, volatile sig_atomic_t *stop);
+/* The worker's own connection (its session holds the standby lock). */
+struct ot_sql *worker__sql(struct ingest *in);
+enum worker_end {
+    WORKER_STOPPED, /* *stop was set: the queue is drained */
+    WORKER_LOST     /* the database connection is gone: the batch in hand is kept */
+};
+/* Runs until *stop is set (then drains what is queued) or the connection
+ * is lost. */
+enum worker_end worker__run(struct ingest *in, struct queue *q, volatile sig_atomic_t *stop);
+/* After WORKER_LOST: connects again (libpq tries every host); the delivery
+ * state is reloaded before the next batch, which replays the one in hand. */
+enum ot_err worker__reconnect(struct ingest *in);
+/* Becoming the active collector: reloads the delivery state and, unless
+ * keep_rules (nobody else was active since this process last was), forgets
+ * the rules state: it is read again from the database's open alarms. */
+enum ot_err worker__activate(struct ingest *in, int keep_rules);
+/* Becoming a standby: drops the batch in hand and what is queued (none of
+ * it was acknowledged; the gateways resend it to the active one). */
+void worker__discard(struct ingest *in, struct queue *q);
 void worker__close(struct ingest *in);
+
+/* status.c: the retained {root}/collectors/{instance}/state over a status
+ * connection of its own (client id {client_id}-status-{instance}, last
+ * will active:false); it also follows the other collectors' states. */
+struct status;
+enum ot_err status__start(const struct collector_conf *cc, struct status **out);
+/* Says active or not (retained, now and after every reconnect). */
+void status__set(struct status *s, int active);
+/* Retries a failed first connect with back-off (call it now and then). */
+void status__tick(struct status *s);
+/* The instance another collector says is active: 1 and buf, or 0. */
+int status__active_peer(struct status *s, char *buf, size_t cap);
+/* Says active:false, disconnects, frees. */
+void status__stop(struct status *s);
+
+/* role.c: active or standing by (PostgreSQL advisory lock; SQLite: one
+ * collector per file). */
+/* SQLite: takes the exclusive lock file beside the database (-1: another
+ * collector holds it, or it cannot be made: logged). Returns the fd to keep
+ * open, or -2 for PostgreSQL (nothing to hold). */
+int role__exclusive(const struct collector_conf *cc);
+/* Until *stop: tries the lock, stands by, or is active (the main MQTT
+ * connection, the worker), and reconnects to the database when lost. */
+enum ot_err role__run(const struct collector_conf *cc, struct queue *q, struct ingest *in,
+                      struct status *st, volatile sig_atomic_t *stop);
 
 #endif

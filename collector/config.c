@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ot_log.h"
 #include "ot_sql.h"
@@ -89,26 +90,12 @@ static enum ot_err parse_webhooks(struct collector_conf *cc, const cJSON *arr)
 
 enum ot_err config__load(struct collector_conf *cc, const char *file)
 {
-    static const char *const known[] = {"mqtt",
-                                        "database",
-                                        "influxdb",
-                                        "preservation",
-                                        "webhooks",
-                                        "late_after_s",
-                                        "baseline_wait_s",
-                                        "queue_max",
-                                        "queue_max_mb",
-                                        "batch_max",
-                                        "tick_ms",
-                                        "eta_every_s",
-                                        "events_keep_h",
-                                        "ack_poll_ms",
-                                        "log_level",
-                                        "webhook_queue_max",
-                                        "webhook_retries",
-                                        "webhook_timeout_ms",
-                                        "notes",
-                                        NULL};
+    static const char *const known[] = {
+        "mqtt",      "instance",          "database",        "influxdb",           "preservation",
+        "webhooks",  "late_after_s",      "baseline_wait_s", "queue_max",          "queue_max_mb",
+        "batch_max", "tick_ms",           "eta_every_s",     "events_keep_h",      "ack_poll_ms",
+        "log_level", "webhook_queue_max", "webhook_retries", "webhook_timeout_ms", "notes",
+        NULL};
     struct ot_conf *c = &cc->conf;
     const cJSON *mqtt = NULL, *ix = NULL, *hooks = NULL;
     memset(cc, 0, sizeof *cc);
@@ -117,6 +104,7 @@ enum ot_err config__load(struct collector_conf *cc, const char *file)
     ot_conf_warn_unknown(c, c->root, "", known);
     if (ot_conf_child(c, c->root, "", "mqtt", cJSON_Object, 1, &mqtt) ||
         ot_mqtt_conf_parse(c, mqtt, "mqtt", &cc->mqtt) ||
+        ot_conf_str(c, c->root, "", "instance", "", &cc->instance) ||
         ot_conf_str(c, c->root, "", "database", NULL, &cc->database) ||
         ot_conf_str(c, c->root, "", "preservation", "", &cc->preservation) ||
         ot_conf_int(c, c->root, "", "late_after_s", 0, 60, 0, 86400 * 365, &cc->late_after_s) ||
@@ -146,7 +134,33 @@ enum ot_err config__load(struct collector_conf *cc, const char *file)
         return OT_ERR_CONFIG;
     if (!*cc->mqtt.client_id)
         cc->mqtt.client_id = "organtrack-collector";
+    if (!*cc->instance) {
+        /* default: the host name */
+        char host[256] = "";
+        if (gethostname(host, sizeof host - 1) || !config__instance_valid(host))
+            return ot_conf_fail(c, "", "instance",
+                                "the host name \"%.64s\" is not a valid instance name: set "
+                                "\"instance\" ([A-Za-z0-9._-]{1,64})",
+                                host);
+        memcpy(cc->instance_buf, host, strlen(host) + 1); /* valid: at most 64 bytes */
+        cc->instance = cc->instance_buf;
+    } else if (!config__instance_valid(cc->instance)) {
+        return ot_conf_fail(c, "", "instance",
+                            "expected [A-Za-z0-9._-]{1,64} (one MQTT topic level: no /, + or #)");
+    }
     return OT_OK;
+}
+
+int config__instance_valid(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char ch = s[n];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-'))
+            return 0;
+    }
+    return n >= 1 && n <= COLLECTOR_INSTANCE_MAX;
 }
 
 void config__free(struct collector_conf *cc)

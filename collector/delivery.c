@@ -24,47 +24,51 @@
 
 enum ot_err delivery__prepare(struct ingest *in)
 {
+    struct ot_sql *db = in->sql;
     enum ot_err rc;
-    if ((rc = sql__prepare(in->db, &in->st_sel_containers,
+    if ((rc = sql__prepare(db, &in->st_sel_containers,
                            "SELECT container,max_seq,ack_seq,online,state_ts,last_seen "
                            "FROM containers")) ||
-        (rc = sql__prepare(in->db, &in->st_sel_above,
-                           "SELECT seq FROM readings WHERE container=? AND seq>? ORDER BY "
+        (rc = sql__prepare(db, &in->st_sel_above,
+                           "SELECT seq FROM readings WHERE container=?1 AND seq>?2 ORDER BY "
                            "seq LIMIT 1000000")) ||
-        (rc = sql__prepare(in->db, &in->st_sel_min_seq,
-                           "SELECT min(seq) FROM readings WHERE container=?")) ||
-        (rc = sql__prepare(in->db, &in->st_sel_lost_above,
-                           "SELECT from_seq,to_seq FROM seq_gaps WHERE container=? AND "
-                           "kind='lost' AND to_seq>?")) ||
-        (rc = sql__prepare(in->db, &in->st_ins_gap,
-                           "INSERT OR IGNORE INTO seq_gaps(container,from_seq,to_seq,kind,"
-                           "detected_at) VALUES(?,?,?,?,?)")) ||
-        (rc = sql__prepare(in->db, &in->st_sel_gaps,
+        (rc = sql__prepare(db, &in->st_sel_min_seq,
+                           "SELECT min(seq) FROM readings WHERE container=?1")) ||
+        (rc = sql__prepare(db, &in->st_sel_lost_above,
+                           "SELECT from_seq,to_seq FROM seq_gaps WHERE container=?1 AND "
+                           "kind='lost' AND to_seq>?2")) ||
+        (rc = sql__prepare(db, &in->st_ins_gap,
+                           "INSERT INTO seq_gaps(container,from_seq,to_seq,kind,detected_at) "
+                           "VALUES(?1,?2,?3,?4,?5) "
+                           "ON CONFLICT (container, from_seq, kind) DO NOTHING")) ||
+        (rc = sql__prepare(db, &in->st_sel_gaps,
                            "SELECT from_seq,to_seq FROM seq_gaps WHERE container=?1 AND "
                            "kind='gap' AND closed_at IS NULL AND from_seq<=?2 AND "
                            "to_seq>=?3")) ||
-        (rc = sql__prepare(in->db, &in->st_gap_close,
-                           "UPDATE seq_gaps SET closed_at=? WHERE container=? AND "
-                           "kind='gap' AND from_seq=?")) ||
-        (rc = sql__prepare(in->db, &in->st_gap_to,
-                           "UPDATE seq_gaps SET to_seq=? WHERE container=? AND kind='gap' "
-                           "AND from_seq=?")) ||
-        (rc = sql__prepare(in->db, &in->st_gap_from,
-                           "UPDATE OR REPLACE seq_gaps SET from_seq=? WHERE container=? AND "
-                           "kind='gap' AND from_seq=?")))
+        (rc = sql__prepare(db, &in->st_gap_close,
+                           "UPDATE seq_gaps SET closed_at=?1 WHERE container=?2 AND "
+                           "kind='gap' AND from_seq=?3")) ||
+        (rc = sql__prepare(db, &in->st_gap_to,
+                           "UPDATE seq_gaps SET to_seq=?1 WHERE container=?2 AND kind='gap' "
+                           "AND from_seq=?3")) ||
+        /* moving a gap's start onto a row that is there already replaces
+         * that row: delete it first, then move */
+        (rc = sql__prepare(db, &in->st_gap_del,
+                           "DELETE FROM seq_gaps WHERE container=?1 AND kind='gap' AND "
+                           "from_seq=?2")) ||
+        (rc = sql__prepare(db, &in->st_gap_from,
+                           "UPDATE seq_gaps SET from_seq=?1 WHERE container=?2 AND "
+                           "kind='gap' AND from_seq=?3")))
         return rc;
     return OT_OK;
 }
 
 void delivery__close(struct ingest *in)
 {
-    sqlite3_stmt **all[] = {&in->st_sel_containers, &in->st_sel_above, &in->st_sel_lost_above,
-                            &in->st_sel_min_seq,    &in->st_ins_gap,   &in->st_sel_gaps,
-                            &in->st_gap_close,      &in->st_gap_to,    &in->st_gap_from};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        sqlite3_finalize(*all[i]);
-        *all[i] = NULL;
-    }
+    /* the statements belong to the connection */
+    in->st_sel_containers = in->st_sel_above = in->st_sel_lost_above = in->st_sel_min_seq = NULL;
+    in->st_ins_gap = in->st_sel_gaps = in->st_gap_close = in->st_gap_to = NULL;
+    in->st_gap_from = in->st_gap_del = NULL;
     for (size_t i = 0; i < in->n_ct; i++) {
         seqset__free(&in->ct[i]->above);
         free(in->ct[i]);
@@ -130,36 +134,43 @@ struct container *delivery__container(struct ingest *in, const char *name)
 static enum ot_err rebuild_set(struct ingest *in, struct container *c)
 {
     enum ot_err rc = OT_OK;
+    int row = 0;
+    struct ot_sql_stmt *st = in->st_sel_above;
     seqset__clear(&c->above);
-    sqlite3_bind_text(in->st_sel_above, 1, c->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(in->st_sel_above, 2, c->ack);
-    while (!rc && sqlite3_step(in->st_sel_above) == SQLITE_ROW) {
-        int64_t s = sqlite3_column_int64(in->st_sel_above, 0);
+    sql__bind_txt(st, 1, c->name, &rc);
+    sql__bind_i64(st, 2, c->ack, &rc);
+    if (!rc)
+        rc = ot_sql_step(st, &row);
+    while (!rc && row) {
+        int64_t s = ot_sql_int64(st, 0);
         rc = seqset__add(&c->above, s, s);
+        if (!rc)
+            rc = ot_sql_step(st, &row);
     }
-    sqlite3_reset(in->st_sel_above);
-    sqlite3_bind_text(in->st_sel_lost_above, 1, c->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(in->st_sel_lost_above, 2, c->ack);
-    while (!rc && sqlite3_step(in->st_sel_lost_above) == SQLITE_ROW) {
-        int64_t f = sqlite3_column_int64(in->st_sel_lost_above, 0);
-        int64_t t = sqlite3_column_int64(in->st_sel_lost_above, 1);
+    ot_sql_reset(st);
+    st = in->st_sel_lost_above;
+    sql__bind_txt(st, 1, c->name, &rc);
+    sql__bind_i64(st, 2, c->ack, &rc);
+    if (!rc)
+        rc = ot_sql_step(st, &row);
+    while (!rc && row) {
+        int64_t f = ot_sql_int64(st, 0);
+        int64_t t = ot_sql_int64(st, 1);
         if (f <= c->ack)
             f = c->ack + 1;
         rc = seqset__add(&c->above, f, t);
         if (t > c->hi)
             c->hi = t;
+        if (!rc)
+            rc = ot_sql_step(st, &row);
     }
-    sqlite3_reset(in->st_sel_lost_above);
+    ot_sql_reset(st);
     advance_ack(c);
     return rc;
 }
 
-enum ot_err delivery__load(struct ingest *in)
+void delivery__forget(struct ingest *in)
 {
-    enum ot_err rc = OT_OK;
-    sqlite3_stmt *st = in->st_sel_containers;
-    int src;
-    /* forget what a rolled-back transaction taught us */
     for (size_t i = 0; i < in->n_ct; i++) {
         struct container *c = in->ct[i];
         c->known = 0;
@@ -172,32 +183,42 @@ enum ot_err delivery__load(struct ingest *in)
         c->pending_since = 0;
         c->pending_min = INT64_MAX;
     }
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 0);
-        if (!name || !ot_id_valid(name))
-            continue;
-        struct container *c = delivery__container(in, name);
-        if (!c) {
-            rc = OT_ERR_NOMEM;
-            break;
+}
+
+enum ot_err delivery__load(struct ingest *in)
+{
+    enum ot_err rc = OT_OK;
+    struct ot_sql_stmt *st = in->st_sel_containers;
+    int row = 0;
+    /* forget what a rolled-back transaction taught us */
+    delivery__forget(in);
+    rc = ot_sql_step(st, &row);
+    while (!rc && row) {
+        const char *name = ot_sql_text(st, 0);
+        if (name && ot_id_valid(name)) {
+            struct container *c = delivery__container(in, name);
+            if (!c) {
+                rc = OT_ERR_NOMEM;
+                break;
+            }
+            seqset__clear(&c->above);
+            c->known = 0;
+            c->max_seq = ot_sql_is_null(st, 1) ? -1 : ot_sql_int64(st, 1);
+            c->online = (int)ot_sql_int64(st, 3);
+            c->state_seen = !ot_sql_is_null(st, 4);
+            c->last_seen = ot_sql_int64(st, 5);
+            if (!ot_sql_is_null(st, 2)) {
+                c->known = 1;
+                c->ack = ot_sql_int64(st, 2);
+                c->hi = c->max_seq > c->ack ? c->max_seq : c->ack;
+            }
         }
-        seqset__clear(&c->above);
-        c->known = 0;
-        c->max_seq = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 1);
-        c->online = sqlite3_column_int(st, 3);
-        c->state_seen = sqlite3_column_type(st, 4) != SQLITE_NULL;
-        c->last_seen = sqlite3_column_int64(st, 5);
-        if (sqlite3_column_type(st, 2) == SQLITE_NULL)
-            continue;
-        c->known = 1;
-        c->ack = sqlite3_column_int64(st, 2);
-        c->hi = c->max_seq > c->ack ? c->max_seq : c->ack;
+        rc = ot_sql_step(st, &row);
     }
-    sqlite3_reset(st);
-    if (src != SQLITE_DONE && !rc) {
-        ot_error("sqlite load containers failed error=\"%s\"", sqlite3_errmsg(in->db));
-        rc = OT_ERR_DB;
-    }
+    ot_sql_reset(st);
+    if (rc)
+        ot_error("cannot load the containers' delivery state database=%s error=%s",
+                 ot_sql_name(in->sql), ot_strerror(rc));
     for (size_t i = 0; i < in->n_ct && !rc; i++)
         if (in->ct[i]->known)
             rc = rebuild_set(in, in->ct[i]);
@@ -212,12 +233,17 @@ static enum ot_err baseline_set(struct ingest *in, struct container *c, int64_t 
 {
     if (!strcmp(source, "first_seq")) {
         /* readings stored before a restart count as received too */
-        sqlite3_bind_text(in->st_sel_min_seq, 1, c->name, -1, SQLITE_STATIC);
-        if (sqlite3_step(in->st_sel_min_seq) == SQLITE_ROW &&
-            sqlite3_column_type(in->st_sel_min_seq, 0) != SQLITE_NULL &&
-            sqlite3_column_int64(in->st_sel_min_seq, 0) - 1 < ack)
-            ack = sqlite3_column_int64(in->st_sel_min_seq, 0) - 1;
-        sqlite3_reset(in->st_sel_min_seq);
+        struct ot_sql_stmt *st = in->st_sel_min_seq;
+        enum ot_err rc = OT_OK;
+        int row = 0;
+        sql__bind_txt(st, 1, c->name, &rc);
+        if (!rc)
+            rc = ot_sql_step(st, &row);
+        if (!rc && row && !ot_sql_is_null(st, 0) && ot_sql_int64(st, 0) - 1 < ack)
+            ack = ot_sql_int64(st, 0) - 1;
+        ot_sql_reset(st);
+        if (rc)
+            return rc;
     }
     c->known = 1;
     c->ack = ack;
@@ -235,16 +261,28 @@ static enum ot_err baseline_set(struct ingest *in, struct container *c, int64_t 
 static enum ot_err gap_insert(struct ingest *in, const char *container, int64_t from, int64_t to,
                               const char *kind, int *inserted)
 {
-    sqlite3_stmt *st = in->st_ins_gap;
-    sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, from);
-    sqlite3_bind_int64(st, 3, to);
-    sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, in->now);
-    enum ot_err rc = sql__step_done(in->db, st);
+    struct ot_sql_stmt *st = in->st_ins_gap;
+    enum ot_err rc = OT_OK;
+    int64_t changed = 0;
+    sql__bind_txt(st, 1, container, &rc);
+    sql__bind_i64(st, 2, from, &rc);
+    sql__bind_i64(st, 3, to, &rc);
+    sql__bind_txt(st, 4, kind, &rc);
+    sql__bind_i64(st, 5, in->now, &rc);
+    rc = sql__run(st, rc, &changed);
     if (inserted)
-        *inserted = !rc && sqlite3_changes(in->db) > 0;
+        *inserted = !rc && changed > 0;
     return rc;
+}
+
+/* UPDATE seq_gaps SET <col> = v WHERE container AND kind='gap' AND from_seq = g1 */
+static enum ot_err gap_update(struct ot_sql_stmt *st, int64_t v, const char *container, int64_t g1)
+{
+    enum ot_err rc = OT_OK;
+    sql__bind_i64(st, 1, v, &rc);
+    sql__bind_txt(st, 2, container, &rc);
+    sql__bind_i64(st, 3, g1, &rc);
+    return sql__run(st, rc, NULL);
 }
 
 /* Seqs [a,b] arrived (stored or declared lost): close or shrink open gaps. */
@@ -253,49 +291,40 @@ static enum ot_err gap_fill(struct ingest *in, struct container *c, int64_t a, i
     struct ot_seq_range hit[16];
     size_t n = 0;
     enum ot_err rc = OT_OK;
-    sqlite3_stmt *st = in->st_sel_gaps;
-    sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, b);
-    sqlite3_bind_int64(st, 3, a);
-    while (n < 16 && sqlite3_step(st) == SQLITE_ROW) {
-        hit[n].from = sqlite3_column_int64(st, 0);
-        hit[n].to = sqlite3_column_int64(st, 1);
+    int row = 0;
+    struct ot_sql_stmt *st = in->st_sel_gaps;
+    sql__bind_txt(st, 1, c->name, &rc);
+    sql__bind_i64(st, 2, b, &rc);
+    sql__bind_i64(st, 3, a, &rc);
+    if (!rc)
+        rc = ot_sql_step(st, &row);
+    while (!rc && row && n < 16) {
+        hit[n].from = ot_sql_int64(st, 0);
+        hit[n].to = ot_sql_int64(st, 1);
         n++;
+        rc = ot_sql_step(st, &row);
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    ot_sql_reset(st);
     for (size_t i = 0; i < n && !rc; i++) {
         int64_t g1 = hit[i].from, g2 = hit[i].to;
         int left = a > g1, right = b < g2;
         if (right) {
             /* the part after the fill stays open */
             if (left) {
-                sqlite3_stmt *ins = in->st_ins_gap;
-                sqlite3_bind_text(ins, 1, c->name, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(ins, 2, b + 1);
-                sqlite3_bind_int64(ins, 3, g2);
-                sqlite3_bind_text(ins, 4, "gap", -1, SQLITE_STATIC);
-                sqlite3_bind_int64(ins, 5, in->now);
-                rc = sql__step_done(in->db, ins);
+                rc = gap_insert(in, c->name, b + 1, g2, "gap", NULL);
             } else {
-                sqlite3_bind_int64(in->st_gap_from, 1, b + 1);
-                sqlite3_bind_text(in->st_gap_from, 2, c->name, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(in->st_gap_from, 3, g1);
-                rc = sql__step_done(in->db, in->st_gap_from);
+                struct ot_sql_stmt *del = in->st_gap_del;
+                sql__bind_txt(del, 1, c->name, &rc);
+                sql__bind_i64(del, 2, b + 1, &rc);
+                rc = sql__run(del, rc, NULL);
+                if (!rc)
+                    rc = gap_update(in->st_gap_from, b + 1, c->name, g1);
             }
         }
-        if (!rc && left) {
-            sqlite3_bind_int64(in->st_gap_to, 1, a - 1);
-            sqlite3_bind_text(in->st_gap_to, 2, c->name, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(in->st_gap_to, 3, g1);
-            rc = sql__step_done(in->db, in->st_gap_to);
-        }
-        if (!rc && !left && !right) {
-            sqlite3_bind_int64(in->st_gap_close, 1, in->now);
-            sqlite3_bind_text(in->st_gap_close, 2, c->name, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(in->st_gap_close, 3, g1);
-            rc = sql__step_done(in->db, in->st_gap_close);
-        }
+        if (!rc && left)
+            rc = gap_update(in->st_gap_to, a - 1, c->name, g1);
+        if (!rc && !left && !right)
+            rc = gap_update(in->st_gap_close, in->now, c->name, g1);
     }
     return rc;
 }

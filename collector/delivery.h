@@ -10,7 +10,7 @@
 #include "ingest.h"
 
 enum ot_err delivery__prepare(struct ingest *in);
-/* Finalizes the statements and frees the containers. */
+/* Frees the containers (the statements belong to the connection). */
 void delivery__close(struct ingest *in);
 
 /* The container named `name`, created (with its alarms state) on first
@@ -20,6 +20,9 @@ struct container *delivery__container(struct ingest *in, const char *name);
  * failed commit: forgets what the rolled-back transaction taught). Rules
  * and shipment state are kept. */
 enum ot_err delivery__load(struct ingest *in);
+/* Forgets the delivery state without reading it again (every container
+ * unknown: no ack leaves until delivery__load succeeds). */
+void delivery__forget(struct ingest *in);
 
 /* A readings batch for a container whose baseline is pending: remembers its
  * lowest seq (sets the baseline at once when baseline_wait_s is 0). No-op

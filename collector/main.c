@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "collector.h"
 #include "ot_log.h"
@@ -13,8 +14,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: organtrack-collector --config FILE\n"
                "  subscribes to gateway readings and state over MQTT, validates and stores\n"
-               "  them in SQLite, acknowledges end to end, runs the preservation rules and\n"
-               "  publishes alarms; optionally writes InfluxDB and calls webhooks.\n"
+               "  them (SQLite or PostgreSQL), acknowledges end to end, runs the preservation\n"
+               "  rules and publishes alarms; optionally writes InfluxDB and calls webhooks.\n"
                "  --config FILE  JSON configuration (docs/collector.md)\n"
                "  --help         this text\n"
                "  --version      print the version\n");
@@ -25,10 +26,11 @@ int main(int argc, char **argv)
     const char *file = NULL;
     struct collector_conf cc;
     struct queue *q = NULL;
-    struct mqtt *m = NULL;
     struct influx *ix = NULL;
     struct webhook *wh = NULL;
     struct ingest *in = NULL;
+    struct status *st = NULL;
+    int lock_fd = -2;
     int rc = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help")) {
@@ -57,6 +59,12 @@ int main(int argc, char **argv)
     }
     ot_log_set_level((enum ot_log_level)ot_log_level_parse(cc.log_level));
     ot_signal_install();
+    /* SQLite: one collector per database file, checked before anything */
+    lock_fd = role__exclusive(&cc);
+    if (lock_fd == -1) {
+        config__free(&cc);
+        return 1;
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
         ot_error("curl init failed");
         goto done;
@@ -74,24 +82,24 @@ int main(int argc, char **argv)
      * could not store */
     if (worker__open(&cc, NULL, ix, wh, &in))
         goto done;
-    if (mqtt__start(&cc, q, &m))
+    if (status__start(&cc, &st))
         goto done;
-    worker__set_mqtt(in, m);
-    ot_info("collector started version=%s config=%s", OT_VERSION, file);
-    if (worker__run(in, q, &ot_signal_stop) == OT_OK)
+    ot_info("collector started version=%s config=%s instance=%s", OT_VERSION, file, cc.instance);
+    if (role__run(&cc, q, in, st, &ot_signal_stop) == OT_OK)
         rc = 0;
     ot_info("collector stopping");
 done:
-    /* the worker drained the queue; then MQTT, the database, the writers */
-    if (in)
-        worker__set_mqtt(in, NULL);
-    mqtt__stop(m);
+    /* role__run stopped the main MQTT connection; then the database, the
+     * status connection (says active:false), the writers */
     worker__close(in);
+    status__stop(st);
     webhook__stop(wh);
     influx__stop(ix);
     queue__free(q);
     curl_global_cleanup();
     config__free(&cc);
+    if (lock_fd >= 0)
+        close(lock_fd);
     if (rc)
         ot_error("collector exiting with failure");
     else

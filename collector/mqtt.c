@@ -1,11 +1,16 @@
-/* mqtt.c - the collector's MQTT client (Paho MQTTAsync).
+/* mqtt.c - the collector's MQTT client (Paho MQTTAsync), under the shared
+ * client id that only the active collector uses.
  *
  * Persistent session (cleansession 0, fixed client id) so the broker keeps
- * our QoS 1 subscriptions and queues readings while we are down; automatic
- * reconnect; subscriptions renewed on every connect. The message callback
- * runs on Paho's thread and only copies the message into the bounded queue:
- * returning 0 when the queue stays full leaves the message unacknowledged
- * and Paho offers it again later. */
+ * our QoS 1 subscriptions and queues readings while no collector is
+ * connected; subscriptions renewed on every connect. Reconnecting is not
+ * left to Paho: the worker asks for it (mqtt__tick) between two committed
+ * batches, that is while it still holds its database session (and the
+ * standby lock), so a collector that lost the lock never takes the session
+ * back from the one that has it. The message callback runs on Paho's
+ * thread and only copies the message into the bounded queue: returning 0
+ * when the queue stays full leaves the message unacknowledged and Paho
+ * offers it again later. */
 #include "collector.h"
 
 #include <netinet/in.h>
@@ -30,10 +35,12 @@ struct mqtt {
     /* Paho reconnects by itself only after a first successful connect: an
      * initial connect that fails is retried from mqtt__tick */
     atomic_int connect_failed;
-    int64_t next_connect; /* monotonic ms */
+    atomic_int reset_backoff; /* connected since the last mqtt__tick */
+    int64_t next_connect;     /* monotonic ms */
     int64_t connect_backoff;
     MQTTAsync_connectOptions co;
     MQTTAsync_SSLOptions ssl;
+    const char *client_id;
 };
 
 static void on_subscribe_fail(void *ctx, MQTTAsync_failureData *resp)
@@ -59,7 +66,8 @@ static void on_connected(void *ctx, char *cause)
     ot_mqtt_tcp_nodelay_all();
     atomic_store(&m->connected, 1);
     atomic_store(&m->reconnected, 1);
-    ot_info("mqtt connected");
+    atomic_store(&m->reset_backoff, 1);
+    ot_info("mqtt connected client_id=%s", m->client_id);
     ro.onSuccess = on_subscribe;
     ro.onFailure = on_subscribe_fail;
     ro.context = m;
@@ -72,6 +80,7 @@ static void on_connection_lost(void *ctx, char *cause)
 {
     struct mqtt *m = ctx;
     atomic_store(&m->connected, 0);
+    atomic_store(&m->connect_failed, 1); /* mqtt__tick reconnects */
     ot_warn("mqtt connection lost cause=\"%s\"", cause ? cause : "unknown");
 }
 
@@ -116,6 +125,7 @@ enum ot_err mqtt__start(const struct collector_conf *cc, struct queue *q, struct
     if (!m)
         return OT_ERR_NOMEM;
     m->q = q;
+    m->client_id = cc->mqtt.client_id;
     MQTTAsync_connectOptions co0 = MQTTAsync_connectOptions_initializer;
     MQTTAsync_SSLOptions ssl0 = MQTTAsync_SSLOptions_initializer;
     m->co = co0;
@@ -145,9 +155,7 @@ enum ot_err mqtt__start(const struct collector_conf *cc, struct queue *q, struct
     if (m->co.ssl)
         m->co.ssl = &m->ssl;
     m->co.cleansession = 0;
-    m->co.automaticReconnect = 1;
-    m->co.minRetryInterval = 1;
-    m->co.maxRetryInterval = 8;
+    m->co.automaticReconnect = 0;
     m->co.onFailure = on_connect_fail;
     m->co.context = m;
     prc = MQTTAsync_connect(m->client, &m->co);
@@ -165,12 +173,14 @@ fail:
     return rc;
 }
 
-void mqtt__stop(struct mqtt *m)
+void mqtt__stop(struct mqtt *m, int at_once)
 {
     if (!m)
         return;
     MQTTAsync_disconnectOptions dop = MQTTAsync_disconnectOptions_initializer;
-    dop.timeout = 2000;
+    /* at once: no waiting for acks in flight (they are re-sent, all of
+     * them, by whoever connects next) */
+    dop.timeout = at_once ? 0 : 2000;
     if (MQTTAsync_isConnected(m->client))
         MQTTAsync_disconnect(m->client, &dop);
     for (int i = 0; i < 40 && MQTTAsync_isConnected(m->client); i++) {
@@ -202,6 +212,8 @@ enum ot_err mqtt__publish_retained(struct mqtt *m, const char *topic, const char
 void mqtt__tick(struct mqtt *m)
 {
     int64_t now = ot_time_mono_ms();
+    if (atomic_exchange(&m->reset_backoff, 0))
+        m->connect_backoff = 0;
     if (!atomic_load(&m->connect_failed) || now < m->next_connect)
         return;
     atomic_store(&m->connect_failed, 0);
@@ -214,6 +226,11 @@ void mqtt__tick(struct mqtt *m)
         ot_warn("mqtt connect retry failed rc=%d error=\"%s\"", rc, MQTTAsync_strerror(rc));
         atomic_store(&m->connect_failed, 1);
     }
+}
+
+int mqtt__reconnect_due(struct mqtt *m)
+{
+    return atomic_load(&m->connect_failed) && ot_time_mono_ms() >= m->next_connect;
 }
 
 int mqtt__take_reconnected(struct mqtt *m)

@@ -1,11 +1,15 @@
 /* store.c - writes a batch's messages to the database (store.h).
  *
- * Inside the transaction worker.c opened: decode every message strictly,
- * INSERT OR IGNORE each reading on (container, seq) (a duplicate changes
- * nothing and is counted), let delivery.c record gaps and declared losses,
- * append 'reading' events for the API's stream, build the reading's
- * InfluxDB line, feed the rules (alarms.c), and write the containers rows
- * (max_seq, ack_seq) and the gateway state. */
+ * Inside the transaction worker.c opened, in groups of messages (at most
+ * READINGS_GROUP_MAX readings each), three passes: decode every message
+ * strictly and find each container's open shipment; insert the group's
+ * readings in one go (readings.c, ON CONFLICT (container, seq) DO NOTHING:
+ * a duplicate changes nothing and is counted); then, message by message in
+ * arrival order, let delivery.c record gaps and declared losses, append
+ * 'reading' events (feed.c, written once per group), build the InfluxDB
+ * lines, feed the rules (alarms.c), and handle gateway state messages.
+ * Finally the containers rows (max_seq, ack_seq). Every write returns its
+ * error, which fails the whole transaction. */
 #include "store.h"
 
 #include <cjson/cJSON.h>
@@ -22,39 +26,62 @@
 
 /* ---- statements ------------------------------------------------------- */
 
+/* One message of a group: decoded in the first pass, handled in the third. */
+struct pending {
+    const struct queue_msg *m;
+    enum { P_SKIP, P_READINGS, P_STATE } kind;
+    char cname[OT_ID_MAX + 1];
+    struct ot_batch b;
+    struct container *c;
+    size_t first_row; /* its readings: rows[first_row .. first_row + b.n) */
+};
+
+struct store_group {
+    struct pending *p;
+    size_t cap;
+    struct reading_row rows[READINGS_GROUP_MAX];
+};
+
 enum ot_err store__prepare(struct ingest *in)
 {
-    static const char reading_sql[] =
-        "INSERT OR IGNORE INTO readings(container,seq,gateway,boot,ts,received_at,late,"
-        "shipment_id,temp_c,temp2_c,ambient_c,lat,lon,alt_m,speed_kmh,heading_deg,lid_open,"
-        "shock_g,battery_pct,gnss_fix,missing,extra) VALUES"
-        "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     enum ot_err rc;
-    if ((rc = sql__prepare(in->db, &in->st_ins_reading, reading_sql)) ||
-        (rc = sql__prepare(in->db, &in->st_ins_event,
-                           "INSERT INTO events(ts,kind,shipment_id,container,payload) "
-                           "VALUES(?,?,?,?,?)")) ||
-        (rc = sql__prepare(in->db, &in->st_upd_container,
+    in->grp = calloc(1, sizeof *in->grp);
+    if (!in->grp || !(in->grp->p = calloc((size_t)in->cc->batch_max, sizeof *in->grp->p)))
+        return OT_ERR_NOMEM;
+    in->grp->cap = (size_t)in->cc->batch_max;
+    if ((rc = readings__open(&in->readings, in->sql)) ||
+        (rc = sql__prepare(in->sql, &in->st_upd_container,
                            "INSERT INTO containers(container,last_seen,max_seq,ack_seq) "
                            "VALUES(?1,?2,?3,?4) ON CONFLICT(container) DO UPDATE SET "
-                           "last_seen=?2, max_seq=?3, ack_seq=?4")) ||
-        (rc = sql__prepare(in->db, &in->st_upd_state,
+                           "last_seen=excluded.last_seen, max_seq=excluded.max_seq, "
+                           "ack_seq=excluded.ack_seq")) ||
+        (rc = sql__prepare(in->sql, &in->st_upd_state,
                            "INSERT INTO containers(container,gateway,online,boot,state_ts,"
                            "last_seen) VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(container) DO "
-                           "UPDATE SET gateway=?2, online=?3, boot=?4, state_ts=?5, "
-                           "last_seen=?6")))
+                           "UPDATE SET gateway=excluded.gateway, online=excluded.online, "
+                           "boot=excluded.boot, state_ts=excluded.state_ts, "
+                           "last_seen=excluded.last_seen")))
         return rc;
+    if (ot_sql_kind(in->sql) == OT_SQL_POSTGRES)
+        return sql__prepare(in->sql, &in->st_upd_containers,
+                            "INSERT INTO containers(container,last_seen,max_seq,ack_seq) "
+                            "SELECT * FROM unnest(CAST(?1 AS TEXT[]), CAST(?2 AS BIGINT[]), "
+                            "CAST(?3 AS BIGINT[]), CAST(?4 AS BIGINT[])) "
+                            "ON CONFLICT(container) DO UPDATE SET "
+                            "last_seen=excluded.last_seen, max_seq=excluded.max_seq, "
+                            "ack_seq=excluded.ack_seq");
     return OT_OK;
 }
 
 void store__close(struct ingest *in)
 {
-    sqlite3_stmt **all[] = {&in->st_ins_reading, &in->st_ins_event, &in->st_upd_container,
-                            &in->st_upd_state};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        sqlite3_finalize(*all[i]);
-        *all[i] = NULL;
-    }
+    readings__close(&in->readings);
+    if (in->grp)
+        free(in->grp->p);
+    free(in->grp);
+    in->grp = NULL;
+    /* the statements are owned by the connection */
+    in->st_upd_container = in->st_upd_containers = in->st_upd_state = NULL;
 }
 
 /* ---- rejects ---------------------------------------------------------- */
@@ -91,86 +118,6 @@ static void reject(struct ingest *in, const char *container, const char *reason,
 
 /* ---- readings --------------------------------------------------------- */
 
-static void bind_double_opt(sqlite3_stmt *st, int idx, const struct ot_reading *r,
-                            enum ot_channel ch)
-{
-    if (ot_reading_has(r, ch))
-        sqlite3_bind_double(st, idx, r->v[ch]);
-    else
-        sqlite3_bind_null(st, idx);
-}
-
-/* JSON of missing channels and extra channels, or NULL when none */
-static char *missing_json(const struct ot_reading *r)
-{
-    if (!r->missing)
-        return NULL;
-    cJSON *a = cJSON_CreateArray();
-    char *s = NULL;
-    if (!a)
-        return NULL;
-    for (int ch = 0; ch < OT_CH__COUNT; ch++)
-        if ((r->missing >> ch) & 1u)
-            cJSON_AddItemToArray(a, cJSON_CreateString(ot_channels[ch].name));
-    s = cJSON_PrintUnformatted(a);
-    cJSON_Delete(a);
-    return s;
-}
-
-static char *extra_json(const struct ot_reading *r)
-{
-    if (!r->n_extra)
-        return NULL;
-    cJSON *o = cJSON_CreateObject();
-    char *s = NULL;
-    if (!o)
-        return NULL;
-    for (size_t i = 0; i < r->n_extra; i++) {
-        if (r->extra[i].is_bool)
-            cJSON_AddBoolToObject(o, r->extra[i].name, r->extra[i].value != 0.0);
-        else
-            cJSON_AddNumberToObject(o, r->extra[i].name, r->extra[i].value);
-    }
-    s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
-}
-
-static enum ot_err store_reading(struct ingest *in, struct container *c, const struct ot_batch *b,
-                                 const struct ot_reading *r, int late, int *stored)
-{
-    static const int cols[OT_CH__COUNT] = {9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
-    sqlite3_stmt *st = in->st_ins_reading;
-    int64_t ship = alarms__shipment(c->al);
-    char *miss = missing_json(r), *extra = extra_json(r);
-    sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, r->seq);
-    sqlite3_bind_text(st, 3, b->gateway, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, b->boot);
-    sqlite3_bind_int64(st, 5, r->ts);
-    sqlite3_bind_int64(st, 6, in->now);
-    sqlite3_bind_int(st, 7, late);
-    if (ship)
-        sqlite3_bind_int64(st, 8, ship);
-    for (int ch = 0; ch < OT_CH__COUNT; ch++) {
-        if (!ot_reading_has(r, (enum ot_channel)ch))
-            sqlite3_bind_null(st, cols[ch]);
-        else if (ot_channels[ch].is_bool || ot_channels[ch].is_int)
-            sqlite3_bind_int64(st, cols[ch], (sqlite3_int64)r->v[ch]);
-        else
-            bind_double_opt(st, cols[ch], r, (enum ot_channel)ch);
-    }
-    if (miss)
-        sqlite3_bind_text(st, 21, miss, -1, SQLITE_TRANSIENT);
-    if (extra)
-        sqlite3_bind_text(st, 22, extra, -1, SQLITE_TRANSIENT);
-    enum ot_err rc = sql__step_done(in->db, st);
-    *stored = !rc && sqlite3_changes(in->db) > 0;
-    cJSON_free(miss);
-    cJSON_free(extra);
-    return rc;
-}
-
 static enum ot_err store_event(struct ingest *in, struct container *c, const struct ot_reading *r,
                                int late)
 {
@@ -196,13 +143,7 @@ static enum ot_err store_event(struct ingest *in, struct container *c, const str
     }
     memcpy(payload, head, (size_t)hn);
     memcpy(payload + hn, enc + 1, el); /* skips "{", copies the NUL */
-    sqlite3_bind_int64(in->st_ins_event, 1, in->now);
-    sqlite3_bind_text(in->st_ins_event, 2, "reading", -1, SQLITE_STATIC);
-    if (ship)
-        sqlite3_bind_int64(in->st_ins_event, 3, ship);
-    sqlite3_bind_text(in->st_ins_event, 4, c->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(in->st_ins_event, 5, payload, -1, SQLITE_STATIC);
-    rc = sql__step_done(in->db, in->st_ins_event);
+    rc = feed__add(&in->feed, "reading", ship, c->name, payload, in->now);
 done:
     free(payload);
     cJSON_free(enc);
@@ -254,54 +195,72 @@ static void influx_reading(struct ingest *in, struct container *c, const struct 
     }
 }
 
-static enum ot_err handle_readings(struct ingest *in, const char *cname, const char *payload,
-                                   size_t len, int64_t received_at)
+/* First pass: decodes a readings message (a refusal is counted and the
+ * message skipped), finds its container and open shipment, adds its rows. */
+static enum ot_err decode_readings(struct ingest *in, struct pending *p, struct reading_row *rows,
+                                   size_t *n_rows)
 {
-    struct ot_batch b;
+    const struct queue_msg *m = p->m;
     struct ot_decode_error de;
-    enum ot_err rc = OT_OK;
-    memset(&b, 0, sizeof b);
     memset(&de, 0, sizeof de);
-    if (ot_batch_decode(payload ? payload : "", len, &b, &de)) {
-        reject(in, cname, de.reason ? de.reason : "schema", de.detail);
+    if (ot_batch_decode(m->payload ? m->payload : "", m->len, &p->b, &de)) {
+        reject(in, p->cname, de.reason ? de.reason : "schema", de.detail);
+        p->kind = P_SKIP;
         return OT_OK;
     }
-    if (strcmp(b.container, cname)) {
-        reject(in, cname, "topic_mismatch", "payload container differs from topic");
-        ot_batch_free(&b);
+    if (strcmp(p->b.container, p->cname)) {
+        reject(in, p->cname, "topic_mismatch", "payload container differs from topic");
+        ot_batch_free(&p->b);
+        p->kind = P_SKIP;
         return OT_OK;
     }
     outbox__count(&in->ob, "messages", "readings", 1);
-    struct container *c = delivery__container(in, cname);
-    if (!c) {
-        ot_batch_free(&b);
+    p->c = delivery__container(in, p->cname);
+    if (!p->c)
         return OT_ERR_NOMEM;
+    enum ot_err rc = alarms__refresh_shipment(in->alarms, p->c->al, 0);
+    if (rc)
+        return rc;
+    int64_t ship = alarms__shipment(p->c->al);
+    p->first_row = *n_rows;
+    for (size_t i = 0; i < p->b.n; i++) {
+        struct reading_row *w = &rows[(*n_rows)++];
+        w->container = p->c->name;
+        w->gateway = p->b.gateway;
+        w->boot = p->b.boot;
+        w->shipment = ship;
+        w->r = &p->b.readings[i];
+        w->late = m->received_at - w->r->ts > in->cc->late_after_s * 1000;
     }
-    rc = delivery__pending(in, c, &b);
-    alarms__refresh_shipment(in->alarms, c->al, 0);
+    return OT_OK;
+}
+
+/* Third pass: the readings of one message were inserted (rows say which
+ * were new): gaps and the ack, events, InfluxDB lines, the rules. */
+static enum ot_err handle_readings(struct ingest *in, struct pending *p,
+                                   const struct reading_row *rows)
+{
+    struct container *c = p->c;
+    enum ot_err rc = delivery__pending(in, c, &p->b);
     if (!rc)
-        rc = delivery__lost(in, c, &b);
-    for (size_t i = 0; i < b.n && !rc; i++) {
-        const struct ot_reading *r = &b.readings[i];
-        int late = received_at - r->ts > in->cc->late_after_s * 1000;
-        int stored = 0;
-        rc = store_reading(in, c, &b, r, late, &stored);
-        if (rc)
-            break;
-        if (!stored) {
+        rc = delivery__lost(in, c, &p->b);
+    for (size_t i = 0; i < p->b.n && !rc; i++) {
+        const struct reading_row *w = &rows[i];
+        const struct ot_reading *r = w->r;
+        if (!w->stored) {
             outbox__count(&in->ob, "duplicates", "", 1);
             continue;
         }
         outbox__count(&in->ob, "readings", "stored", 1);
-        if (late)
+        if (w->late)
             outbox__count(&in->ob, "readings", "late", 1);
         rc = delivery__stored(in, c, r->seq);
         if (!rc)
-            rc = store_event(in, c, r, late);
+            rc = store_event(in, c, r, w->late);
         if (rc)
             break;
-        influx_reading(in, c, r, late);
-        alarms__on_reading(in->alarms, c->al, r, late, in->now, &in->ob);
+        influx_reading(in, c, r, w->late);
+        rc = alarms__on_reading(in->alarms, c->al, r, w->late, in->now, &in->ob);
     }
     if (!rc) {
         if (c->known)
@@ -309,7 +268,6 @@ static enum ot_err handle_readings(struct ingest *in, const char *cname, const c
         c->last_seen = in->now;
         c->row_dirty = 1;
     }
-    ot_batch_free(&b);
     return rc;
 }
 
@@ -388,55 +346,156 @@ static enum ot_err handle_state(struct ingest *in, const char *cname, const char
         if (rc)
             goto done;
     }
-    sqlite3_stmt *st = in->st_upd_state;
-    sqlite3_bind_text(st, 1, cname, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, jg->valuestring, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, c->online);
-    sqlite3_bind_int64(st, 4, boot);
-    sqlite3_bind_int64(st, 5, ts);
-    sqlite3_bind_int64(st, 6, in->now);
-    rc = sql__step_done(in->db, st);
+    struct ot_sql_stmt *st = in->st_upd_state;
+    sql__bind_txt(st, 1, cname, &rc);
+    sql__bind_txt(st, 2, jg->valuestring, &rc);
+    sql__bind_i64(st, 3, c->online, &rc);
+    sql__bind_i64(st, 4, boot, &rc);
+    sql__bind_i64(st, 5, ts, &rc);
+    sql__bind_i64(st, 6, in->now, &rc);
+    rc = sql__run(st, rc, NULL);
 done:
     cJSON_Delete(o);
     return rc;
 }
 
-/* ---- one message ------------------------------------------------------ */
+/* ---- a batch of messages ---------------------------------------------- */
 
-enum ot_err store__message(struct ingest *in, const struct queue_msg *m)
+/* Handles the group's messages in order, once their readings are in. */
+static enum ot_err process_group(struct ingest *in, struct pending *p, size_t np, size_t n_rows)
 {
-    char cname[OT_ID_MAX + 1];
-    const char *leaf = ot_topic_parse(m->topic, in->cc->mqtt.topic_root, cname);
-    if (!leaf) {
-        reject(in, "?", "topic", "topic does not name a valid container");
-        return OT_OK;
+    struct store_group *g = in->grp;
+    enum ot_err rc = readings__insert(&in->readings, g->rows, n_rows, in->now);
+    for (size_t i = 0; i < np && !rc; i++) {
+        if (p[i].kind == P_READINGS)
+            rc = handle_readings(in, &p[i], &g->rows[p[i].first_row]);
+        else if (p[i].kind == P_STATE)
+            rc = handle_state(in, p[i].cname, p[i].m->payload, p[i].m->len);
     }
-    if (!strcmp(leaf, "readings"))
-        return handle_readings(in, cname, m->payload, m->len, m->received_at);
-    if (!strcmp(leaf, "state"))
-        return handle_state(in, cname, m->payload, m->len);
-    reject(in, cname, "topic", "unexpected topic leaf");
-    return OT_OK;
+    /* the events of the group in one go */
+    if (!rc)
+        rc = feed__flush(&in->feed, in->now);
+    return rc;
+}
+
+static void free_pending(struct pending *p, size_t np)
+{
+    for (size_t i = 0; i < np; i++)
+        if (p[i].kind == P_READINGS)
+            ot_batch_free(&p[i].b);
+}
+
+enum ot_err store__messages(struct ingest *in, const struct queue_msg *msgs, size_t n)
+{
+    struct store_group *g = in->grp;
+    struct pending *p = g->p;
+    size_t np = 0, n_rows = 0;
+    enum ot_err rc = OT_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct pending *q = &p[np];
+        memset(q, 0, sizeof *q);
+        q->m = &msgs[i];
+        const char *leaf = ot_topic_parse(q->m->topic, in->cc->mqtt.topic_root, q->cname);
+        if (!leaf) {
+            reject(in, "?", "topic", "topic does not name a valid container");
+            continue;
+        }
+        if (!strcmp(leaf, "state")) {
+            q->kind = P_STATE;
+            np++;
+            continue;
+        }
+        if (strcmp(leaf, "readings")) {
+            reject(in, q->cname, "topic", "unexpected topic leaf");
+            continue;
+        }
+        q->kind = P_READINGS;
+        rc = decode_readings(in, q, g->rows, &n_rows);
+        if (rc) {
+            if (q->kind == P_READINGS)
+                ot_batch_free(&q->b);
+            break;
+        }
+        np++;
+        /* a group holds at most READINGS_GROUP_MAX rows: the next message
+         * must fit */
+        if (np == g->cap || n_rows + OT_BATCH_MAX_READINGS > READINGS_GROUP_MAX) {
+            rc = process_group(in, p, np, n_rows);
+            free_pending(p, np);
+            np = n_rows = 0;
+        }
+    }
+    if (!rc && np)
+        rc = process_group(in, p, np, n_rows);
+    free_pending(p, np);
+    return rc;
 }
 
 /* ---- containers rows -------------------------------------------------- */
 
 static enum ot_err write_container(struct ingest *in, struct container *c)
 {
-    sqlite3_stmt *st = in->st_upd_container;
-    sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, c->last_seen);
+    struct ot_sql_stmt *st = in->st_upd_container;
+    enum ot_err rc = OT_OK;
+    sql__bind_txt(st, 1, c->name, &rc);
+    sql__bind_i64(st, 2, c->last_seen, &rc);
     if (c->max_seq >= 0)
-        sqlite3_bind_int64(st, 3, c->max_seq);
+        sql__bind_i64(st, 3, c->max_seq, &rc);
+    else
+        sql__bind_null(st, 3, &rc);
     if (c->known)
-        sqlite3_bind_int64(st, 4, c->ack);
-    c->row_dirty = 0;
-    return sql__step_done(in->db, st);
+        sql__bind_i64(st, 4, c->ack, &rc);
+    else
+        sql__bind_null(st, 4, &rc);
+    rc = sql__run(st, rc, NULL);
+    if (!rc)
+        c->row_dirty = 0;
+    return rc;
+}
+
+/* PostgreSQL: every dirty row in one statement */
+static enum ot_err write_containers_many(struct ingest *in)
+{
+    struct sql_arr *a = in->scratch;
+    enum ot_err rc = OT_OK;
+    size_t n = 0;
+    for (int k = 0; k < 4; k++)
+        sql_arr__start(&a[k]);
+    for (size_t i = 0; i < in->n_ct; i++) {
+        struct container *c = in->ct[i];
+        if (!c->row_dirty)
+            continue;
+        n++;
+        sql_arr__txt(&a[0], c->name);
+        sql_arr__i64(&a[1], c->last_seen);
+        if (c->max_seq >= 0)
+            sql_arr__i64(&a[2], c->max_seq);
+        else
+            sql_arr__null(&a[2]);
+        if (c->known)
+            sql_arr__i64(&a[3], c->ack);
+        else
+            sql_arr__null(&a[3]);
+    }
+    if (!n)
+        return OT_OK;
+    for (int k = 0; k < 4; k++) {
+        const char *lit = sql_arr__end(&a[k]);
+        if (!lit && !rc)
+            rc = OT_ERR_NOMEM;
+        sql__bind_txt(in->st_upd_containers, k + 1, lit, &rc);
+    }
+    rc = sql__run(in->st_upd_containers, rc, NULL);
+    for (size_t i = 0; i < in->n_ct && !rc; i++)
+        in->ct[i]->row_dirty = 0;
+    return rc;
 }
 
 enum ot_err store__containers(struct ingest *in)
 {
     enum ot_err rc = OT_OK;
+    if (in->st_upd_containers)
+        return write_containers_many(in);
     for (size_t i = 0; i < in->n_ct && !rc; i++)
         if (in->ct[i]->row_dirty)
             rc = write_container(in, in->ct[i]);

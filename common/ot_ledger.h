@@ -10,13 +10,13 @@
 #define OT_LEDGER_H
 
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ot_err.h"
 
 struct ot_ledger_key; /* opaque: Ed25519 key pair (EVP_PKEY) */
+struct ot_sql;        /* a connection (ot_sql.h): SQLite or PostgreSQL */
 
 /* Loads the private key from path, generating it (mode 0600) if absent. */
 enum ot_err ot_ledger_key_load(const char *path, struct ot_ledger_key **out);
@@ -47,18 +47,19 @@ struct ot_custody_input {
  * entry without its consequences or the reverse. After a failure the
  * transaction must be rolled back. On success *entry_out (if not NULL) is
  * the stored entry as JSON (caller frees with cJSON_Delete). */
-enum ot_err ot_ledger_append(sqlite3 *db, const struct ot_ledger_key *key, int64_t shipment_id,
-                             const struct ot_custody_input *in, cJSON **entry_out, char *why,
-                             size_t whylen);
+enum ot_err ot_ledger_append(struct ot_sql *db, const struct ot_ledger_key *key,
+                             int64_t shipment_id, const struct ot_custody_input *in,
+                             cJSON **entry_out, char *why, size_t whylen);
 
 /* The trail as a JSON array of entries (caller frees). */
-enum ot_err ot_ledger_entries(sqlite3 *db, int64_t shipment_id, cJSON **out);
+enum ot_err ot_ledger_entries(struct ot_sql *db, int64_t shipment_id, cJSON **out);
 
 /* Exports: bundle (self-contained JSON that `organtrack-ledger verify`
  * accepts), EPCIS 2.0 JSON-LD document, CSV. *out malloc'd, caller frees. */
-enum ot_err ot_ledger_export_bundle(sqlite3 *db, int64_t shipment_id, char **out, size_t *len);
-enum ot_err ot_ledger_export_epcis(sqlite3 *db, int64_t shipment_id, char **out, size_t *len);
-enum ot_err ot_ledger_export_csv(sqlite3 *db, int64_t shipment_id, char **out, size_t *len);
+enum ot_err ot_ledger_export_bundle(struct ot_sql *db, int64_t shipment_id, char **out,
+                                    size_t *len);
+enum ot_err ot_ledger_export_epcis(struct ot_sql *db, int64_t shipment_id, char **out, size_t *len);
+enum ot_err ot_ledger_export_csv(struct ot_sql *db, int64_t shipment_id, char **out, size_t *len);
 
 /* Verification result: ok, counts, or the first bad entry and why. */
 struct ot_ledger_report {
@@ -69,7 +70,7 @@ struct ot_ledger_report {
 };
 /* Verifies a bundle (JSON text) or every shipment of a database. */
 enum ot_err ot_ledger_verify_bundle(const char *json, size_t len, struct ot_ledger_report *rep);
-enum ot_err ot_ledger_verify_db(sqlite3 *db, struct ot_ledger_report *rep);
+enum ot_err ot_ledger_verify_db(struct ot_sql *db, struct ot_ledger_report *rep);
 
 /* Added by the ledger work (additive; the declarations above are fixed). */
 
@@ -80,7 +81,7 @@ enum ot_err ot_ledger_verify_db(sqlite3 *db, struct ot_ledger_report *rep);
  * the head must be signed by that key: a re-signed trail is caught. */
 enum ot_err ot_ledger_verify_bundle_key(const char *json, size_t len, const char *pubkey_hex,
                                         struct ot_ledger_report *rep);
-enum ot_err ot_ledger_verify_db_key(sqlite3 *db, const char *pubkey_hex,
+enum ot_err ot_ledger_verify_db_key(struct ot_sql *db, const char *pubkey_hex,
                                     struct ot_ledger_report *rep);
 
 #endif

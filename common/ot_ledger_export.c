@@ -17,6 +17,7 @@
 
 #include "ot_buf.h"
 #include "ot_log.h"
+#include "ot_sql.h"
 #include "ot_time.h"
 
 #define EXPORT_MAX ((size_t)512 * 1024 * 1024)
@@ -73,7 +74,7 @@ static void trail_free(struct trail *t)
     memset(t, 0, sizeof *t);
 }
 
-static enum ot_err trail_load(sqlite3 *db, int64_t id, struct trail *t)
+static enum ot_err trail_load_once(struct ot_sql *db, int64_t id, struct trail *t)
 {
     enum ot_err rc;
     memset(t, 0, sizeof *t);
@@ -93,12 +94,28 @@ static enum ot_err trail_load(sqlite3 *db, int64_t id, struct trail *t)
     return OT_OK;
 }
 
+/* Entries and head are two reads: outside a snapshot, an append committed
+ * between them (another API process) gives a head newer than the last
+ * entry read. The trail is append-only, so reading again settles it. */
+static enum ot_err trail_load(struct ot_sql *db, int64_t id, struct trail *t)
+{
+    enum ot_err rc = OT_OK;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if ((rc = trail_load_once(db, id, t)))
+            return rc;
+        if (!t->has_head || t->hidx < (int64_t)t->n)
+            return OT_OK;
+        trail_free(t);
+    }
+    return trail_load_once(db, id, t);
+}
+
 /* ---------------------------------------------------------------- bundle */
 
-enum ot_err ot_ledger_export_bundle(sqlite3 *db, int64_t shipment_id, char **out, size_t *len)
+enum ot_err ot_ledger_export_bundle(struct ot_sql *db, int64_t shipment_id, char **out, size_t *len)
 {
     struct trail t;
-    sqlite3_stmt *st = NULL;
+    struct ot_sql_stmt *st = NULL;
     cJSON *doc = NULL, *sh, *entries, *readings, *head;
     enum ot_err rc;
     int bad = 0;
@@ -130,24 +147,22 @@ enum ot_err ot_ledger_export_bundle(sqlite3 *db, int64_t shipment_id, char **out
     for (size_t i = 0; i < t.n; i++)
         if (push(entries, ot_lg_entry_json(&t.v[i])))
             goto out;
-    if ((rc = ot_lg_readings_prepare(db, &st)))
-        goto out;
     for (size_t i = 0; i < t.n; i++) {
-        int s;
-        ot_lg_readings_bind(st, shipment_id, t.v[i].index);
-        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        int row = 0;
+        if ((rc = ot_lg_readings_open(db, shipment_id, t.v[i].index, &st)))
+            goto out;
+        while (!(rc = ot_sql_step(st, &row)) && row) {
             struct ot_lg_reading r;
             ot_lg_reading_row(st, t.v[i].index, &r);
             if (push(readings, ot_lg_reading_json(&r))) {
                 rc = OT_ERR_NOMEM;
-                goto out;
+                break;
             }
         }
-        if (s != SQLITE_DONE) {
-            ot_error("ledger export: sqlite step failed error=\"%s\"", sqlite3_errmsg(db));
-            rc = OT_ERR_DB;
+        ot_sql_reset(st);
+        st = NULL;
+        if (rc)
             goto out;
-        }
     }
     rc = OT_ERR_NOMEM;
     head = cJSON_CreateObject();
@@ -165,7 +180,6 @@ enum ot_err ot_ledger_export_bundle(sqlite3 *db, int64_t shipment_id, char **out
         goto out;
     rc = print_json(doc, out, len);
 out:
-    sqlite3_finalize(st);
     cJSON_Delete(doc);
     trail_free(&t);
     return rc;
@@ -259,13 +273,16 @@ struct tstats {
     double min, max, sum;
 };
 
-static enum ot_err interval_stats(sqlite3 *db, sqlite3_stmt *st, int64_t shipment, int64_t idx,
+static enum ot_err interval_stats(struct ot_sql *db, int64_t shipment, int64_t idx,
                                   struct tstats *ts)
 {
-    int s;
+    struct ot_sql_stmt *st = NULL;
+    int row = 0;
+    enum ot_err rc;
     memset(ts, 0, sizeof *ts);
-    ot_lg_readings_bind(st, shipment, idx);
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    if ((rc = ot_lg_readings_open(db, shipment, idx, &st)))
+        return rc;
+    while (!(rc = ot_sql_step(st, &row)) && row) {
         struct ot_lg_reading r;
         ot_lg_reading_row(st, idx, &r);
         if (!r.ch[0].set)
@@ -281,12 +298,8 @@ static enum ot_err interval_stats(sqlite3 *db, sqlite3_stmt *st, int64_t shipmen
         ts->sum += r.ch[0].v;
         ts->n++;
     }
-    sqlite3_reset(st);
-    if (s != SQLITE_DONE) {
-        ot_error("ledger export: sqlite step failed error=\"%s\"", sqlite3_errmsg(db));
-        return OT_ERR_DB;
-    }
-    return OT_OK;
+    ot_sql_reset(st);
+    return rc;
 }
 
 static cJSON *iso_str(int64_t ms)
@@ -429,10 +442,9 @@ static cJSON *epcis_event(const struct trail *t, const struct ot_lg_entry *e,
     return ev;
 }
 
-enum ot_err ot_ledger_export_epcis(sqlite3 *db, int64_t shipment_id, char **out, size_t *len)
+enum ot_err ot_ledger_export_epcis(struct ot_sql *db, int64_t shipment_id, char **out, size_t *len)
 {
     struct trail t;
-    sqlite3_stmt *st = NULL;
     cJSON *doc = NULL, *ctx, *ns, *body, *list;
     enum ot_err rc;
     int bad = 0;
@@ -464,11 +476,9 @@ enum ot_err ot_ledger_export_epcis(sqlite3 *db, int64_t shipment_id, char **out,
     list = cJSON_CreateArray();
     if (add(body, "eventList", list))
         goto out;
-    if ((rc = ot_lg_readings_prepare(db, &st)))
-        goto out;
     for (size_t i = 0; i < t.n; i++) {
         struct tstats ts;
-        if ((rc = interval_stats(db, st, shipment_id, t.v[i].index, &ts)))
+        if ((rc = interval_stats(db, shipment_id, t.v[i].index, &ts)))
             goto out;
         rc = OT_ERR_NOMEM;
         if (push(list, epcis_event(&t, &t.v[i], &ts)))
@@ -476,7 +486,6 @@ enum ot_err ot_ledger_export_epcis(sqlite3 *db, int64_t shipment_id, char **out,
     }
     rc = print_json(doc, out, len);
 out:
-    sqlite3_finalize(st);
     cJSON_Delete(doc);
     trail_free(&t);
     return rc;
@@ -528,10 +537,10 @@ static void csv_time(struct ot_buf *b, const struct ot_lg_num *ms, int last)
     csv_text(b, ms->set ? ot_time_format_iso((int64_t)ms->v, iso, sizeof iso) : NULL, last);
 }
 
-enum ot_err ot_ledger_export_csv(sqlite3 *db, int64_t shipment_id, char **out, size_t *len)
+enum ot_err ot_ledger_export_csv(struct ot_sql *db, int64_t shipment_id, char **out, size_t *len)
 {
     struct trail t;
-    sqlite3_stmt *st = NULL;
+    struct ot_sql_stmt *st = NULL;
     struct ot_buf b = OT_BUF_INIT(EXPORT_MAX);
     enum ot_err rc;
     *out = NULL;
@@ -582,12 +591,11 @@ enum ot_err ot_ledger_export_csv(sqlite3 *db, int64_t shipment_id, char **out, s
         ot_buf_str(&b, ot_lg_channel_names[i]);
     }
     ot_buf_str(&b, ",missing\r\n");
-    if ((rc = ot_lg_readings_prepare(db, &st)))
-        goto out;
     for (size_t i = 0; i < t.n; i++) {
-        int s;
-        ot_lg_readings_bind(st, shipment_id, t.v[i].index);
-        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        int row = 0;
+        if ((rc = ot_lg_readings_open(db, shipment_id, t.v[i].index, &st)))
+            goto out;
+        while (!(rc = ot_sql_step(st, &row)) && row) {
             struct ot_lg_reading r;
             struct ot_lg_num tsn;
             ot_lg_reading_row(st, t.v[i].index, &r);
@@ -602,11 +610,10 @@ enum ot_err ot_ledger_export_csv(sqlite3 *db, int64_t shipment_id, char **out, s
                 csv_num(&b, &r.ch[c], 0);
             csv_text(&b, r.missing, 1);
         }
-        if (s != SQLITE_DONE) {
-            ot_error("ledger export: sqlite step failed error=\"%s\"", sqlite3_errmsg(db));
-            rc = OT_ERR_DB;
+        ot_sql_reset(st);
+        st = NULL;
+        if (rc)
             goto out;
-        }
     }
     if (b.failed) {
         rc = OT_ERR_NOMEM;
@@ -618,7 +625,6 @@ enum ot_err ot_ledger_export_csv(sqlite3 *db, int64_t shipment_id, char **out, s
     rc = OT_OK;
 out:
     free(b.p);
-    sqlite3_finalize(st);
     trail_free(&t);
     return rc;
 }

@@ -3,7 +3,7 @@
  *   ot_ledger_encode.c  canonical encoding, hashes, readings Merkle root,
  *                       shared helpers (the explanatory header is there)
  *   ot_ledger_key.c     the Ed25519 key: load/generate, sign and verify heads
- *   ot_ledger_store.c   reading shipment, entries, readings, heads from SQLite
+ *   ot_ledger_store.c   reading shipment, entries, readings, heads (ot_sql)
  *   ot_ledger_json.c    entries and readings as JSON; ot_ledger_entries
  *   ot_ledger_append.c  ot_ledger_append (the only part that writes)
  *   ot_ledger_verify.c  chain and head checks; ot_ledger_verify_db
@@ -17,7 +17,6 @@
 #define OT_LEDGER_INT_H
 
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,6 +81,8 @@ struct ot_lg_leaves {
 struct ot_buf;
 struct ot_ledger_key;
 struct ot_ledger_report;
+struct ot_sql;
+struct ot_sql_stmt;
 
 /* ---- ot_ledger_encode.c */
 
@@ -119,29 +120,35 @@ int ot_lg__verify_head(const char *pub_hex, int64_t shipment, int64_t idx, const
 
 /* ---- ot_ledger_store.c */
 
-/* sqlite3_prepare_v2, logging the failure (OT_ERR_DB, *st NULL). */
-enum ot_err ot_lg__prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st);
+/* The connection's statement for sql, reset and ready to bind: prepared
+ * once per connection (ot_sql_prepare_cached), so an append or a verify
+ * prepares nothing after the first. Reset it when done (on SQLite an
+ * unfinished statement holds its read snapshot). Logs a failure. */
+enum ot_err ot_lg__stmt(struct ot_sql *db, const char *sql, struct ot_sql_stmt **st);
 /* A column as a number that may be absent (NULL). */
-struct ot_lg_num ot_lg__col_num(sqlite3_stmt *st, int i);
+struct ot_lg_num ot_lg__col_num(const struct ot_sql_stmt *st, int i);
+/* Binds a number that may be absent: integral values as integers. */
+enum ot_err ot_lg__bind_num(struct ot_sql_stmt *st, int i, const struct ot_lg_num *n);
 
-enum ot_err ot_lg_load_shipment(sqlite3 *db, int64_t id, struct ot_lg_shipment *out);
+enum ot_err ot_lg_load_shipment(struct ot_sql *db, int64_t id, struct ot_lg_shipment *out);
 /* All entries of a shipment ordered by idx (*v malloc'd; ot_lg_entries_free). */
-enum ot_err ot_lg_load_entries(sqlite3 *db, int64_t shipment_id, struct ot_lg_entry **v, size_t *n);
+enum ot_err ot_lg_load_entries(struct ot_sql *db, int64_t shipment_id, struct ot_lg_entry **v,
+                               size_t *n);
 
-/* Statement over the readings covered by entry (shipment, idx), in
- * canonical order; bind with ot_lg_readings_bind, step, read with
- * ot_lg_reading_row. */
-enum ot_err ot_lg_readings_prepare(sqlite3 *db, sqlite3_stmt **st);
-void ot_lg_readings_bind(sqlite3_stmt *st, int64_t shipment, int64_t idx);
-void ot_lg_reading_row(sqlite3_stmt *st, int64_t idx, struct ot_lg_reading *r);
+/* The readings covered by entry (shipment, idx), in canonical order: *st
+ * is bound and ready to step (ot_sql_step); read each row with
+ * ot_lg_reading_row (its text is borrowed until the next step) and reset
+ * *st when done. */
+enum ot_err ot_lg_readings_open(struct ot_sql *db, int64_t shipment, int64_t idx,
+                                struct ot_sql_stmt **st);
+void ot_lg_reading_row(const struct ot_sql_stmt *st, int64_t idx, struct ot_lg_reading *r);
 
-/* Digest of the readings linked to entry (shipment, idx) in the database,
- * with st from ot_lg_readings_prepare. */
-enum ot_err ot_lg__db_interval_digest(sqlite3 *db, sqlite3_stmt *st, int64_t shipment, int64_t idx,
+/* Digest of the readings linked to entry (shipment, idx) in the database. */
+enum ot_err ot_lg__db_interval_digest(struct ot_sql *db, int64_t shipment, int64_t idx,
                                       struct ot_lg_leaves *l, char root[65]);
 
-/* Latest signed head of a shipment. */
-enum ot_err ot_lg_load_head(sqlite3 *db, int64_t shipment_id, int64_t *idx, char hash[65],
+/* Latest signed head of a shipment (OT_ERR_NOTFOUND: none). */
+enum ot_err ot_lg_load_head(struct ot_sql *db, int64_t shipment_id, int64_t *idx, char hash[65],
                             char sig[129], char pub[65]);
 
 /* ---- ot_ledger_json.c */

@@ -106,7 +106,7 @@ cJSON *ot_lg_reading_json(const struct ot_lg_reading *r)
     return o;
 }
 
-enum ot_err ot_ledger_entries(sqlite3 *db, int64_t shipment_id, cJSON **out)
+enum ot_err ot_ledger_entries(struct ot_sql *db, int64_t shipment_id, cJSON **out)
 {
     struct ot_lg_entry *v = NULL;
     size_t n = 0;

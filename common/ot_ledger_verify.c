@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ot_sql.h"
+
 /* -------------------------------------------------------------- verify */
 
 void ot_lg__rep_init(struct ot_ledger_report *rep)
@@ -151,25 +153,25 @@ void ot_lg__check_head(const struct ot_lg_shipment *sh, const struct ot_lg_entry
  * (with whatever key) is named at k, even without a pinned key. Each head
  * verifies with the key stored with it (a rotated key stays valid for the
  * heads it signed); the pin applies to the newest head (ot_lg__check_head). */
-static enum ot_err check_old_heads(sqlite3 *db, const struct ot_lg_shipment *sh,
+static enum ot_err check_old_heads(struct ot_sql *db, const struct ot_lg_shipment *sh,
                                    const struct ot_lg_entry *v, size_t n,
                                    struct ot_ledger_report *rep)
 {
-    sqlite3_stmt *st = NULL;
-    int s;
-    enum ot_err rc = ot_lg__prepare(db,
-                                    "SELECT idx, hash, signature, public_key FROM ledger_heads"
-                                    " WHERE shipment_id=? AND idx<? ORDER BY idx",
-                                    &st);
+    struct ot_sql_stmt *st = NULL;
+    int row = 0;
+    enum ot_err rc = ot_lg__stmt(db,
+                                 "SELECT idx, hash, signature, public_key FROM ledger_heads"
+                                 " WHERE shipment_id=?1 AND idx<?2 ORDER BY idx",
+                                 &st);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, sh->id);
-    sqlite3_bind_int64(st, 2, (int64_t)n - 1);
-    while (rep->ok && (s = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t idx = sqlite3_column_int64(st, 0);
-        const char *h = (const char *)sqlite3_column_text(st, 1);
-        const char *sig = (const char *)sqlite3_column_text(st, 2);
-        const char *pub = (const char *)sqlite3_column_text(st, 3);
+    if ((rc = ot_sql_bind_int64(st, 1, sh->id)) || (rc = ot_sql_bind_int64(st, 2, (int64_t)n - 1)))
+        goto out;
+    while (rep->ok && !(rc = ot_sql_step(st, &row)) && row) {
+        int64_t idx = ot_sql_int64(st, 0);
+        const char *h = ot_sql_text(st, 1);
+        const char *sig = ot_sql_text(st, 2);
+        const char *pub = ot_sql_text(st, 3);
         if (idx < 0)
             continue;
         if (!h || strcmp(h, v[idx].hash) != 0) {
@@ -180,90 +182,87 @@ static enum ot_err check_old_heads(sqlite3 *db, const struct ot_lg_shipment *sh,
         if (ot_lg__verify_head(pub ? pub : "", sh->id, idx, h, sig ? sig : "") != 1)
             ot_lg__rep_fail(rep, sh->id, idx, "the head signed at this index does not verify");
     }
-    sqlite3_finalize(st);
-    return OT_OK;
+out:
+    ot_sql_reset(st);
+    return rc;
 }
 
 struct db_digest_ctx {
-    sqlite3 *db;
-    sqlite3_stmt *st;
+    struct ot_sql *db;
     int64_t shipment;
 };
 
 static enum ot_err db_digest(void *ctx, int64_t idx, struct ot_lg_leaves *l, char root[65])
 {
     struct db_digest_ctx *c = ctx;
-    return ot_lg__db_interval_digest(c->db, c->st, c->shipment, idx, l, root);
+    return ot_lg__db_interval_digest(c->db, c->shipment, idx, l, root);
 }
 
-enum ot_err ot_ledger_verify_db_key(sqlite3 *db, const char *pubkey_hex,
-                                    struct ot_ledger_report *rep)
+/* Checks one shipment's trail (chain, every signed head). */
+static enum ot_err verify_shipment(struct ot_sql *db, int64_t id, const char *pin,
+                                   struct ot_ledger_report *rep)
 {
-    sqlite3_stmt *ships = NULL;
-    struct db_digest_ctx dc = {db, NULL, 0};
-    enum ot_err rc;
-    int s;
-    ot_lg__rep_init(rep);
-    if ((rc = ot_lg__prepare(db, "SELECT DISTINCT shipment_id FROM custody ORDER BY shipment_id",
-                             &ships)))
+    struct db_digest_ctx dc = {db, id};
+    struct ot_lg_shipment sh;
+    struct ot_lg_entry *v = NULL;
+    size_t n = 0;
+    int64_t hidx = -1;
+    char hhash[65] = "", sig[129] = "", pub[65] = "";
+    enum ot_err rc = ot_lg_load_shipment(db, id, &sh);
+    if (rc == OT_ERR_NOTFOUND) {
+        ot_lg__rep_fail(rep, id, 0, "the shipment row of this trail is missing");
+        return OT_OK;
+    }
+    if (rc)
         return rc;
-    if ((rc = ot_lg_readings_prepare(db, &dc.st)))
-        goto out;
-    while (rep->ok && (s = sqlite3_step(ships)) == SQLITE_ROW) {
-        struct ot_lg_shipment sh;
-        struct ot_lg_entry *v = NULL;
-        size_t n = 0;
-        int64_t hidx = -1;
-        char hhash[65] = "", sig[129] = "", pub[65] = "";
-        dc.shipment = sqlite3_column_int64(ships, 0);
-        rc = ot_lg_load_shipment(db, dc.shipment, &sh);
-        if (rc == OT_ERR_NOTFOUND) {
-            ot_lg__rep_fail(rep, dc.shipment, 0, "the shipment row of this trail is missing");
-            rc = OT_OK;
-            break;
-        }
-        if (rc)
-            goto out;
-        rc = ot_lg_load_entries(db, dc.shipment, &v, &n);
-        if (!rc)
-            rc = ot_lg__check_chain(&sh, v, n, db_digest, &dc, rep);
-        if (!rc && rep->ok) {
-            enum ot_err hr = ot_lg_load_head(db, dc.shipment, &hidx, hhash, sig, pub);
-            if (hr == OT_ERR_NOTFOUND)
-                ot_lg__rep_fail(rep, dc.shipment, (int64_t)n - 1, "no signed head in ledger_heads");
-            else if (hr)
-                rc = hr;
-            else if (!(rc = check_old_heads(db, &sh, v, n, rep)))
-                ot_lg__check_head(&sh, v, n, hidx, hhash, sig, pub, pubkey_hex, rep);
-        }
-        ot_lg_entries_free(v, n);
-        ot_lg_shipment_clear(&sh);
-        if (rc)
-            goto out;
+    rc = ot_lg_load_entries(db, id, &v, &n);
+    if (!rc)
+        rc = ot_lg__check_chain(&sh, v, n, db_digest, &dc, rep);
+    if (!rc && rep->ok) {
+        enum ot_err hr = ot_lg_load_head(db, id, &hidx, hhash, sig, pub);
+        if (hr == OT_ERR_NOTFOUND)
+            ot_lg__rep_fail(rep, id, (int64_t)n - 1, "no signed head in ledger_heads");
+        else if (hr)
+            rc = hr;
+        else if (!(rc = check_old_heads(db, &sh, v, n, rep)))
+            ot_lg__check_head(&sh, v, n, hidx, hhash, sig, pub, pin, rep);
     }
-    if (rep->ok) {
-        /* readings linked to no entry of their shipment's trail */
-        sqlite3_stmt *st = NULL;
-        if ((rc = ot_lg__prepare(
-                 db,
-                 "SELECT c.shipment_id, c.idx FROM custody_readings c WHERE NOT EXISTS"
-                 " (SELECT 1 FROM custody k WHERE k.shipment_id=c.shipment_id"
-                 " AND k.idx=c.idx) LIMIT 1",
-                 &st)))
-            goto out;
-        if (sqlite3_step(st) == SQLITE_ROW)
-            ot_lg__rep_fail(rep, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                            "readings are linked to this entry but the entry is missing");
-        sqlite3_finalize(st);
-    }
-    rc = OT_OK;
-out:
-    sqlite3_finalize(dc.st);
-    sqlite3_finalize(ships);
+    ot_lg_entries_free(v, n);
+    ot_lg_shipment_clear(&sh);
     return rc;
 }
 
-enum ot_err ot_ledger_verify_db(sqlite3 *db, struct ot_ledger_report *rep)
+enum ot_err ot_ledger_verify_db_key(struct ot_sql *db, const char *pubkey_hex,
+                                    struct ot_ledger_report *rep)
+{
+    struct ot_sql_stmt *ships = NULL, *st = NULL;
+    enum ot_err rc;
+    int row = 0;
+    ot_lg__rep_init(rep);
+    if ((rc = ot_lg__stmt(db, "SELECT DISTINCT shipment_id FROM custody ORDER BY shipment_id",
+                          &ships)))
+        return rc;
+    while (rep->ok && !(rc = ot_sql_step(ships, &row)) && row)
+        if ((rc = verify_shipment(db, ot_sql_int64(ships, 0), pubkey_hex, rep)))
+            break;
+    ot_sql_reset(ships);
+    if (rc || !rep->ok)
+        return rc;
+    /* readings linked to no entry of their shipment's trail */
+    if ((rc = ot_lg__stmt(db,
+                          "SELECT c.shipment_id, c.idx FROM custody_readings c WHERE NOT EXISTS"
+                          " (SELECT 1 FROM custody k WHERE k.shipment_id=c.shipment_id"
+                          " AND k.idx=c.idx) ORDER BY c.shipment_id, c.idx LIMIT 1",
+                          &st)))
+        return rc;
+    if (!(rc = ot_sql_step(st, &row)) && row)
+        ot_lg__rep_fail(rep, ot_sql_int64(st, 0), ot_sql_int64(st, 1),
+                        "readings are linked to this entry but the entry is missing");
+    ot_sql_reset(st);
+    return rc;
+}
+
+enum ot_err ot_ledger_verify_db(struct ot_sql *db, struct ot_ledger_report *rep)
 {
     return ot_ledger_verify_db_key(db, NULL, rep);
 }

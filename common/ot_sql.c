@@ -16,7 +16,8 @@ int ot_sql_is_uri(const char *database)
            (!strncmp(database, "postgresql://", 13) || !strncmp(database, "postgres://", 11));
 }
 
-/* The URI without "user:password@", or the path as it is. */
+/* The URI without "user:password@" and without its parameters (which may
+ * hold password=...), or the path as it is. */
 static void safe_name(const char *database, char *out, size_t cap)
 {
     const char *p = strstr(database, "://");
@@ -33,7 +34,7 @@ static void safe_name(const char *database, char *out, size_t cap)
             p = at + 1;
         database = p;
     }
-    size_t rest = strlen(database);
+    size_t rest = p ? strcspn(database, "?") : strlen(database);
     if (n + rest >= cap)
         rest = cap - 1 - n;
     memcpy(out + n, database, rest);
@@ -158,6 +159,20 @@ enum ot_err ot_sql_prepare(struct ot_sql *db, const char *sql, struct ot_sql_stm
     db->stmts = st;
     *out = st;
     return OT_OK;
+}
+
+enum ot_err ot_sql_prepare_cached(struct ot_sql *db, const char *sql, struct ot_sql_stmt **out)
+{
+    for (struct ot_sql_stmt *st = db->stmts; st; st = st->next)
+        if (st->cached && strcmp(st->sql, sql) == 0) {
+            db->ops->reset(st);
+            *out = st;
+            return OT_OK;
+        }
+    enum ot_err rc = ot_sql_prepare(db, sql, out);
+    if (!rc)
+        (*out)->cached = 1;
+    return rc;
 }
 
 enum ot_err ot_sql_bind_int64(struct ot_sql_stmt *st, int idx, int64_t v)
@@ -285,9 +300,4 @@ enum ot_err ot_sql_rewrite_placeholders(const char *sql, char *out, size_t cap, 
     out[n] = '\0';
     *nparams = max;
     return OT_OK;
-}
-
-void *ot_sql_sqlite_handle(struct ot_sql *db)
-{
-    return db && db->ops->kind == OT_SQL_SQLITE ? db->conn : NULL;
 }

@@ -67,6 +67,12 @@ void ot_sql_rollback(struct ot_sql *db);
 
 /* Prepares sql for this connection; *out stays owned by db. */
 enum ot_err ot_sql_prepare(struct ot_sql *db, const char *sql, struct ot_sql_stmt **out);
+/* The connection's statement for exactly this SQL text: prepared on the
+ * first call, the same handle (reset) on every later call. For code that
+ * is handed a connection and keeps no handles of its own (the ledger), so
+ * it still prepares each statement once per connection. Only statements
+ * made by this function are shared: do not interleave two runs of one text. */
+enum ot_err ot_sql_prepare_cached(struct ot_sql *db, const char *sql, struct ot_sql_stmt **out);
 
 /* Parameters are numbered from 1. Text is copied (len -1: up to the NUL). */
 enum ot_err ot_sql_bind_int64(struct ot_sql_stmt *st, int idx, int64_t v);
@@ -95,10 +101,5 @@ const char *ot_sql_text(const struct ot_sql_stmt *st, int col);
  * (cap bytes); *nparams gets the highest number. OT_ERR_TOOBIG if out is
  * too small, OT_ERR_PARSE for a malformed ?N. Pure; exposed for tests. */
 enum ot_err ot_sql_rewrite_placeholders(const char *sql, char *out, size_t cap, int *nparams);
-
-/* TRANSITIONAL (issue 10, while the programs move onto ot_sql): the
- * sqlite3 * under a SQLite connection, NULL on PostgreSQL. Deleted when the
- * last caller is gone; new code must not use it. */
-void *ot_sql_sqlite_handle(struct ot_sql *db);
 
 #endif

@@ -52,6 +52,7 @@ struct ot_sql_stmt {
     char **vals;  /* nparams texts, NULL = SQL NULL */
     unsigned gen; /* generation it was prepared in; 0 = not yet */
     int started, row, nrows;
+    int cached; /* made by ot_sql_prepare_cached: shared by its text */
     int64_t changes;
 };
 

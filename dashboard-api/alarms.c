@@ -11,12 +11,12 @@
 #include "ot_time.h"
 
 /* Alarm object from an ST_ALARMS_LIST/ST_ALARM_GET row. */
-static cJSON *alarm_row(sqlite3_stmt *st)
+static cJSON *alarm_row(const struct ot_sql_stmt *st)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    api__add_num(o, "id", (double)sqlite3_column_int64(st, 0));
+    api__add_num(o, "id", (double)ot_sql_int64(st, 0));
     api__add_text(o, "type", st, 1);
     api__add_text(o, "severity", st, 2);
     api__add_text(o, "state", st, 3);
@@ -26,23 +26,23 @@ static cJSON *alarm_row(sqlite3_stmt *st)
     api__add_text(o, "acked_by", st, 7);
     api__add_text(o, "ack_comment", st, 8);
     api__add_iso(o, "escalated_at", st, 9);
-    cJSON_AddBoolToObject(o, "late", sqlite3_column_int(st, 10) != 0);
+    cJSON_AddBoolToObject(o, "late", ot_sql_int64(st, 10) != 0);
     api__add_text(o, "message", st, 11);
-    if (sqlite3_column_type(st, 12) == SQLITE_NULL)
+    if (ot_sql_is_null(st, 12))
         cJSON_AddNullToObject(o, "value");
     else
-        api__add_num(o, "value", sqlite3_column_double(st, 12));
+        api__add_num(o, "value", ot_sql_double(st, 12));
     api__add_text(o, "container", st, 13);
-    if (sqlite3_column_type(st, 14) == SQLITE_NULL)
+    if (ot_sql_is_null(st, 14))
         cJSON_AddNullToObject(o, "shipment_id");
     else
-        api__add_num(o, "shipment_id", (double)sqlite3_column_int64(st, 14));
+        api__add_num(o, "shipment_id", (double)ot_sql_int64(st, 14));
     return o;
 }
 
-static cJSON *alarm_page_row(sqlite3_stmt *st, void *arg)
+static cJSON *alarm_page_row(const struct ot_sql_stmt *st, void *arg)
 {
-    *(int64_t *)arg = sqlite3_column_int64(st, 0);
+    *(int64_t *)arg = ot_sql_int64(st, 0);
     return alarm_row(st);
 }
 
@@ -68,23 +68,39 @@ void api__h_alarms(struct api_req *r)
         return;
     cJSON_Delete(ship);
     cJSON *items = cJSON_CreateArray();
-    sqlite3_stmt *st = api__stmt(d, ST_ALARMS_LIST);
-    if (!items || !st) {
+    struct ot_sql_stmt *st = api__stmt(d, ST_ALARMS_LIST);
+    if (!items || !st || ot_sql_bind_int64(st, 1, r->path_id) || ot_sql_bind_int64(st, 2, after) ||
+        ot_sql_bind_text(st, 3, state, -1) || ot_sql_bind_int64(st, 4, limit + 1)) {
         cJSON_Delete(items);
         api__reply_error(r, 500, "internal", "database unavailable");
         return;
     }
-    sqlite3_bind_int64(st, 1, r->path_id);
-    sqlite3_bind_int64(st, 2, after);
-    if (state)
-        sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, limit + 1);
     int64_t last = 0;
     int more;
     if (api__page_fill(r, st, limit, items, &more, alarm_page_row, &last))
         return;
     snprintf(next, sizeof next, "%lld", (long long)last);
     api__reply_json(r, 200, api__page(items, more ? next : NULL));
+}
+
+/* The alarm as JSON in *out (NULL when there is no such alarm); -1 on a
+ * database failure, 0 otherwise. */
+static int alarm_load(struct api_db *d, int64_t id, cJSON **out)
+{
+    int row = 0;
+    *out = NULL;
+    struct ot_sql_stmt *st = api__stmt(d, ST_ALARM_GET);
+    if (!st || ot_sql_bind_int64(st, 1, id) || ot_sql_step(st, &row)) {
+        if (st)
+            ot_sql_reset(st);
+        return -1;
+    }
+    if (row && !(*out = alarm_row(st))) {
+        ot_sql_reset(st);
+        return -1;
+    }
+    ot_sql_reset(st);
+    return 0;
 }
 
 void api__h_alarm_ack(struct api_req *r)
@@ -115,63 +131,52 @@ void api__h_alarm_ack(struct api_req *r)
     struct api_db *d = api__req_db(r);
     if (api__req_begin(r))
         return;
-    sqlite3_stmt *st = api__stmt(d, ST_ALARM_GET);
-    if (!st)
+    if (alarm_load(d, r->path_id, &alarm))
         goto fail;
-    sqlite3_bind_int64(st, 1, r->path_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        api__db_exec(d, "ROLLBACK");
+    if (!alarm) {
+        api__req_rollback(r);
         api__reply_error(r, 404, "not_found", "alarm %lld: no such alarm", (long long)r->path_id);
         return;
     }
-    alarm = alarm_row(st);
-    sqlite3_reset(st);
-    if (!alarm)
-        goto fail;
     const cJSON *cont = cJSON_GetObjectItemCaseSensitive(alarm, "container");
     const cJSON *acked = cJSON_GetObjectItemCaseSensitive(alarm, "acked_at");
     const cJSON *sid = cJSON_GetObjectItemCaseSensitive(alarm, "shipment_id");
     if (!cJSON_IsString(cont) || !api__may_container(&r->who, cont->valuestring)) {
-        api__db_exec(d, "ROLLBACK");
+        api__req_rollback(r);
         cJSON_Delete(alarm);
         api__reply_error(r, 403, "forbidden", "alarm %lld: its container is not on this crew token",
                          (long long)r->path_id);
         return;
     }
-    if (!cJSON_IsNull(acked)) {
-        api__db_exec(d, "ROLLBACK");
-        cJSON_Delete(alarm);
+    char who[160], container[65];
+    int64_t ship_id = cJSON_IsNumber(sid) ? (int64_t)sid->valuedouble : 0;
+    int row;
+    snprintf(container, sizeof container, "%s", cont->valuestring);
+    snprintf(who, sizeof who, "%s (%s)", r->who.name, api__role_name(r->who.role));
+    int was_acked = !cJSON_IsNull(acked);
+    cJSON_Delete(alarm);
+    alarm = NULL;
+    /* acked_at IS NULL in the UPDATE decides, not the read above: of two
+     * acknowledgements racing (two API processes), one changes the row */
+    struct ot_sql_stmt *st = was_acked ? NULL : api__stmt(d, ST_ALARM_ACK);
+    if (!was_acked &&
+        (!st || ot_sql_bind_int64(st, 1, r->path_id) ||
+         ot_sql_bind_int64(st, 2, ot_time_now_ms()) || ot_sql_bind_text(st, 3, who, -1) ||
+         ot_sql_bind_text(st, 4, comment[0] ? comment : NULL, -1) || ot_sql_step(st, &row))) {
+        if (st)
+            ot_sql_reset(st);
+        goto fail;
+    }
+    int64_t changed = st ? ot_sql_changes(st) : 0;
+    if (st)
+        ot_sql_reset(st);
+    if (changed != 1) {
+        api__req_rollback(r);
         api__reply_error(r, 409, "conflict", "alarm %lld: already acknowledged",
                          (long long)r->path_id);
         return;
     }
-    char who[160], container[65];
-    int64_t ship_id = cJSON_IsNumber(sid) ? (int64_t)sid->valuedouble : 0;
-    snprintf(container, sizeof container, "%s", cont->valuestring);
-    snprintf(who, sizeof who, "%s (%s)", r->who.name, api__role_name(r->who.role));
-    st = api__stmt(d, ST_ALARM_ACK);
-    if (!st)
-        goto fail;
-    sqlite3_bind_int64(st, 1, r->path_id);
-    sqlite3_bind_int64(st, 2, ot_time_now_ms());
-    sqlite3_bind_text(st, 3, who, -1, SQLITE_STATIC);
-    if (comment[0])
-        sqlite3_bind_text(st, 4, comment, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (s != SQLITE_DONE)
-        goto fail;
-    cJSON_Delete(alarm);
-    alarm = NULL;
-    st = api__stmt(d, ST_ALARM_GET);
-    if (!st)
-        goto fail;
-    sqlite3_bind_int64(st, 1, r->path_id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        alarm = alarm_row(st);
-    sqlite3_reset(st);
-    if (!alarm)
+    if (alarm_load(d, r->path_id, &alarm) || !alarm)
         goto fail;
     cJSON *ev = cJSON_CreateObject();
     cJSON *au = cJSON_CreateObject();
@@ -187,13 +192,17 @@ void api__h_alarm_ack(struct api_req *r)
     }
     cJSON_Delete(ev);
     cJSON_Delete(au);
-    if (!ok || api__db_exec(d, "COMMIT"))
+    if (!ok)
         goto fail;
+    if (api__req_commit(r)) {
+        cJSON_Delete(alarm);
+        return;
+    }
     ot_info("alarm acknowledged id=%lld by=%s", (long long)r->path_id, r->who.name);
     api__reply_json(r, 200, alarm);
     return;
 fail:
     cJSON_Delete(alarm);
-    api__db_exec(d, "ROLLBACK");
+    api__req_rollback(r);
     api__reply_error(r, 500, "internal", "could not acknowledge the alarm");
 }

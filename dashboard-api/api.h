@@ -1,18 +1,19 @@
 /* api.h - organtrack-api internals shared across its files (prefix api__).
  * The design is described in docs/internals/api.md: libmicrohttpd with an
  * epoll thread pool, a route table with roles (default deny), a pool of
- * SQLite connections with statements prepared once per connection, and a
- * single SSE pump thread that feeds suspended event-stream connections. */
+ * database connections (ot_sql: SQLite or PostgreSQL) with statements
+ * prepared once per connection, and a single SSE pump thread that feeds
+ * suspended event-stream connections. */
 #ifndef OT_API_H
 #define OT_API_H
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ot_err.h"
+#include "ot_sql.h"
 
 struct ot_preservation_set;
 struct ot_ledger_key;
@@ -68,10 +69,11 @@ enum api_role api__role_parse(const char *s);
 /* 1 if the principal may see shipments of container c (crew: listed only). */
 int api__may_container(const struct api_principal *p, const char *c);
 
-/* ---- SQLite pool (db.c) ---- */
+/* ---- database: connection pool and statements (db.c) ---- */
 
 enum api_stmt {
     ST_TOKEN_BY_HASH,
+    ST_TOKEN_BY_HASH_STAMP,
     ST_SHIP_LIST,
     ST_SHIP_GET,
     ST_SHIP_INSERT,
@@ -91,6 +93,13 @@ enum api_stmt {
     ST_TOKEN_INSERT,
     ST_TOKEN_LIST,
     ST_TOKEN_REVOKE,
+    ST_SHIP_LOCK,
+    ST_M_READINGS,
+    ST_M_REJECTS,
+    ST_M_ALARMS,
+    ST_M_ALARMS_TOTAL,
+    ST_M_SHIPMENTS,
+    ST_M_COUNTERS,
     ST__COUNT
 };
 
@@ -145,23 +154,48 @@ enum api_ship_col { API_SHIP_COLUMNS(API_SHIP_COL_ENUM, API_SHIP_COL_ENUM) SC__C
 #undef API_SHIP_COL_ENUM
 
 struct api_db {
-    struct ot_sql *sql; /* the connection (ot_sql.h) */
-    sqlite3 *db;        /* TRANSITIONAL: ot_sql_sqlite_handle(sql) until the port */
-    sqlite3_stmt *st[ST__COUNT];
+    struct ot_sql *sql;                /* the connection (ot_sql.h) */
+    struct ot_sql_stmt *st[ST__COUNT]; /* prepared on first use */
+    int in_tx;                         /* a transaction is open */
+    unsigned epoch;                    /* pool loss epoch it was last checked in */
+    int lost_noted;                    /* its loss was logged and told to the pool */
 };
 
 struct api_pool;
-enum ot_err api__pool_open(const char *path, size_t n, struct api_pool **out);
+enum ot_err api__pool_open(const char *database, size_t n, struct api_pool **out);
 void api__pool_close(struct api_pool *p);
-/* Blocks until a connection is free. Never NULL. */
+/* Blocks until a connection is free. Never NULL. A connection that was
+ * lost (PostgreSQL stopped, failover) is reconnected here, before its next
+ * use; so is one not used since another connection was found lost. */
 struct api_db *api__pool_get(struct api_pool *p);
+/* Rolls back an open transaction; notes a lost connection. */
 void api__pool_put(struct api_pool *p, struct api_db *d);
-/* The statement, prepared on first use and reset+cleared; NULL on failure (logged). */
-sqlite3_stmt *api__stmt(struct api_db *d, enum api_stmt which);
-/* Opens one stand-alone connection with statements (CLI, SSE pump). */
-enum ot_err api__db_open(const char *path, struct api_db *d);
+/* The statement, prepared on first use and reset; NULL on failure (logged)
+ * or when the connection is known lost. */
+struct ot_sql_stmt *api__stmt(struct api_db *d, enum api_stmt which);
+/* Opens one stand-alone connection (CLI, SSE pump); migrates the schema. */
+enum ot_err api__db_open(const char *database, struct api_db *d);
 void api__db_close(struct api_db *d);
-enum ot_err api__db_exec(struct api_db *d, const char *sql);
+/* Transactions, the only place they start and end: a write transaction
+ * (SQLite: BEGIN IMMEDIATE, the write lock at once; PostgreSQL: BEGIN), a
+ * read transaction (SQLite: one set of WAL locks for several reads;
+ * PostgreSQL: nothing, every statement reads committed data), commit and
+ * rollback (a no-op outside a transaction). */
+enum ot_err api__db_begin(struct api_db *d);
+enum ot_err api__db_begin_read(struct api_db *d);
+enum ot_err api__db_commit(struct api_db *d);
+void api__db_rollback(struct api_db *d);
+/* 1 if the connection is gone (PostgreSQL; never on SQLite). */
+int api__db_lost(const struct api_db *d);
+/* Reconnects a lost connection; OT_OK if it is usable. */
+enum ot_err api__db_revive(struct api_db *d);
+/* Binds who's scope to a statement: parameter `first` gets 1 for a crew
+ * token (else 0), first+1 .. first+API_MAX_CONTAINERS its containers (the
+ * rest stay NULL); the SQL reads (?F = 0 OR container IN (?F+1, ...)), so
+ * scoping happens in SQL the same way on both backends. */
+enum ot_err api__bind_scope(struct ot_sql_stmt *st, int first, const struct api_principal *who);
+/* Binds v[0..n-1] to parameters 1..n; the first failure's code. */
+enum ot_err api__bind_int64s(struct ot_sql_stmt *st, const int64_t *v, int n);
 /* Appends an audit row and (when kind != NULL) an events row, in the caller's transaction. */
 enum ot_err api__audit(struct api_db *d, const struct api_principal *who, const char *action,
                        const char *target, const cJSON *detail);
@@ -201,13 +235,14 @@ struct api_req {
     struct MHD_Response *resp;
     int responded;
     int queued;
-    struct api_db *db; /* pooled connection, taken on first use (api__req_db) */
+    struct api_db *db;  /* pooled connection, taken on first use (api__req_db) */
+    int64_t list_stamp; /* API_RF_CACHE_STAMP: read with the token; -1 if not */
 };
 
 #define API_ROUTE_UNMATCHED (-1)
 #define API_ROUTE_STATIC (-2)
 
-/* The request's pooled SQLite connection (released after the handler). */
+/* The request's pooled connection (released after the handler). */
 struct api_db *api__req_db(struct api_req *r);
 
 /* Queue a JSON document (takes ownership of j). */
@@ -227,9 +262,15 @@ cJSON *api__body_json(struct api_req *r);
 /* 400 naming the first key of body not in known (NULL-terminated), listing
  * the known ones; 0 if all known. */
 int api__body_check(struct api_req *r, const cJSON *body, const char *const *known);
-/* BEGIN IMMEDIATE on the request's connection; replies 503 busy and
- * returns -1 if the database is busy, 0 otherwise. */
+/* The request's write transaction (one per request that writes): begins it
+ * on the request's connection; on failure replies 503 (busy, or
+ * unavailable when the database is gone) and returns -1; 0 otherwise. */
 int api__req_begin(struct api_req *r);
+/* Commits; on failure rolls back, replies 500 (503 if the database is
+ * gone) unless a reply is queued, and returns -1. 0 on success. */
+int api__req_commit(struct api_req *r);
+/* Rolls the request's transaction back (nothing if none is open). */
+void api__req_rollback(struct api_req *r);
 
 /* ---- route table (routes.c) ---- */
 
@@ -243,6 +284,10 @@ enum api_route_flag {
     /* token lookup and the handler's reads share one read transaction
      * (BEGIN before authentication): one set of WAL locks per request */
     API_RF_READ_TX = 1 << 1,
+    /* the token lookup also reads the list cache's stamp (max events id) in
+     * the same statement, into api_req.list_stamp: on PostgreSQL one round
+     * trip instead of two for a page served from the cache */
+    API_RF_CACHE_STAMP = 1 << 2,
 };
 
 struct api_route {
@@ -265,9 +310,9 @@ int api__route_match(const char *pattern, const char *path, int64_t *id);
 /* ---- JSON of row values (json.c) ---- */
 
 /* Column col as an RFC 3339 time (epoch ms in the row), or null. */
-void api__add_iso(cJSON *o, const char *key, sqlite3_stmt *st, int col);
+void api__add_iso(cJSON *o, const char *key, const struct ot_sql_stmt *st, int col);
 /* Column col as a string, or null. */
-void api__add_text(cJSON *o, const char *key, sqlite3_stmt *st, int col);
+void api__add_text(cJSON *o, const char *key, const struct ot_sql_stmt *st, int col);
 /* A number as raw JSON text that reads back as exactly v (null if not finite). */
 void api__add_num(cJSON *o, const char *key, double v);
 
@@ -278,7 +323,7 @@ void api__add_num(cJSON *o, const char *key, double v);
 
 /* Builds one list item from the current row of st and records the page's
  * cursor from it in arg; NULL when out of memory. */
-typedef cJSON *(*api_page_row_fn)(sqlite3_stmt *st, void *arg);
+typedef cJSON *(*api_page_row_fn)(const struct ot_sql_stmt *st, void *arg);
 /* Wraps items into {"items":[...],"next":cursor|null} (takes items; NULL on
  * failure). */
 cJSON *api__page(cJSON *items, const char *next);
@@ -291,15 +336,15 @@ int api__page_args(struct api_req *r, int64_t def, int64_t max, int64_t *limit, 
  * rows row() builds to items and sets *more when a row beyond the page
  * exists. Resets st. On a database or memory failure replies 500, frees
  * items and returns -1; 0 otherwise. */
-int api__page_fill(struct api_req *r, sqlite3_stmt *st, int64_t limit, cJSON *items, int *more,
-                   api_page_row_fn row, void *arg);
+int api__page_fill(struct api_req *r, struct ot_sql_stmt *st, int64_t limit, cJSON *items,
+                   int *more, api_page_row_fn row, void *arg);
 
 /* ---- readings (readings.c) ---- */
 
 /* A reading as in the batch: seq, ts, present channels, missing, extras.
  * Columns from `base`: seq, ts, the 12 canonical channels in enum order,
  * missing (JSON array text), extra (JSON object text). */
-cJSON *api__reading_json(sqlite3_stmt *st, int base);
+cJSON *api__reading_json(const struct ot_sql_stmt *st, int base);
 
 /* ---- shipment list page cache (list_cache.c) ---- */
 
@@ -399,17 +444,25 @@ void api__h_static(struct api_req *r);        /* static.c */
  * itself and returns NULL. The JSON is the full shipment object. */
 cJSON *api__shipment_load(struct api_req *r, struct api_db *d, int64_t id, char *container,
                           size_t clen, char *status, size_t slen);
-/* Shipment object for row id (full detail); NULL if absent. */
-cJSON *api__shipment_json(struct api_ctx *ctx, struct api_db *d, int64_t id);
-/* Changes the status inside the caller's transaction (event + audit); 0 on
- * success (shipments_write.c). */
+/* Shipment object for row id (full detail) in *out, NULL if there is no
+ * such shipment; -1 on a database failure, 0 otherwise. */
+int api__shipment_json(struct api_ctx *ctx, struct api_db *d, int64_t id, cJSON **out);
+/* Takes the shipment's row lock for the caller's transaction (a no-op
+ * update: PostgreSQL's row lock, SQLite's write lock is held already), so
+ * a status read and the writes depending on it cannot interleave with
+ * another API process. -1 on a database failure (shipments_write.c). */
+int api__shipment_lock(struct api_db *d, int64_t id);
+/* Changes the status inside the caller's transaction (event + audit): 0 on
+ * success, 1 if it is no longer `from`, -1 on a failed write (shipments_write.c). */
 int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id, const char *container,
                              const char *from, const char *to, const char *why);
 
 /* ---- authentication (auth.c) ---- */
 
-/* Looks up "Bearer X" header value; 0 and fills p on success. */
-int api__authenticate(struct api_db *d, const char *authz, struct api_principal *p);
+/* Looks up "Bearer X" header value: 0 and fills p on success, 1 for a
+ * missing, malformed, unknown or revoked token, -1 if the database failed.
+ * stamp != NULL: the same statement reads the list cache's stamp into it. */
+int api__authenticate(struct api_db *d, const char *authz, struct api_principal *p, int64_t *stamp);
 
 /* ---- tokens (tokens.c; the command line in token_cli.c) ---- */
 

@@ -73,33 +73,38 @@ out:
     return rc;
 }
 
-int api__authenticate(struct api_db *d, const char *authz, struct api_principal *p)
+int api__authenticate(struct api_db *d, const char *authz, struct api_principal *p, int64_t *stamp)
 {
     char hash[OT_SHA256_HEX_LEN + 1];
-    int rc = -1;
+    int rc = 1, row = 0;
     memset(p, 0, sizeof p->token_id + sizeof p->name + sizeof p->role);
     if (!authz || strncmp(authz, "Bearer ", 7) != 0)
-        return -1;
+        return 1;
     const char *tok = authz + 7;
     while (*tok == ' ')
         tok++;
     size_t n = strlen(tok);
     if (n < 8 || n > 256)
-        return -1;
+        return 1;
     if (ot_sha256_hex(tok, n, hash))
         return -1;
-    sqlite3_stmt *st = api__stmt(d, ST_TOKEN_BY_HASH);
-    if (!st)
+    struct ot_sql_stmt *st = api__stmt(d, stamp ? ST_TOKEN_BY_HASH_STAMP : ST_TOKEN_BY_HASH);
+    if (!st || ot_sql_bind_text(st, 1, hash, -1) || ot_sql_step(st, &row)) {
+        if (st)
+            ot_sql_reset(st);
         return -1;
-    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        p->token_id = sqlite3_column_int64(st, 0);
-        snprintf(p->name, sizeof p->name, "%s", (const char *)sqlite3_column_text(st, 1));
-        p->role = api__role_parse((const char *)sqlite3_column_text(st, 2));
-        if (p->role && parse_containers((const char *)sqlite3_column_text(st, 3), p) == 0)
-            rc = 0;
     }
-    sqlite3_reset(st);
+    if (row) {
+        const char *name = ot_sql_text(st, 1);
+        p->token_id = ot_sql_int64(st, 0);
+        snprintf(p->name, sizeof p->name, "%s", name ? name : "");
+        p->role = api__role_parse(ot_sql_text(st, 2));
+        if (p->role && parse_containers(ot_sql_text(st, 3), p) == 0)
+            rc = 0;
+        if (stamp)
+            *stamp = ot_sql_int64(st, 4);
+    }
+    ot_sql_reset(st);
     return rc;
 }
 

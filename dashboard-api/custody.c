@@ -1,12 +1,13 @@
 /* custody.c - the custody trail through the ledger (common/ot_ledger.h),
  * and auditor exports of it.
  *
- * A custody POST is appended by ot_ledger_append, which runs its own
- * transaction (chain check, readings digest, hash, signed head). The
- * consequences for the shipment (departed -> in_transit, received ->
- * delivered, discarded -> discarded), the SSE event and the audit row are
- * then written in a second transaction; the ledger entry is the record of
- * truth and the status follows it. */
+ * A custody POST is one transaction, the request's: the shipment's row
+ * lock, its status read, the ledger entry (ot_ledger_append runs in the
+ * caller's transaction: chain check, readings digest, hash, signed head),
+ * the consequences for the shipment (departed -> in_transit, received ->
+ * delivered, discarded -> discarded), the SSE event and the audit row
+ * commit together or not at all: a failed follow-up write leaves no entry
+ * behind and answers 5xx. */
 #include "api.h"
 
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "ot_ledger.h"
 #include "ot_log.h"
 #include "ot_time.h"
+#include "ot_trail.h"
 
 void api__h_custody_list(struct api_req *r)
 {
@@ -27,7 +29,7 @@ void api__h_custody_list(struct api_req *r)
         return;
     cJSON_Delete(ship);
     cJSON *arr = NULL;
-    enum ot_err rc = ot_ledger_entries(d->db, r->path_id, &arr);
+    enum ot_err rc = ot_ledger_entries(d->sql, r->path_id, &arr);
     if (rc || !arr) {
         cJSON_Delete(arr);
         api__reply_error(r, 500, "internal", "ledger: %s", ot_strerror(rc));
@@ -40,19 +42,6 @@ void api__h_custody_list(struct api_req *r)
         return;
     }
     api__reply_json(r, 200, o);
-}
-
-/* Status a custody event moves the shipment to, or NULL. */
-static const char *custody_status(const char *type, const char *cur)
-{
-    if (strcmp(type, "departed") == 0 && strcmp(cur, "created") == 0)
-        return "in_transit";
-    if (strcmp(type, "received") == 0 &&
-        (strcmp(cur, "in_transit") == 0 || strcmp(cur, "created") == 0))
-        return "delivered";
-    if (strcmp(type, "discarded") == 0 && strcmp(cur, "discarded") && strcmp(cur, "closed"))
-        return "discarded";
-    return NULL;
 }
 
 void api__h_custody_post(struct api_req *r)
@@ -75,6 +64,10 @@ void api__h_custody_post(struct api_req *r)
     struct api_db *d = api__req_db(r);
     if (api__req_begin(r))
         return;
+    if (api__shipment_lock(d, r->path_id)) {
+        api__reply_error(r, 500, "internal", "cannot lock shipment %lld", (long long)r->path_id);
+        goto rollback;
+    }
     cJSON *ship =
         api__shipment_load(r, d, r->path_id, container, sizeof container, status, sizeof status);
     if (!ship)
@@ -99,7 +92,8 @@ void api__h_custody_post(struct api_req *r)
         .comment = in.comment[0] ? in.comment : NULL,
         .ts = ot_time_now_ms(),
     };
-    enum ot_err rc = ot_ledger_append(d->db, r->ctx->key, r->path_id, &ci, &entry, why, sizeof why);
+    enum ot_err rc =
+        ot_ledger_append(d->sql, r->ctx->key, r->path_id, &ci, &entry, why, sizeof why);
     if (rc == OT_ERR_CONFLICT) {
         api__reply_error(r, 409, "conflict", "type: %s", why[0] ? why : "not possible now");
         goto rollback;
@@ -117,11 +111,11 @@ void api__h_custody_post(struct api_req *r)
     /* consequences: status, event, audit */
     snprintf(target, sizeof target, "shipment/%lld", (long long)r->path_id);
     int ok = entry != NULL;
-    const char *next = custody_status(in.type, status);
+    const char *next = ot_trail_custody_status(in.type, status);
     if (ok && next &&
         api__shipment_set_status(r, d, r->path_id, container, status, next,
-                                 in.comment[0] ? in.comment : in.type))
-        ok = 0;
+                                 in.comment[0] ? in.comment : in.type) != 0)
+        ok = 0; /* the row lock keeps the status: only a failed write gets here */
     cJSON *ev = ok ? cJSON_CreateObject() : NULL;
     cJSON *au = ok ? cJSON_CreateObject() : NULL;
     if (ok && ev && au) {
@@ -141,20 +135,25 @@ void api__h_custody_post(struct api_req *r)
     }
     cJSON_Delete(ev);
     cJSON_Delete(au);
-    if (!ok || api__db_exec(d, "COMMIT")) {
+    if (!ok) {
         ot_error("custody append rolled back: a follow-up write failed shipment=%lld type=%s",
                  (long long)r->path_id, in.type);
-        if (!r->responded)
-            api__reply_error(r, 500, "internal",
-                             "the custody entry could not be stored; nothing was written, retry");
+        api__reply_error(r, 500, "internal",
+                         "the custody entry could not be stored; nothing was written, retry");
         goto rollback;
+    }
+    if (api__req_commit(r)) {
+        ot_error("custody append rolled back: commit failed shipment=%lld type=%s",
+                 (long long)r->path_id, in.type);
+        cJSON_Delete(entry);
+        return;
     }
     ot_info("custody appended shipment=%lld type=%s by=%s", (long long)r->path_id, in.type,
             r->who.name);
     api__reply_json(r, 201, entry);
     return;
 rollback:
-    api__db_exec(d, "ROLLBACK");
+    api__req_rollback(r);
     cJSON_Delete(entry);
 }
 
@@ -189,11 +188,11 @@ void api__h_export(struct api_req *r)
         return;
     cJSON_Delete(ship);
     if (strcmp(fmt, "epcis") == 0)
-        rc = ot_ledger_export_epcis(d->db, r->path_id, &out, &len);
+        rc = ot_ledger_export_epcis(d->sql, r->path_id, &out, &len);
     else if (strcmp(fmt, "bundle") == 0)
-        rc = ot_ledger_export_bundle(d->db, r->path_id, &out, &len);
+        rc = ot_ledger_export_bundle(d->sql, r->path_id, &out, &len);
     else
-        rc = ot_ledger_export_csv(d->db, r->path_id, &out, &len);
+        rc = ot_ledger_export_csv(d->sql, r->path_id, &out, &len);
     if (rc || !out) {
         free(out);
         api__reply_error(r, 500, "internal", "export %s: %s", fmt, ot_strerror(rc));
@@ -206,7 +205,8 @@ void api__h_export(struct api_req *r)
     if (au) {
         cJSON_AddStringToObject(au, "format", fmt);
         cJSON_AddNumberToObject(au, "bytes", (double)len);
-        api__audit(d, &r->who, "export", target, au); /* autocommit */
+        if (api__audit(d, &r->who, "export", target, au)) /* one statement: its own commit */
+            ot_warn("export not audited shipment=%lld", (long long)r->path_id);
         cJSON_Delete(au);
     }
     api__reply_bytes(r, 200, ctype, out, len, disp);

@@ -1,7 +1,16 @@
-/* db.c - SQLite access for the API: a fixed pool of connections (one per
- * worker thread plus spares, guarded by a mutex and a condition variable),
- * each with every statement prepared once on first use and kept for the
- * connection's life. A statement handed out is already reset and cleared. */
+/* db.c - the API's database access through ot_sql (SQLite or PostgreSQL):
+ * a fixed pool of connections (one per worker thread plus spares, guarded
+ * by a mutex and a condition variable), each with every statement prepared
+ * once on first use and kept for the connection's life; the transaction
+ * helpers (the only place where one begins or ends); audit and event rows.
+ *
+ * A lost PostgreSQL connection (server stopped, failover) is noticed when
+ * a statement fails on it; the request answers 503 (http.c), and the slot
+ * reconnects before its next use (libpq tries every host of a multi-host
+ * URI again, so target_session_attrs=read-write finds the new primary).
+ * A loss seen on one slot bumps the pool's loss epoch: every other slot
+ * pings its connection once before its next use and reconnects if that
+ * fails, so a failover costs one 503 per process, not one per slot. */
 #include "api.h"
 
 #include <stdlib.h>
@@ -26,20 +35,36 @@
     "SELECT id, type, severity, state, raised_at, cleared_at, acked_at, acked_by,"                 \
     " ack_comment, escalated_at, late, message, value, container, shipment_id FROM alarms "
 
+/* A crew token's containers, one parameter each (api__bind_scope): the
+ * same SQL on both backends (no json_each), and an index can serve it. */
+#define SCOPE_6_37                                                                                 \
+    "?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,"     \
+    "?29,?30,?31,?32,?33,?34,?35,?36,?37"
+#define SCOPE_4_35                                                                                 \
+    "?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,"       \
+    "?27,?28,?29,?30,?31,?32,?33,?34,?35"
+_Static_assert(API_MAX_CONTAINERS == 32, "SCOPE_* lists one parameter per container");
+
 static const char *const sql[ST__COUNT] = {
     [ST_TOKEN_BY_HASH] = "SELECT id, name, role, containers FROM tokens"
                          " WHERE token_hash = ?1 AND revoked_at IS NULL",
-    [ST_SHIP_LIST] =
-        SHIP_SELECT "WHERE (?1 IS NULL OR s.status = ?1)"
-                    " AND (?2 = 0 OR s.status IN ('created','in_transit')) AND s.id > ?3"
-                    " AND (?4 IS NULL OR s.container IN (SELECT value FROM json_each(?4)))"
-                    " ORDER BY s.id LIMIT ?5",
+    /* the same and the list cache's stamp (ST_EVENTS_MAX_ID): one round trip */
+    [ST_TOKEN_BY_HASH_STAMP] = "SELECT id, name, role, containers,"
+                               " (SELECT coalesce(max(id), 0) FROM events) FROM tokens"
+                               " WHERE token_hash = ?1 AND revoked_at IS NULL",
+    /* ?1 status or NULL, ?2 active only, ?3 after id, ?4 limit, ?5.. scope */
+    [ST_SHIP_LIST] = SHIP_SELECT "WHERE (CAST(?1 AS TEXT) IS NULL OR s.status = ?1)"
+                                 " AND (?2 = 0 OR s.status IN ('created','in_transit'))"
+                                 " AND s.id > ?3"
+                                 " AND (?5 = 0 OR s.container IN (" SCOPE_6_37 "))"
+                                 " ORDER BY s.id LIMIT ?4",
     [ST_SHIP_GET] = SHIP_SELECT "WHERE s.id = ?1",
     [ST_SHIP_INSERT] =
         "INSERT INTO shipments (container, profile, donation_code, cross_clamp_at,"
         " origin_name, origin_lat, origin_lon, dest_name, dest_lat, dest_lon, mode, status,"
         " created_at, created_by, updated_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'created', ?12, ?13, ?12)",
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'created', ?12, ?13, ?12)"
+        " RETURNING id",
     [ST_SHIP_OPEN_FOR_CONTAINER] = "SELECT id FROM shipments WHERE container = ?1"
                                    " AND status IN ('created','in_transit')",
     [ST_SHIP_SET_STATUS] =
@@ -47,7 +72,7 @@ static const char *const sql[ST__COUNT] = {
         " delivered_at = CASE WHEN ?2 = 'delivered' THEN ?3 ELSE delivered_at END,"
         " closed_at = CASE WHEN ?2 IN ('closed','discarded') THEN ?3 ELSE closed_at END"
         " WHERE id = ?1 AND status = ?4",
-    [ST_PING] = "SELECT count(*) FROM sqlite_schema",
+    [ST_PING] = "SELECT 1",
     [ST_READINGS] =
         "SELECT seq, ts, temp_c, temp2_c, ambient_c, lat, lon, alt_m, speed_kmh, heading_deg,"
         " lid_open, shock_g, battery_pct, gnss_fix, missing, extra FROM readings"
@@ -60,7 +85,8 @@ static const char *const sql[ST__COUNT] = {
         " FROM readings WHERE shipment_id = ?1 AND ts >= ?2 AND ts <= ?3 AND ts >= ?4"
         " GROUP BY b ORDER BY b LIMIT ?5",
     [ST_ALARMS_LIST] = ALARM_COLS "WHERE shipment_id = ?1 AND id > ?2"
-                                  " AND (?3 IS NULL OR state = ?3) ORDER BY id LIMIT ?4",
+                                  " AND (CAST(?3 AS TEXT) IS NULL OR state = ?3)"
+                                  " ORDER BY id LIMIT ?4",
     [ST_ALARM_GET] = ALARM_COLS "WHERE id = ?1",
     [ST_ALARM_ACK] =
         "UPDATE alarms SET state = CASE WHEN state = 'raised' THEN 'acknowledged' ELSE state END,"
@@ -70,17 +96,30 @@ static const char *const sql[ST__COUNT] = {
                         " VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (ts, actor_name, actor_role, action, target, detail)"
                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_EVENTS_AFTER] =
-        "SELECT id, ts, kind, shipment_id, container, payload FROM events WHERE id > ?1"
-        " AND (?2 IS NULL OR container IN (SELECT value FROM json_each(?2)))"
-        " ORDER BY id LIMIT ?3",
+    /* ?1 after id, ?2 limit, ?3.. scope */
+    [ST_EVENTS_AFTER] = "SELECT id, ts, kind, shipment_id, container, payload FROM events"
+                        " WHERE id > ?1 AND (?3 = 0 OR container IN (" SCOPE_4_35 "))"
+                        " ORDER BY id LIMIT ?2",
     [ST_EVENTS_MAX_ID] = "SELECT coalesce(max(id), 0) FROM events",
     [ST_EVENTS_MIN_ID] = "SELECT min(id) FROM events",
     [ST_TOKEN_INSERT] = "INSERT INTO tokens (name, role, token_hash, containers, created_at)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5)",
+                        " VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
     [ST_TOKEN_LIST] = "SELECT id, name, role, containers, created_at, revoked_at FROM tokens"
                       " ORDER BY id",
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+    /* takes the shipment's row lock (PostgreSQL; SQLite's BEGIN IMMEDIATE
+     * holds the database's write lock already): a status read and the
+     * writes that depend on it cannot interleave with another API process */
+    [ST_SHIP_LOCK] = "UPDATE shipments SET updated_at = updated_at WHERE id = ?1",
+    /* /metrics (metrics.c): label columns first, the value last */
+    [ST_M_READINGS] = "SELECT count(*) FROM readings",
+    [ST_M_REJECTS] = "SELECT label, value FROM counters WHERE name = 'rejects' ORDER BY label",
+    [ST_M_ALARMS] = "SELECT type, state, count(*) FROM alarms GROUP BY type, state"
+                    " ORDER BY type, state",
+    [ST_M_ALARMS_TOTAL] = "SELECT type, count(*) FROM alarms GROUP BY type ORDER BY type",
+    [ST_M_SHIPMENTS] = "SELECT status, count(*) FROM shipments GROUP BY status ORDER BY status",
+    [ST_M_COUNTERS] = "SELECT name, label, value FROM counters WHERE name <> 'rejects'"
+                      " ORDER BY name, label",
 };
 
 struct api_pool {
@@ -89,21 +128,15 @@ struct api_pool {
     size_t n, n_free;
     struct api_db *conns;
     struct api_db **free_list;
+    unsigned lost_epoch; /* +1 each time a slot is found lost (atomic) */
 };
 
-enum ot_err api__db_open(const char *path, struct api_db *d)
+enum ot_err api__db_open(const char *database, struct api_db *d)
 {
     memset(d, 0, sizeof *d);
-    enum ot_err rc = ot_db_open(path, &d->sql);
+    enum ot_err rc = ot_db_open(database, &d->sql);
     if (rc)
         return rc;
-    d->db = ot_sql_sqlite_handle(d->sql);
-    if (!d->db) {
-        ot_error("api: PostgreSQL is not supported by this build yet database=%s",
-                 ot_sql_name(d->sql));
-        ot_sql_close(d->sql);
-        return OT_ERR_INVAL;
-    }
     return OT_OK;
 }
 
@@ -111,35 +144,94 @@ void api__db_close(struct api_db *d)
 {
     if (!d)
         return;
-    for (int i = 0; i < ST__COUNT; i++)
-        sqlite3_finalize(d->st[i]);
-    ot_sql_close(d->sql);
+    ot_sql_close(d->sql); /* frees the statements too */
     memset(d, 0, sizeof *d);
 }
 
-sqlite3_stmt *api__stmt(struct api_db *d, enum api_stmt which)
+struct ot_sql_stmt *api__stmt(struct api_db *d, enum api_stmt which)
 {
-    sqlite3_stmt *st = d->st[which];
+    struct ot_sql_stmt *st = d->st[which];
+    if (ot_sql_lost(d->sql))
+        return NULL; /* known gone (logged once): the request answers 503 */
     if (!st) {
-        if (sqlite3_prepare_v3(d->db, sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
-            SQLITE_OK) {
-            ot_error("sqlite prepare failed stmt=%d error=\"%s\"", (int)which,
-                     sqlite3_errmsg(d->db));
-            return NULL;
-        }
+        if (ot_sql_prepare(d->sql, sql[which], &st))
+            return NULL; /* logged by ot_sql with the library's text */
         d->st[which] = st;
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    ot_sql_reset(st);
     return st;
 }
 
-enum ot_err api__db_exec(struct api_db *d, const char *s)
+enum ot_err api__db_begin(struct api_db *d)
 {
-    return ot_sql_exec(d->sql, s);
+    enum ot_err rc = ot_sql_begin(d->sql);
+    d->in_tx = rc == OT_OK;
+    return rc;
 }
 
-enum ot_err api__pool_open(const char *path, size_t n, struct api_pool **out)
+enum ot_err api__db_begin_read(struct api_db *d)
+{
+    if (ot_sql_kind(d->sql) != OT_SQL_SQLITE)
+        return OT_OK;
+    enum ot_err rc = ot_sql_exec(d->sql, "BEGIN"); /* deferred: a read transaction */
+    d->in_tx = rc == OT_OK;
+    return rc;
+}
+
+enum ot_err api__db_commit(struct api_db *d)
+{
+    if (!d->in_tx)
+        return OT_OK;
+    enum ot_err rc = ot_sql_commit(d->sql);
+    if (rc)
+        ot_sql_rollback(d->sql);
+    d->in_tx = 0;
+    return rc;
+}
+
+void api__db_rollback(struct api_db *d)
+{
+    if (!d->in_tx)
+        return;
+    if (!ot_sql_lost(d->sql)) /* a lost session's transaction is gone with it */
+        ot_sql_rollback(d->sql);
+    d->in_tx = 0;
+}
+
+int api__db_lost(const struct api_db *d)
+{
+    return d && d->sql && ot_sql_lost(d->sql);
+}
+
+enum ot_err api__db_revive(struct api_db *d)
+{
+    if (!ot_sql_lost(d->sql))
+        return OT_OK;
+    d->in_tx = 0;
+    enum ot_err rc = ot_sql_reconnect(d->sql); /* logs either way */
+    if (!rc)
+        d->lost_noted = 0;
+    return rc;
+}
+
+enum ot_err api__bind_int64s(struct ot_sql_stmt *st, const int64_t *v, int n)
+{
+    enum ot_err rc = OT_OK;
+    for (int i = 0; !rc && i < n; i++)
+        rc = ot_sql_bind_int64(st, i + 1, v[i]);
+    return rc;
+}
+
+enum ot_err api__bind_scope(struct ot_sql_stmt *st, int first, const struct api_principal *who)
+{
+    int scoped = who && who->role == API_ROLE_CREW;
+    enum ot_err rc = ot_sql_bind_int64(st, first, scoped);
+    for (size_t i = 0; !rc && scoped && i < who->n_containers && i < API_MAX_CONTAINERS; i++)
+        rc = ot_sql_bind_text(st, first + 1 + (int)i, who->containers[i], -1);
+    return rc;
+}
+
+enum ot_err api__pool_open(const char *database, size_t n, struct api_pool **out)
 {
     enum ot_err rc = OT_ERR_NOMEM;
     struct api_pool *p = calloc(1, sizeof *p);
@@ -153,7 +245,7 @@ enum ot_err api__pool_open(const char *path, size_t n, struct api_pool **out)
     if (!p->conns || !p->free_list)
         goto fail;
     for (size_t i = 0; i < n; i++) {
-        rc = api__db_open(path, &p->conns[i]);
+        rc = api__db_open(database, &p->conns[i]);
         if (rc)
             goto fail;
         p->n++;
@@ -179,6 +271,24 @@ void api__pool_close(struct api_pool *p)
     free(p);
 }
 
+/* Before a slot is handed out: reconnect it if it is known lost, or, when
+ * another slot was found lost since this one was last checked, ping it
+ * first (its server may be the one that went away). */
+static void slot_check(struct api_pool *p, struct api_db *d)
+{
+    unsigned epoch = __atomic_load_n(&p->lost_epoch, __ATOMIC_ACQUIRE);
+    if (d->epoch != epoch && !ot_sql_lost(d->sql)) {
+        struct ot_sql_stmt *st = api__stmt(d, ST_PING);
+        int row = 0;
+        if (st) {
+            (void)ot_sql_step(st, &row);
+            ot_sql_reset(st);
+        }
+    }
+    if (api__db_revive(d) == OT_OK)
+        d->epoch = epoch;
+}
+
 struct api_db *api__pool_get(struct api_pool *p)
 {
     pthread_mutex_lock(&p->mu);
@@ -186,6 +296,7 @@ struct api_db *api__pool_get(struct api_pool *p)
         pthread_cond_wait(&p->cv, &p->mu);
     struct api_db *d = p->free_list[--p->n_free];
     pthread_mutex_unlock(&p->mu);
+    slot_check(p, d);
     return d;
 }
 
@@ -194,8 +305,14 @@ void api__pool_put(struct api_pool *p, struct api_db *d)
     if (!d)
         return;
     /* never hand on a connection inside a transaction */
-    if (!sqlite3_get_autocommit(d->db))
-        ot_sql_rollback(d->sql);
+    api__db_rollback(d);
+    if (ot_sql_lost(d->sql) && !d->lost_noted) {
+        /* the others are told to check theirs before their next use */
+        __atomic_add_fetch(&p->lost_epoch, 1, __ATOMIC_ACQ_REL);
+        d->lost_noted = 1;
+        ot_warn("database connection lost; reconnecting before its next use database=%s",
+                ot_sql_name(d->sql));
+    }
     pthread_mutex_lock(&p->mu);
     p->free_list[p->n_free++] = d;
     pthread_cond_signal(&p->cv);
@@ -206,23 +323,19 @@ enum ot_err api__audit(struct api_db *d, const struct api_principal *who, const 
                        const char *target, const cJSON *detail)
 {
     enum ot_err rc = OT_ERR_DB;
+    int row;
     char *txt = detail ? cJSON_PrintUnformatted(detail) : NULL;
-    sqlite3_stmt *st = api__stmt(d, ST_AUDIT_INSERT);
+    struct ot_sql_stmt *st = api__stmt(d, ST_AUDIT_INSERT);
     if (!st || (detail && !txt))
         goto out;
-    sqlite3_bind_int64(st, 1, ot_time_now_ms());
-    sqlite3_bind_text(st, 2, who->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, api__role_name(who->role), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
-    if (target)
-        sqlite3_bind_text(st, 5, target, -1, SQLITE_STATIC);
-    if (txt)
-        sqlite3_bind_text(st, 6, txt, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        ot_error("audit insert failed error=\"%s\"", sqlite3_errmsg(d->db));
-    else
-        rc = OT_OK;
-    sqlite3_reset(st);
+    if ((rc = ot_sql_bind_int64(st, 1, ot_time_now_ms())) ||
+        (rc = ot_sql_bind_text(st, 2, who->name, -1)) ||
+        (rc = ot_sql_bind_text(st, 3, api__role_name(who->role), -1)) ||
+        (rc = ot_sql_bind_text(st, 4, action, -1)) || (rc = ot_sql_bind_text(st, 5, target, -1)) ||
+        (rc = ot_sql_bind_text(st, 6, txt, -1)) || (rc = ot_sql_step(st, &row)))
+        ot_error("audit insert failed database=%s action=%s error=\"%s\"", ot_sql_name(d->sql),
+                 action, ot_sql_errmsg(d->sql));
+    ot_sql_reset(st);
 out:
     cJSON_free(txt);
     return rc;
@@ -232,22 +345,19 @@ enum ot_err api__event(struct api_db *d, const char *kind, int64_t shipment_id,
                        const char *container, const cJSON *payload)
 {
     enum ot_err rc = OT_ERR_DB;
+    int row;
     char *txt = cJSON_PrintUnformatted(payload);
-    sqlite3_stmt *st = api__stmt(d, ST_EVENT_INSERT);
+    struct ot_sql_stmt *st = api__stmt(d, ST_EVENT_INSERT);
     if (!st || !txt)
         goto out;
-    sqlite3_bind_int64(st, 1, ot_time_now_ms());
-    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-    if (shipment_id > 0)
-        sqlite3_bind_int64(st, 3, shipment_id);
-    if (container)
-        sqlite3_bind_text(st, 4, container, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, txt, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        ot_error("event insert failed error=\"%s\"", sqlite3_errmsg(d->db));
-    else
-        rc = OT_OK;
-    sqlite3_reset(st);
+    if ((rc = ot_sql_bind_int64(st, 1, ot_time_now_ms())) ||
+        (rc = ot_sql_bind_text(st, 2, kind, -1)) ||
+        (rc = shipment_id > 0 ? ot_sql_bind_int64(st, 3, shipment_id) : ot_sql_bind_null(st, 3)) ||
+        (rc = ot_sql_bind_text(st, 4, container, -1)) || (rc = ot_sql_bind_text(st, 5, txt, -1)) ||
+        (rc = ot_sql_step(st, &row)))
+        ot_error("event insert failed database=%s kind=%s error=\"%s\"", ot_sql_name(d->sql), kind,
+                 ot_sql_errmsg(d->sql));
+    ot_sql_reset(st);
 out:
     cJSON_free(txt);
     return rc;

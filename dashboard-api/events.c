@@ -5,9 +5,10 @@
  * callback that hands out whatever bytes are pending in the client's
  * buffer; when the buffer is empty the callback suspends the connection
  * (MHD_suspend_connection) and returns 0, so the worker thread moves on to
- * other connections. One pump thread, with its own SQLite connection, wakes
- * every sse_poll_ms (default 200 ms), reads rows with id > the client's last
- * id (filtered to the token's containers for crew), formats them as
+ * other connections. One pump thread, with its own database connection, wakes
+ * every sse_poll_ms (default 200 ms), reads the newest event id and, for
+ * each client behind it, the rows with id > the client's last id (filtered
+ * to the token's containers for crew), formats them as
  *   id: N / event: KIND / data: JSON
  * appends a ": heartbeat" comment after sse_heartbeat_s of silence, and
  * resumes the connections that have bytes to send.
@@ -19,7 +20,14 @@
  * the pump stops reading for it until it drains (no unbounded memory).
  * Locking: the suspend decision (reader) and the resume decision (pump)
  * are both taken under the client's mutex, so no wake-up is lost; clients
- * are reference-counted so the pump never touches a freed one. */
+ * are reference-counted so the pump never touches a freed one.
+ *
+ * Several API processes on one database: each pump reads the events table
+ * itself, so an event written by any process (another API, the collector)
+ * reaches every stream; on PostgreSQL ids become visible in increasing
+ * order (ot_db_schema_pg.c), so "id > last" skips nothing. A lost database
+ * connection is reconnected by the pump, at most once a second; the
+ * streams stay open (heartbeats continue) and resume where they were. */
 #include "http.h"
 
 #include <stdio.h>
@@ -45,8 +53,7 @@ struct sse_client {
     size_t len, off, cap;
     int64_t last_id; /* pump only (after registration) */
     int64_t last_write_ms;
-    int scoped; /* crew: filter by containers_json */
-    char containers_json[API_MAX_CONTAINERS * 68 + 4];
+    struct api_principal who; /* crew: filtered to its containers */
     struct sse_client *next;
 };
 
@@ -60,6 +67,7 @@ struct api_sse {
     pthread_t pump;
     int pump_started;
     struct api_db db;
+    int64_t revive_ms; /* pump: last reconnect attempt (monotonic) */
 };
 
 static void client_unref_locked(struct api_sse *s, struct sse_client *c)
@@ -143,29 +151,28 @@ static void sse_free(void *cls)
 }
 
 /* Formats one events row into out; returns length or -1. */
-static int format_row(sqlite3_stmt *st, char *out, size_t cap)
+static int format_row(const struct ot_sql_stmt *st, char *out, size_t cap)
 {
     char iso[32];
     cJSON *o = cJSON_CreateObject();
     int n = -1;
     if (!o)
         return -1;
-    int64_t id = sqlite3_column_int64(st, 0);
-    const char *kind = (const char *)sqlite3_column_text(st, 2);
+    int64_t id = ot_sql_int64(st, 0);
+    const char *kind = ot_sql_text(st, 2);
     cJSON_AddNumberToObject(o, "id", (double)id);
-    cJSON_AddStringToObject(o, "ts",
-                            ot_time_format_iso(sqlite3_column_int64(st, 1), iso, sizeof iso));
+    cJSON_AddStringToObject(o, "ts", ot_time_format_iso(ot_sql_int64(st, 1), iso, sizeof iso));
     cJSON_AddStringToObject(o, "kind", kind ? kind : "");
-    if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+    if (ot_sql_is_null(st, 3))
         cJSON_AddNullToObject(o, "shipment_id");
     else
-        cJSON_AddNumberToObject(o, "shipment_id", (double)sqlite3_column_int64(st, 3));
-    const char *cont = (const char *)sqlite3_column_text(st, 4);
+        cJSON_AddNumberToObject(o, "shipment_id", (double)ot_sql_int64(st, 3));
+    const char *cont = ot_sql_text(st, 4);
     if (cont)
         cJSON_AddStringToObject(o, "container", cont);
     else
         cJSON_AddNullToObject(o, "container");
-    const char *payload = (const char *)sqlite3_column_text(st, 5);
+    const char *payload = ot_sql_text(st, 5);
     cJSON *p = payload ? cJSON_Parse(payload) : NULL;
     if (p)
         cJSON_AddItemToObject(o, "data", p);
@@ -181,22 +188,27 @@ static int format_row(sqlite3_stmt *st, char *out, size_t cap)
     return n;
 }
 
-static void pump_client(struct api_sse *s, struct sse_client *c, char *msg, int64_t now)
+/* Appends the client's new events (and a heartbeat when due); resumes it
+ * when it has bytes. head: the newest event id (-1: unknown), so a client
+ * that has everything costs no query. A database failure is left for
+ * pump_revive. */
+static void pump_client(struct api_sse *s, struct sse_client *c, char *msg, int64_t now,
+                        int64_t head)
 {
-    int want;
+    int want, row = 0;
     pthread_mutex_lock(&c->mu);
     want = c->len - c->off < SSE_BUF_HIGH;
     pthread_mutex_unlock(&c->mu);
     int appended = 0;
-    if (want) {
-        sqlite3_stmt *st = api__stmt(&s->db, ST_EVENTS_AFTER);
-        if (st) {
-            sqlite3_bind_int64(st, 1, c->last_id);
-            if (c->scoped)
-                sqlite3_bind_text(st, 2, c->containers_json, -1, SQLITE_STATIC);
-            sqlite3_bind_int(st, 3, SSE_BATCH);
-            while (sqlite3_step(st) == SQLITE_ROW) {
-                int64_t id = sqlite3_column_int64(st, 0);
+    if (want && head > c->last_id) {
+        struct ot_sql_stmt *st = api__stmt(&s->db, ST_EVENTS_AFTER);
+        if (st && !ot_sql_bind_int64(st, 1, c->last_id) && !ot_sql_bind_int64(st, 2, SSE_BATCH) &&
+            !api__bind_scope(st, 3, &c->who)) {
+            int nrows = 0;
+            enum ot_err src;
+            while (!(src = ot_sql_step(st, &row)) && row) {
+                int64_t id = ot_sql_int64(st, 0);
+                nrows++;
                 int n = format_row(st, msg, SSE_MSG_MAX);
                 if (n < 0) {
                     ot_warn("event too large for the stream, skipped id=%lld", (long long)id);
@@ -214,8 +226,13 @@ static void pump_client(struct api_sse *s, struct sse_client *c, char *msg, int6
                 if (full)
                     break;
             }
-            sqlite3_reset(st);
+            /* nothing for this client up to head (a crew stream while other
+             * containers' events flow): no need to ask again for those */
+            if (!src && nrows == 0 && head > c->last_id)
+                c->last_id = head;
         }
+        if (st)
+            ot_sql_reset(st);
     }
     pthread_mutex_lock(&c->mu);
     if (!appended && now - c->last_write_ms >= s->ctx->cfg.sse_heartbeat_s * 1000) {
@@ -230,6 +247,31 @@ static void pump_client(struct api_sse *s, struct sse_client *c, char *msg, int6
         MHD_resume_connection(c->conn);
     }
     pthread_mutex_unlock(&c->mu);
+}
+
+/* The newest event id, or -1 if the database does not answer. Ids become
+ * visible in increasing order (on PostgreSQL too: ot_db_schema_pg.c), so a
+ * client whose last id is at least this has every event there is. */
+static int64_t pump_head(struct api_sse *s)
+{
+    int64_t head = -1;
+    int row = 0;
+    struct ot_sql_stmt *st = api__stmt(&s->db, ST_EVENTS_MAX_ID);
+    if (st && !ot_sql_step(st, &row) && row)
+        head = ot_sql_int64(st, 0);
+    if (st)
+        ot_sql_reset(st);
+    return head;
+}
+
+/* The pump's connection went away: reconnect, at most once a second. */
+static void pump_revive(struct api_sse *s, int64_t now)
+{
+    if (!api__db_lost(&s->db) || now - s->revive_ms < 1000)
+        return;
+    s->revive_ms = now;
+    if (api__db_revive(&s->db) == OT_OK)
+        ot_info("event stream pump reconnected database=%s", ot_sql_name(s->db.sql));
 }
 
 static void *pump_main(void *arg)
@@ -274,8 +316,10 @@ static void *pump_main(void *arg)
         }
         pthread_mutex_unlock(&s->mu);
         int64_t now = ot_time_mono_ms();
+        pump_revive(s, now);
+        int64_t head = n ? pump_head(s) : -1; /* one query per tick when idle */
         for (size_t i = 0; i < n; i++)
-            pump_client(s, snap[i], msg, now);
+            pump_client(s, snap[i], msg, now, head);
         pthread_mutex_lock(&s->mu);
         for (size_t i = 0; i < n; i++)
             client_unref_locked(s, snap[i]);
@@ -380,24 +424,20 @@ void api__h_events(struct api_req *r)
      * from before the oldest kept event missed changes it can no longer get,
      * so it is told to reload instead of silently skipping them */
     int64_t oldest = 0;
-    if (last >= 0) {
-        sqlite3_stmt *st = api__stmt(api__req_db(r), ST_EVENTS_MIN_ID);
-        if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-            oldest = sqlite3_column_int64(st, 0);
+    int row = 0;
+    struct ot_sql_stmt *st =
+        api__stmt(api__req_db(r), last >= 0 ? ST_EVENTS_MIN_ID : ST_EVENTS_MAX_ID);
+    if (!st || ot_sql_step(st, &row) || !row) {
         if (st)
-            sqlite3_reset(st);
+            ot_sql_reset(st);
+        api__reply_error(r, 500, "internal", "database unavailable"); /* 503 if lost */
+        return;
     }
-    if (last < 0) {
-        sqlite3_stmt *st = api__stmt(api__req_db(r), ST_EVENTS_MAX_ID);
-        if (!st || sqlite3_step(st) != SQLITE_ROW) {
-            if (st)
-                sqlite3_reset(st);
-            api__reply_error(r, 500, "internal", "database unavailable");
-            return;
-        }
-        last = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-    }
+    if (last >= 0)
+        oldest = ot_sql_is_null(st, 0) ? 0 : ot_sql_int64(st, 0);
+    else
+        last = ot_sql_int64(st, 0);
+    ot_sql_reset(st);
     struct sse_client *c = calloc(1, sizeof *c);
     if (!c) {
         api__reply_error(r, 500, "internal", "out of memory");
@@ -409,10 +449,7 @@ void api__h_events(struct api_req *r)
     c->last_id = last;
     c->last_write_ms = ot_time_mono_ms();
     c->refs = 1; /* the response's */
-    if (r->who.role == API_ROLE_CREW) {
-        c->scoped = 1;
-        snprintf(c->containers_json, sizeof c->containers_json, "%s", r->who.containers_json);
-    }
+    c->who = r->who;
     static const char hello[] = "retry: 3000\n: connected\n\n";
     char reset[128];
     int nreset = 0;

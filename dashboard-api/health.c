@@ -1,6 +1,7 @@
-/* health.c - GET /api/v1/health (public): the database answers a ping and,
- * when an mqtt section is configured, the broker accepts a TCP connection
- * within 300 ms. 503 when the database does not answer. */
+/* health.c - GET /api/v1/health (public): the database answers a ping
+ * ("database":{"kind":"sqlite"|"postgresql","status":"ok"|"unreachable"},
+ * SPEC v1.1) and, when an mqtt section is configured, the broker accepts a
+ * TCP connection within 300 ms. 503 when the database does not answer. */
 #include "api.h"
 
 #include <errno.h>
@@ -47,24 +48,40 @@ static int tcp_probe(const char *host, int port, int timeout_ms)
     return ok;
 }
 
+/* 1 if the database answers a trivial query. */
+static int db_ping(struct api_db *d)
+{
+    int row = 0;
+    struct ot_sql_stmt *st = api__stmt(d, ST_PING);
+    int ok = st && !ot_sql_step(st, &row) && row;
+    if (st)
+        ot_sql_reset(st);
+    return ok;
+}
+
 void api__h_health(struct api_req *r)
 {
     struct api_db *d = api__req_db(r);
-    sqlite3_stmt *st = api__stmt(d, ST_PING);
-    int db_ok = st && sqlite3_step(st) == SQLITE_ROW;
-    if (st)
-        sqlite3_reset(st);
+    int db_ok = db_ping(d);
+    /* the question is "does the database answer now": a connection found
+     * lost is reconnected at once and asked again */
+    if (!db_ok && api__db_lost(d) && api__db_revive(d) == OT_OK)
+        db_ok = db_ping(d);
     const char *broker = "unknown";
     if (r->ctx->cfg.mqtt_host[0])
         broker =
             tcp_probe(r->ctx->cfg.mqtt_host, r->ctx->cfg.mqtt_port, 300) ? "ok" : "unreachable";
     cJSON *o = cJSON_CreateObject();
-    if (!o) {
+    cJSON *db = o ? cJSON_AddObjectToObject(o, "database") : NULL;
+    if (!db) {
+        cJSON_Delete(o);
         api__reply_error(r, 500, "internal", "out of memory");
         return;
     }
     cJSON_AddStringToObject(o, "status", db_ok ? "ok" : "error");
-    cJSON_AddStringToObject(o, "database", db_ok ? "ok" : "error");
+    cJSON_AddStringToObject(db, "kind",
+                            ot_sql_kind(d->sql) == OT_SQL_POSTGRES ? "postgresql" : "sqlite");
+    cJSON_AddStringToObject(db, "status", db_ok ? "ok" : "unreachable");
     cJSON_AddStringToObject(o, "broker", broker);
     cJSON_AddStringToObject(o, "version", OT_VERSION);
     api__reply_json(r, db_ok ? 200 : 503, o);

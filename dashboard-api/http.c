@@ -1,9 +1,11 @@
 /* http.c - the libmicrohttpd glue: one access handler that accumulates the
  * request body under a hard cap (413 beyond it; never MHD's PostProcessor),
  * finds the route, authenticates, checks the role (default deny), runs the
- * handler with a pooled SQLite connection and queues the response. Every
- * error leaves as {"error":{"code","message"}}. Latency per route goes to
- * the metrics histogram. */
+ * handler with a pooled database connection and queues the response. Every
+ * error leaves as {"error":{"code","message"}}; a failure on a connection
+ * that turns out lost (PostgreSQL stopped, failover) leaves as 503
+ * "unavailable", and the pool reconnects the slot before its next use.
+ * Latency per route goes to the metrics histogram. */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -80,6 +82,13 @@ void api__reply_error(struct api_req *r, unsigned status, const char *code, cons
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (status == 500 && api__db_lost(r->db)) {
+        /* the database went away under the request: nothing was written
+         * (its transaction died with the session); retrying is right */
+        status = 503;
+        code = "unavailable";
+        snprintf(msg, sizeof msg, "database unavailable (reconnecting), retry");
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON *e = o ? cJSON_AddObjectToObject(o, "error") : NULL;
     if (!e || !cJSON_AddStringToObject(e, "code", code) ||
@@ -190,11 +199,30 @@ struct api_db *api__req_db(struct api_req *r)
 
 int api__req_begin(struct api_req *r)
 {
-    if (api__db_exec(api__req_db(r), "BEGIN IMMEDIATE")) {
+    struct api_db *d = api__req_db(r);
+    enum ot_err rc = api__db_begin(d);
+    if (rc == OT_OK)
+        return 0;
+    if (rc == OT_ERR_TIMEOUT)
         api__reply_error(r, 503, "busy", "database busy, retry");
-        return -1;
-    }
-    return 0;
+    else
+        api__reply_error(r, 500, "internal", "cannot begin a transaction"); /* 503 if lost */
+    return -1;
+}
+
+int api__req_commit(struct api_req *r)
+{
+    if (api__db_commit(api__req_db(r)) == OT_OK)
+        return 0;
+    if (!r->responded)
+        api__reply_error(r, 500, "internal", "database commit failed; nothing was written");
+    return -1;
+}
+
+void api__req_rollback(struct api_req *r)
+{
+    if (r->db)
+        api__db_rollback(r->db);
 }
 
 int api__body_check(struct api_req *r, const cJSON *body, const char *const *known)
@@ -260,8 +288,14 @@ static void dispatch(struct api_req *r)
          * handler's reads in one read transaction, one set of WAL locks
          * instead of one per statement */
         if (rt->flags & API_RF_READ_TX)
-            api__db_exec(api__req_db(r), "BEGIN");
-        if (api__authenticate(api__req_db(r), authz, &r->who)) {
+            (void)api__db_begin_read(api__req_db(r)); /* on failure: reads run one by one */
+        int auth = api__authenticate(api__req_db(r), authz, &r->who,
+                                     (rt->flags & API_RF_CACHE_STAMP) ? &r->list_stamp : NULL);
+        if (auth < 0) {
+            api__reply_error(r, 500, "internal", "cannot check the token"); /* 503 if lost */
+            return;
+        }
+        if (auth) {
             api__reply_error(r, 401, "unauthorized", "Authorization: token is invalid or revoked");
             return;
         }
@@ -298,6 +332,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->method = method;
         r->url = url;
         r->route = API_ROUTE_UNMATCHED;
+        r->list_stamp = -1;
         r->started_mono_us = mono_us();
         *con_cls = r;
         const char *cl =

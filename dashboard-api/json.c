@@ -1,5 +1,5 @@
-/* json.c - JSON output of row values for every handler that turns SQLite
- * rows into objects: times as RFC 3339 (or null), text (or null) and
+/* json.c - JSON output of row values for every handler that turns rows
+ * (ot_sql, either backend) into objects: times as RFC 3339 (or null), text (or null) and
  * numbers written without cJSON's slow number printing. */
 #include "api.h"
 
@@ -9,21 +9,20 @@
 
 #include "ot_time.h"
 
-void api__add_iso(cJSON *o, const char *key, sqlite3_stmt *st, int col)
+void api__add_iso(cJSON *o, const char *key, const struct ot_sql_stmt *st, int col)
 {
     char iso[32];
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+    if (ot_sql_is_null(st, col))
         cJSON_AddNullToObject(o, key);
     else
-        cJSON_AddStringToObject(o, key,
-                                ot_time_format_iso(sqlite3_column_int64(st, col), iso, sizeof iso));
+        cJSON_AddStringToObject(o, key, ot_time_format_iso(ot_sql_int64(st, col), iso, sizeof iso));
 }
 
-void api__add_text(cJSON *o, const char *key, sqlite3_stmt *st, int col)
+void api__add_text(cJSON *o, const char *key, const struct ot_sql_stmt *st, int col)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
+    const char *t = ot_sql_text(st, col);
     if (t)
-        cJSON_AddStringToObject(o, key, (const char *)t);
+        cJSON_AddStringToObject(o, key, t);
     else
         cJSON_AddNullToObject(o, key);
 }

@@ -1,10 +1,15 @@
 /* list_cache.c - the page cache of GET /api/v1/shipments lists.
  * The coordinator screen and every crew phone poll the same first page of
  * active shipments. A rendered page is kept for at most list_cache_ms and
- * only while the newest events id is unchanged: every write through the
- * API and every reading or alarm stored by the collector appends an event,
- * so a cached page is never older than the last change; the TTL bounds the
- * drift of time-derived fields (ischaemia minutes, ETA estimate). The key
+ * only while the newest events id is unchanged: every write through any
+ * API process and every reading or alarm stored by the collector appends
+ * an event, so a cached page is never older than the last change, whoever
+ * made it (several APIs may serve one database). The stamp is read per
+ * request (one index-end look-up); on SQLite inside the list's read
+ * transaction, on PostgreSQL before the list's own read, so a page may be
+ * newer than its stamp but never older. The TTL bounds the drift of
+ * time-derived fields (ischaemia minutes, ETA estimate) and of the
+ * collector's ETA, which it writes without an event. The key
  * is the query plus the caller's scope (crew container list or "*"); the
  * list handler (api__h_ship_list) builds it. The cache belongs to the
  * server context (struct api_ctx.list_cache). */
@@ -59,11 +64,12 @@ void api__list_cache_free(struct api_list_cache *c)
 int64_t api__list_cache_stamp(struct api_db *d)
 {
     int64_t id = -1;
-    sqlite3_stmt *st = api__stmt(d, ST_EVENTS_MAX_ID);
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        id = sqlite3_column_int64(st, 0);
+    int row = 0;
+    struct ot_sql_stmt *st = api__stmt(d, ST_EVENTS_MAX_ID);
+    if (st && !ot_sql_step(st, &row) && row)
+        id = ot_sql_int64(st, 0);
     if (st)
-        sqlite3_reset(st);
+        ot_sql_reset(st);
     return id;
 }
 

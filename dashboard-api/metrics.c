@@ -3,7 +3,8 @@
  * (relaxed atomics: a scrape may see a request in _count a moment before
  * its bucket, which Prometheus tolerates). Store figures (readings
  * ingested, rejects by reason, alarms by type and state, shipments by
- * status) are read from SQLite at scrape time. */
+ * status) are read from the database at scrape time (statements of db.c,
+ * prepared once per connection). */
 #include "http.h"
 
 #include <stdarg.h>
@@ -124,28 +125,33 @@ static void esc(const char *in, char *out, size_t cap)
     out[j] = '\0';
 }
 
-static void db_series(struct out *o, sqlite3 *db, const char *sql, const char *metric,
-                      const char *l1, const char *l2)
+/* One metric family from a statement of db.c: label columns first (l1,
+ * then l2 when given), the value last. 0, or -1 on a database failure. */
+static int db_series(struct out *o, struct api_db *d, enum api_stmt which, const char *metric,
+                     const char *l1, const char *l2)
 {
-    sqlite3_stmt *st = NULL;
     char a[128], b[128];
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int row = 0;
+    enum ot_err rc = OT_ERR_DB;
+    struct ot_sql_stmt *st = api__stmt(d, which);
+    if (!st)
+        return -1;
+    while (!(rc = ot_sql_step(st, &row)) && row) {
         int col = 0;
         outf(o, "%s", metric);
         if (l1) {
-            esc((const char *)sqlite3_column_text(st, col++), a, sizeof a);
+            esc(ot_sql_text(st, col++), a, sizeof a);
             if (l2) {
-                esc((const char *)sqlite3_column_text(st, col++), b, sizeof b);
+                esc(ot_sql_text(st, col++), b, sizeof b);
                 outf(o, "{%s=\"%s\",%s=\"%s\"}", l1, a, l2, b);
             } else {
                 outf(o, "{%s=\"%s\"}", l1, a);
             }
         }
-        outf(o, " %lld\n", (long long)sqlite3_column_int64(st, col));
+        outf(o, " %lld\n", (long long)ot_sql_int64(st, col));
     }
-    sqlite3_finalize(st);
+    ot_sql_reset(st);
+    return rc ? -1 : 0;
 }
 
 void api__h_metrics(struct api_req *r)
@@ -155,35 +161,31 @@ void api__h_metrics(struct api_req *r)
         api__reply_error(r, 500, "internal", "out of memory");
         return;
     }
-    sqlite3 *db = api__req_db(r)->db;
-    /* scrape-time statements are few and rare: prepared per scrape */
+    struct api_db *d = api__req_db(r);
+    int bad = 0;
     outf(&o, "# HELP organtrack_readings_ingested_total Readings stored by the collector.\n"
              "# TYPE organtrack_readings_ingested_total counter\n");
-    db_series(&o, db, "SELECT count(*) FROM readings", "organtrack_readings_ingested_total", NULL,
-              NULL);
+    bad |= db_series(&o, d, ST_M_READINGS, "organtrack_readings_ingested_total", NULL, NULL);
     outf(&o, "# HELP organtrack_rejects_total Rejected messages by reason (collector).\n"
              "# TYPE organtrack_rejects_total counter\n");
-    db_series(&o, db, "SELECT label, value FROM counters WHERE name = 'rejects' ORDER BY label",
-              "organtrack_rejects_total", "reason", NULL);
+    bad |= db_series(&o, d, ST_M_REJECTS, "organtrack_rejects_total", "reason", NULL);
     outf(&o, "# HELP organtrack_alarms Alarms by type and state.\n"
              "# TYPE organtrack_alarms gauge\n");
-    db_series(&o, db,
-              "SELECT type, state, count(*) FROM alarms GROUP BY type, state ORDER BY type, state",
-              "organtrack_alarms", "type", "state");
+    bad |= db_series(&o, d, ST_M_ALARMS, "organtrack_alarms", "type", "state");
     outf(&o, "# HELP organtrack_alarms_total Alarms ever raised, by type.\n"
              "# TYPE organtrack_alarms_total counter\n");
-    db_series(&o, db, "SELECT type, count(*) FROM alarms GROUP BY type ORDER BY type",
-              "organtrack_alarms_total", "type", NULL);
+    bad |= db_series(&o, d, ST_M_ALARMS_TOTAL, "organtrack_alarms_total", "type", NULL);
     outf(&o, "# HELP organtrack_shipments Shipments by status.\n"
              "# TYPE organtrack_shipments gauge\n");
-    db_series(&o, db, "SELECT status, count(*) FROM shipments GROUP BY status ORDER BY status",
-              "organtrack_shipments", "status", NULL);
+    bad |= db_series(&o, d, ST_M_SHIPMENTS, "organtrack_shipments", "status", NULL);
     outf(&o, "# HELP organtrack_counter Other counters kept in the store.\n"
              "# TYPE organtrack_counter counter\n");
-    db_series(&o, db,
-              "SELECT name, label, value FROM counters WHERE name <> 'rejects'"
-              " ORDER BY name, label",
-              "organtrack_counter", "name", "label");
+    bad |= db_series(&o, d, ST_M_COUNTERS, "organtrack_counter", "name", "label");
+    if (bad) {
+        free(o.buf);
+        api__reply_error(r, 500, "internal", "metrics: the database did not answer");
+        return;
+    }
     outf(&o,
          "# HELP organtrack_sse_clients Open event streams.\n"
          "# TYPE organtrack_sse_clients gauge\norgantrack_sse_clients %lld\n",

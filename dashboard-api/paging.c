@@ -36,13 +36,14 @@ int api__page_args(struct api_req *r, int64_t def, int64_t max, int64_t *limit, 
     return cur != NULL;
 }
 
-int api__page_fill(struct api_req *r, sqlite3_stmt *st, int64_t limit, cJSON *items, int *more,
-                   api_page_row_fn row, void *arg)
+int api__page_fill(struct api_req *r, struct ot_sql_stmt *st, int64_t limit, cJSON *items,
+                   int *more, api_page_row_fn row, void *arg)
 {
     int64_t n = 0;
-    int s;
+    int have = 0;
+    enum ot_err rc;
     *more = 0;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    while (!(rc = ot_sql_step(st, &have)) && have) {
         if (n == limit) {
             *more = 1;
             break;
@@ -50,15 +51,15 @@ int api__page_fill(struct api_req *r, sqlite3_stmt *st, int64_t limit, cJSON *it
         cJSON *o = row(st, arg);
         if (!o || !cJSON_AddItemToArray(items, o)) {
             cJSON_Delete(o);
-            s = SQLITE_NOMEM;
+            rc = OT_ERR_NOMEM;
             break;
         }
         n++;
     }
-    sqlite3_reset(st);
-    if (s != SQLITE_DONE && s != SQLITE_ROW) {
+    ot_sql_reset(st);
+    if (rc) {
         cJSON_Delete(items);
-        api__reply_error(r, 500, "internal", "database query failed");
+        api__reply_error(r, 500, "internal", "database query failed"); /* 503 if lost */
         return -1;
     }
     return 0;

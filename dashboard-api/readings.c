@@ -13,23 +13,23 @@
 #define READINGS_DEFAULT 1000
 #define READINGS_MAX 10000
 
-cJSON *api__reading_json(sqlite3_stmt *st, int base)
+cJSON *api__reading_json(const struct ot_sql_stmt *st, int base)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    api__add_num(o, "seq", (double)sqlite3_column_int64(st, base));
-    api__add_num(o, "ts", (double)sqlite3_column_int64(st, base + 1));
+    api__add_num(o, "seq", (double)ot_sql_int64(st, base));
+    api__add_num(o, "ts", (double)ot_sql_int64(st, base + 1));
     for (int ch = 0; ch < OT_CH__COUNT; ch++) {
         int col = base + 2 + ch;
-        if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        if (ot_sql_is_null(st, col))
             continue;
         if (ot_channels[ch].is_bool)
-            cJSON_AddBoolToObject(o, ot_channels[ch].name, sqlite3_column_int(st, col) != 0);
+            cJSON_AddBoolToObject(o, ot_channels[ch].name, ot_sql_int64(st, col) != 0);
         else
-            api__add_num(o, ot_channels[ch].name, sqlite3_column_double(st, col));
+            api__add_num(o, ot_channels[ch].name, ot_sql_double(st, col));
     }
-    const char *missing = (const char *)sqlite3_column_text(st, base + 2 + OT_CH__COUNT);
+    const char *missing = ot_sql_text(st, base + 2 + OT_CH__COUNT);
     if (missing) {
         cJSON *m = cJSON_Parse(missing);
         if (cJSON_IsArray(m) && cJSON_GetArraySize(m) > 0)
@@ -37,7 +37,7 @@ cJSON *api__reading_json(sqlite3_stmt *st, int base)
         else
             cJSON_Delete(m);
     }
-    const char *extra = (const char *)sqlite3_column_text(st, base + 3 + OT_CH__COUNT);
+    const char *extra = ot_sql_text(st, base + 3 + OT_CH__COUNT);
     if (extra) {
         cJSON *x = cJSON_Parse(extra);
         cJSON *it;
@@ -55,7 +55,7 @@ cJSON *api__reading_json(sqlite3_stmt *st, int base)
 
 /* A down-sampled bucket: columns bucket, seq, ts, channel averages,
  * temp_c min/max, count. arg: the last bucket number (the page cursor). */
-static cJSON *bucket_page_row(sqlite3_stmt *st, void *arg)
+static cJSON *bucket_page_row(const struct ot_sql_stmt *st, void *arg)
 {
     static const int cols[] = {OT_CH_TEMP,  OT_CH_TEMP2,   OT_CH_AMBIENT, OT_CH_LAT,
                                OT_CH_LON,   OT_CH_ALT,     OT_CH_SPEED,   OT_CH_LID,
@@ -63,32 +63,32 @@ static cJSON *bucket_page_row(sqlite3_stmt *st, void *arg)
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    *(int64_t *)arg = sqlite3_column_int64(st, 0);
-    api__add_num(o, "seq", (double)sqlite3_column_int64(st, 1));
-    api__add_num(o, "ts", (double)sqlite3_column_int64(st, 2));
+    *(int64_t *)arg = ot_sql_int64(st, 0);
+    api__add_num(o, "seq", (double)ot_sql_int64(st, 1));
+    api__add_num(o, "ts", (double)ot_sql_int64(st, 2));
     for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
         int col = 3 + (int)i;
-        if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        if (ot_sql_is_null(st, col))
             continue;
         if (ot_channels[cols[i]].is_bool)
-            cJSON_AddBoolToObject(o, ot_channels[cols[i]].name, sqlite3_column_int(st, col) != 0);
+            cJSON_AddBoolToObject(o, ot_channels[cols[i]].name, ot_sql_int64(st, col) != 0);
         else
-            api__add_num(o, ot_channels[cols[i]].name, sqlite3_column_double(st, col));
+            api__add_num(o, ot_channels[cols[i]].name, ot_sql_double(st, col));
     }
-    if (sqlite3_column_type(st, 14) != SQLITE_NULL) {
-        api__add_num(o, "temp_c_min", sqlite3_column_double(st, 14));
-        api__add_num(o, "temp_c_max", sqlite3_column_double(st, 15));
+    if (!ot_sql_is_null(st, 14)) {
+        api__add_num(o, "temp_c_min", ot_sql_double(st, 14));
+        api__add_num(o, "temp_c_max", ot_sql_double(st, 15));
     }
-    api__add_num(o, "n", (double)sqlite3_column_int64(st, 16));
+    api__add_num(o, "n", (double)ot_sql_int64(st, 16));
     return o;
 }
 
 /* A stored reading; arg: int64_t[2] {seq, ts} of the last row (the cursor). */
-static cJSON *reading_page_row(sqlite3_stmt *st, void *arg)
+static cJSON *reading_page_row(const struct ot_sql_stmt *st, void *arg)
 {
     int64_t *last = arg;
-    last[0] = sqlite3_column_int64(st, 0);
-    last[1] = sqlite3_column_int64(st, 1);
+    last[0] = ot_sql_int64(st, 0);
+    last[1] = ot_sql_int64(st, 1);
     return api__reading_json(st, 0);
 }
 
@@ -127,32 +127,34 @@ void api__h_readings(struct api_req *r)
         return;
     cJSON_Delete(ship);
     cJSON *items = cJSON_CreateArray();
-    sqlite3_stmt *st = api__stmt(d, every ? ST_READINGS_BUCKETED : ST_READINGS);
+    struct ot_sql_stmt *st = api__stmt(d, every ? ST_READINGS_BUCKETED : ST_READINGS);
     if (!items || !st) {
         cJSON_Delete(items);
         api__reply_error(r, 500, "internal", "database unavailable");
         return;
     }
-    sqlite3_bind_int64(st, 1, r->path_id);
-    sqlite3_bind_int64(st, 2, from);
-    sqlite3_bind_int64(st, 3, to);
     int more = 0, rc;
     if (every) {
         int64_t bucket = every * 1000, last_b = 0;
-        sqlite3_bind_int64(st, 4, has_cur ? ca : from);
-        sqlite3_bind_int64(st, 5, limit + 1);
-        sqlite3_bind_int64(st, 6, bucket);
-        rc = api__page_fill(r, st, limit, items, &more, bucket_page_row, &last_b);
+        const int64_t args[] = {r->path_id, from, to, has_cur ? ca : from, limit + 1, bucket};
+        rc = api__bind_int64s(st, args, 6)
+                 ? -1
+                 : api__page_fill(r, st, limit, items, &more, bucket_page_row, &last_b);
         snprintf(next, sizeof next, "%lld", (long long)((last_b + 1) * bucket));
     } else {
-        sqlite3_bind_int64(st, 4, has_cur ? ca : from - 1);
-        sqlite3_bind_int64(st, 5, has_cur ? cb : INT64_MAX);
-        if (!has_cur) /* first page: every ts >= from */
-            sqlite3_bind_int64(st, 5, INT64_MAX);
-        sqlite3_bind_int64(st, 6, limit + 1);
+        /* (ts, seq) > cursor; the first page: every ts >= from */
+        const int64_t args[] = {
+            r->path_id, from, to, has_cur ? ca : from - 1, has_cur ? cb : INT64_MAX, limit + 1};
         int64_t last[2] = {0, 0}; /* seq, ts */
-        rc = api__page_fill(r, st, limit, items, &more, reading_page_row, last);
+        rc = api__bind_int64s(st, args, 6)
+                 ? -1
+                 : api__page_fill(r, st, limit, items, &more, reading_page_row, last);
         snprintf(next, sizeof next, "%lld.%lld", (long long)last[1], (long long)last[0]);
+    }
+    if (rc < 0 && !r->responded) {
+        ot_sql_reset(st);
+        cJSON_Delete(items);
+        api__reply_error(r, 500, "internal", "database query failed");
     }
     if (rc)
         return;

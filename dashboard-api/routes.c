@@ -18,13 +18,14 @@
 #define R_ANY (R_READ | R_ADMIN)
 #define F_QTOKEN API_RF_QUERY_TOKEN
 #define F_READTX API_RF_READ_TX
+#define F_STAMP API_RF_CACHE_STAMP
 
 const struct api_route api__routes[] = {
     {"GET", "/api/v1/health", 0, 0, api__h_health, "health"},
     {"GET", "/metrics", R_ANY, 0, api__h_metrics, "metrics"},
     {"GET", "/api/v1/me", R_ANY, 0, api__h_me, "me"},
     {"GET", "/api/v1/profiles", R_READ, 0, api__h_profiles, "profiles"},
-    {"GET", "/api/v1/shipments", R_READ, F_READTX, api__h_ship_list, "shipments"},
+    {"GET", "/api/v1/shipments", R_READ, F_READTX | F_STAMP, api__h_ship_list, "shipments"},
     {"POST", "/api/v1/shipments", R_COORD, 0, api__h_ship_create, "shipments_create"},
     {"GET", "/api/v1/shipments/{id}", R_READ, 0, api__h_ship_get, "shipment"},
     {"PATCH", "/api/v1/shipments/{id}", R_COORD, 0, api__h_ship_patch, "shipment_patch"},

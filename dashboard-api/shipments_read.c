@@ -24,15 +24,15 @@ static double round1(double v)
     return round(v * 10.0) / 10.0;
 }
 
-static cJSON *place_json(sqlite3_stmt *st, int name, int lat, int lon)
+static cJSON *place_json(const struct ot_sql_stmt *st, int name, int lat, int lon)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
     api__add_text(o, "name", st, name);
-    if (sqlite3_column_type(st, lat) != SQLITE_NULL) {
-        api__add_num(o, "lat", sqlite3_column_double(st, lat));
-        api__add_num(o, "lon", sqlite3_column_double(st, lon));
+    if (!ot_sql_is_null(st, lat)) {
+        api__add_num(o, "lat", ot_sql_double(st, lat));
+        api__add_num(o, "lon", ot_sql_double(st, lon));
     }
     return o;
 }
@@ -45,16 +45,16 @@ _Static_assert(SC_R_TS == SC_R_SEQ + 1 && SC_R_TEMP_C == SC_R_SEQ + 2 + OT_CH_TE
                "SHIP_SELECT reading columns out of reading_json order");
 
 /* Shipment object from a SHIP_SELECT row (columns: enum api_ship_col). */
-static cJSON *shipment_row(struct api_ctx *ctx, sqlite3_stmt *st, int64_t now)
+static cJSON *shipment_row(struct api_ctx *ctx, const struct ot_sql_stmt *st, int64_t now)
 {
     char iso[32];
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    const char *status = (const char *)sqlite3_column_text(st, SC_STATUS);
-    const char *profile = (const char *)sqlite3_column_text(st, SC_PROFILE);
-    int64_t clamp = sqlite3_column_int64(st, SC_CROSS_CLAMP_AT);
-    api__add_num(o, "id", (double)sqlite3_column_int64(st, SC_ID));
+    const char *status = ot_sql_text(st, SC_STATUS);
+    const char *profile = ot_sql_text(st, SC_PROFILE);
+    int64_t clamp = ot_sql_int64(st, SC_CROSS_CLAMP_AT);
+    api__add_num(o, "id", (double)ot_sql_int64(st, SC_ID));
     api__add_text(o, "container", st, SC_CONTAINER);
     api__add_text(o, "profile", st, SC_PROFILE);
     api__add_text(o, "donation_code", st, SC_DONATION_CODE);
@@ -72,10 +72,10 @@ static cJSON *shipment_row(struct api_ctx *ctx, sqlite3_stmt *st, int64_t now)
 
     /* cold ischaemia runs from cross-clamp until delivery (or closure) */
     int64_t end = now;
-    if (sqlite3_column_type(st, SC_DELIVERED_AT) != SQLITE_NULL)
-        end = sqlite3_column_int64(st, SC_DELIVERED_AT);
-    else if (sqlite3_column_type(st, SC_CLOSED_AT) != SQLITE_NULL)
-        end = sqlite3_column_int64(st, SC_CLOSED_AT);
+    if (!ot_sql_is_null(st, SC_DELIVERED_AT))
+        end = ot_sql_int64(st, SC_DELIVERED_AT);
+    else if (!ot_sql_is_null(st, SC_CLOSED_AT))
+        end = ot_sql_int64(st, SC_CLOSED_AT);
     double elapsed = (double)(end - clamp) / 60000.0;
     const struct ot_preservation *pp =
         ctx->pres && profile ? ot_preservation_find(ctx->pres, profile) : NULL;
@@ -98,20 +98,18 @@ static cJSON *shipment_row(struct api_ctx *ctx, sqlite3_stmt *st, int64_t now)
     else
         cJSON_AddNullToObject(o, "deadline");
 
-    int has_latest = sqlite3_column_type(st, SC_R_SEQ) != SQLITE_NULL;
+    int has_latest = !ot_sql_is_null(st, SC_R_SEQ);
     int open = status && (strcmp(status, "created") == 0 || strcmp(status, "in_transit") == 0);
-    if (sqlite3_column_type(st, SC_ETA) != SQLITE_NULL && open) {
+    if (!ot_sql_is_null(st, SC_ETA) && open) {
         api__add_iso(o, "eta", st, SC_ETA);
         cJSON_AddStringToObject(o, "eta_source", "collector");
-    } else if (open && has_latest && sqlite3_column_type(st, SC_R_LAT) != SQLITE_NULL &&
-               sqlite3_column_type(st, SC_R_LON) != SQLITE_NULL &&
-               sqlite3_column_type(st, SC_R_SPEED_KMH) != SQLITE_NULL &&
-               sqlite3_column_type(st, SC_DEST_LAT) != SQLITE_NULL &&
-               sqlite3_column_double(st, SC_R_SPEED_KMH) >= 5.0) {
-        double km = ot_geo_distance_km(
-            sqlite3_column_double(st, SC_R_LAT), sqlite3_column_double(st, SC_R_LON),
-            sqlite3_column_double(st, SC_DEST_LAT), sqlite3_column_double(st, SC_DEST_LON));
-        double hours = km / sqlite3_column_double(st, SC_R_SPEED_KMH);
+    } else if (open && has_latest && !ot_sql_is_null(st, SC_R_LAT) &&
+               !ot_sql_is_null(st, SC_R_LON) && !ot_sql_is_null(st, SC_R_SPEED_KMH) &&
+               !ot_sql_is_null(st, SC_DEST_LAT) && ot_sql_double(st, SC_R_SPEED_KMH) >= 5.0) {
+        double km =
+            ot_geo_distance_km(ot_sql_double(st, SC_R_LAT), ot_sql_double(st, SC_R_LON),
+                               ot_sql_double(st, SC_DEST_LAT), ot_sql_double(st, SC_DEST_LON));
+        double hours = km / ot_sql_double(st, SC_R_SPEED_KMH);
         cJSON_AddStringToObject(
             o, "eta", ot_time_format_iso(now + (int64_t)(hours * 3600000.0), iso, sizeof iso));
         cJSON_AddStringToObject(o, "eta_source", "estimate");
@@ -123,7 +121,7 @@ static cJSON *shipment_row(struct api_ctx *ctx, sqlite3_stmt *st, int64_t now)
         cJSON_AddItemToObject(o, "latest", api__reading_json(st, SC_R_SEQ));
     else
         cJSON_AddNullToObject(o, "latest");
-    api__add_num(o, "alarms_active", (double)sqlite3_column_int64(st, SC_ALARMS_ACTIVE));
+    api__add_num(o, "alarms_active", (double)ot_sql_int64(st, SC_ALARMS_ACTIVE));
     if (pp) {
         cJSON *band = cJSON_AddObjectToObject(o, "band");
         if (band) {
@@ -136,23 +134,28 @@ static cJSON *shipment_row(struct api_ctx *ctx, sqlite3_stmt *st, int64_t now)
     return o;
 }
 
-cJSON *api__shipment_json(struct api_ctx *ctx, struct api_db *d, int64_t id)
+int api__shipment_json(struct api_ctx *ctx, struct api_db *d, int64_t id, cJSON **out)
 {
-    sqlite3_stmt *st = api__stmt(d, ST_SHIP_GET);
-    cJSON *o = NULL;
-    if (!st)
-        return NULL;
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        o = shipment_row(ctx, st, ot_time_now_ms());
-    sqlite3_reset(st);
-    return o;
+    int row = 0, rc = 0;
+    *out = NULL;
+    struct ot_sql_stmt *st = api__stmt(d, ST_SHIP_GET);
+    if (!st || ot_sql_bind_int64(st, 1, id) || ot_sql_step(st, &row))
+        rc = -1;
+    else if (row && !(*out = shipment_row(ctx, st, ot_time_now_ms())))
+        rc = -1;
+    if (st)
+        ot_sql_reset(st);
+    return rc;
 }
 
 cJSON *api__shipment_load(struct api_req *r, struct api_db *d, int64_t id, char *container,
                           size_t clen, char *status, size_t slen)
 {
-    cJSON *o = api__shipment_json(r->ctx, d, id);
+    cJSON *o = NULL;
+    if (api__shipment_json(r->ctx, d, id, &o)) {
+        api__reply_error(r, 500, "internal", "cannot read shipment %lld", (long long)id);
+        return NULL;
+    }
     if (!o) {
         api__reply_error(r, 404, "not_found", "shipment %lld: no such shipment", (long long)id);
         return NULL;
@@ -177,10 +180,10 @@ struct ship_page {
     int64_t now, last;
 };
 
-static cJSON *ship_page_row(sqlite3_stmt *st, void *arg)
+static cJSON *ship_page_row(const struct ot_sql_stmt *st, void *arg)
 {
     struct ship_page *pg = arg;
-    pg->last = sqlite3_column_int64(st, SC_ID);
+    pg->last = ot_sql_int64(st, SC_ID);
     return shipment_row(pg->ctx, st, pg->now);
 }
 
@@ -217,23 +220,22 @@ void api__h_ship_list(struct api_req *r)
                          (long long)after, (long long)limit,
                          r->who.role == API_ROLE_CREW ? r->who.containers_json : "*");
     int cacheable = n_key > 0 && (size_t)n_key < sizeof key;
-    int64_t event_id = cacheable ? api__list_cache_stamp(d) : -1;
+    int64_t event_id = !cacheable           ? -1
+                       : r->list_stamp >= 0 ? r->list_stamp /* read with the token */
+                                            : api__list_cache_stamp(d);
     if (cacheable && api__list_cache_get(r, key, event_id))
         return;
-    sqlite3_stmt *st = api__stmt(d, ST_SHIP_LIST);
+    struct ot_sql_stmt *st = api__stmt(d, ST_SHIP_LIST);
     cJSON *items = cJSON_CreateArray();
-    if (!st || !items) {
+    if (!st || !items || ot_sql_bind_text(st, 1, status, -1) || ot_sql_bind_int64(st, 2, active) ||
+        ot_sql_bind_int64(st, 3, after) || ot_sql_bind_int64(st, 4, limit + 1) ||
+        api__bind_scope(st, 5, &r->who)) {
+        if (st)
+            ot_sql_reset(st);
         cJSON_Delete(items);
         api__reply_error(r, 500, "internal", "database unavailable");
         return;
     }
-    if (status)
-        sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, active);
-    sqlite3_bind_int64(st, 3, after);
-    if (r->who.role == API_ROLE_CREW)
-        sqlite3_bind_text(st, 4, r->who.containers_json, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, limit + 1);
     struct ship_page pg = {r->ctx, ot_time_now_ms(), 0};
     int more;
     if (api__page_fill(r, st, limit, items, &more, ship_page_row, &pg))

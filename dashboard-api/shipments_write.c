@@ -13,22 +13,50 @@
 #include "ot_log.h"
 #include "ot_preservation.h"
 #include "ot_time.h"
+#include "ot_trail.h"
 
-/* Commits or rolls back; replies 500 on a failed commit. 0 on success. */
-static int finish_tx(struct api_req *r, struct api_db *d, int ok)
+/* The shipment row's values, ?1..?13 of ST_SHIP_INSERT. */
+static enum ot_err bind_shipment(struct ot_sql_stmt *st, const struct api_shipment_in *in,
+                                 int64_t now, const char *by)
 {
-    if (ok && api__db_exec(d, "COMMIT") == OT_OK)
-        return 0;
-    api__db_exec(d, "ROLLBACK");
-    if (ok)
-        api__reply_error(r, 500, "internal", "database commit failed");
-    return -1;
+    enum ot_err rc;
+    if ((rc = ot_sql_bind_text(st, 1, in->container, -1)) ||
+        (rc = ot_sql_bind_text(st, 2, in->profile, -1)) ||
+        (rc = ot_sql_bind_text(st, 3, in->donation_code, -1)) ||
+        (rc = ot_sql_bind_int64(st, 4, in->cross_clamp_at)) ||
+        (rc = ot_sql_bind_text(st, 5, in->origin.name, -1)) ||
+        (rc = ot_sql_bind_double(st, 6, in->origin.lat)) ||
+        (rc = ot_sql_bind_double(st, 7, in->origin.lon)) ||
+        (rc = ot_sql_bind_text(st, 8, in->destination.name, -1)) ||
+        (rc = ot_sql_bind_double(st, 9, in->destination.lat)) ||
+        (rc = ot_sql_bind_double(st, 10, in->destination.lon)) ||
+        (rc = ot_sql_bind_text(st, 11, in->mode, -1)) || (rc = ot_sql_bind_int64(st, 12, now)))
+        return rc;
+    return ot_sql_bind_text(st, 13, by, -1);
+}
+
+/* The open shipment of a container (0: none) in *id; -1 on a database failure. */
+static int open_shipment(struct api_db *d, const char *container, int64_t *id)
+{
+    int row = 0;
+    *id = 0;
+    struct ot_sql_stmt *st = api__stmt(d, ST_SHIP_OPEN_FOR_CONTAINER);
+    if (!st)
+        return -1;
+    int rc = ot_sql_bind_text(st, 1, container, -1) || ot_sql_step(st, &row) ? -1 : 0;
+    if (!rc && row)
+        *id = ot_sql_int64(st, 0);
+    ot_sql_reset(st);
+    return rc;
 }
 
 void api__h_ship_create(struct api_req *r)
 {
     struct api_shipment_in in;
-    char field[64], msg[256];
+    char field[64], msg[256], target[32];
+    int64_t other, id = 0;
+    int row = 0;
+    cJSON *ship = NULL;
     cJSON *body = api__body_json(r);
     if (!body)
         return;
@@ -48,55 +76,39 @@ void api__h_ship_create(struct api_req *r)
     struct api_db *d = api__req_db(r);
     if (api__req_begin(r))
         return;
-    sqlite3_stmt *st = api__stmt(d, ST_SHIP_OPEN_FOR_CONTAINER);
-    if (!st)
+    if (open_shipment(d, in.container, &other))
         goto fail;
-    sqlite3_bind_text(st, 1, in.container, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        long long other = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        api__db_exec(d, "ROLLBACK");
+    if (other) {
+        api__req_rollback(r);
         api__reply_error(r, 409, "conflict", "container: %s already has open shipment %lld",
-                         in.container, other);
+                         in.container, (long long)other);
         return;
     }
-    sqlite3_reset(st);
-    st = api__stmt(d, ST_SHIP_INSERT);
+    struct ot_sql_stmt *st = api__stmt(d, ST_SHIP_INSERT);
     if (!st)
         goto fail;
-    int64_t now = ot_time_now_ms();
-    sqlite3_bind_text(st, 1, in.container, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, in.profile, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, in.donation_code, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, in.cross_clamp_at);
-    sqlite3_bind_text(st, 5, in.origin.name, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 6, in.origin.lat);
-    sqlite3_bind_double(st, 7, in.origin.lon);
-    sqlite3_bind_text(st, 8, in.destination.name, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 9, in.destination.lat);
-    sqlite3_bind_double(st, 10, in.destination.lon);
-    sqlite3_bind_text(st, 11, in.mode, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 12, now);
-    sqlite3_bind_text(st, 13, r->who.name, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        int ext = sqlite3_extended_errcode(d->db);
-        sqlite3_reset(st);
-        api__db_exec(d, "ROLLBACK");
-        if ((ext & 0xff) == SQLITE_CONSTRAINT)
-            api__reply_error(r, 409, "conflict", "container: %s already has an open shipment",
-                             in.container);
-        else
-            api__reply_error(r, 500, "internal", "database insert failed");
+    enum ot_err rc = bind_shipment(st, &in, ot_time_now_ms(), r->who.name);
+    if (!rc)
+        rc = ot_sql_step(st, &row); /* RETURNING id */
+    if (!rc && row)
+        id = ot_sql_int64(st, 0);
+    ot_sql_reset(st);
+    if (rc == OT_ERR_CONFLICT) {
+        /* another process opened one between our check and the insert: the
+         * unique index on open shipments decides */
+        api__req_rollback(r);
+        api__reply_error(r, 409, "conflict", "container: %s already has an open shipment",
+                         in.container);
         return;
     }
-    sqlite3_reset(st);
-    int64_t id = sqlite3_last_insert_rowid(d->db);
-    char target[32];
+    if (rc || id <= 0)
+        goto fail;
     snprintf(target, sizeof target, "shipment/%lld", (long long)id);
-    cJSON *ship = api__shipment_json(r->ctx, d, id);
+    if (api__shipment_json(r->ctx, d, id, &ship) || !ship)
+        goto fail;
     cJSON *ev = cJSON_CreateObject();
     cJSON *audit = cJSON_CreateObject();
-    int ok = ship && ev && audit;
+    int ok = ev && audit;
     if (ok) {
         cJSON_AddStringToObject(ev, "change", "created");
         cJSON_AddItemToObject(ev, "shipment", cJSON_Duplicate(ship, 1));
@@ -108,10 +120,10 @@ void api__h_ship_create(struct api_req *r)
     }
     cJSON_Delete(ev);
     cJSON_Delete(audit);
-    if (finish_tx(r, d, ok)) {
+    if (!ok)
+        goto fail;
+    if (api__req_commit(r)) {
         cJSON_Delete(ship);
-        if (!r->responded)
-            api__reply_error(r, 500, "internal", "could not record the shipment");
         return;
     }
     ot_info("shipment created id=%lld container=%s profile=%s by=%s", (long long)id, in.container,
@@ -119,41 +131,43 @@ void api__h_ship_create(struct api_req *r)
     api__reply_json(r, 201, ship);
     return;
 fail:
-    api__db_exec(d, "ROLLBACK");
-    api__reply_error(r, 500, "internal", "database unavailable");
+    cJSON_Delete(ship);
+    api__req_rollback(r);
+    api__reply_error(r, 500, "internal", "could not record the shipment; nothing was written");
 }
 
-/* Allowed status changes through PATCH (docs/api.md). */
-static int transition_ok(const char *from, const char *to)
+int api__shipment_lock(struct api_db *d, int64_t id)
 {
-    static const char *const allowed[][2] = {
-        {"created", "in_transit"},   {"created", "discarded"},    {"created", "closed"},
-        {"in_transit", "delivered"}, {"in_transit", "discarded"}, {"delivered", "closed"},
-        {"delivered", "discarded"},
-    };
-    for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
-        if (strcmp(allowed[i][0], from) == 0 && strcmp(allowed[i][1], to) == 0)
-            return 1;
-    return 0;
+    int row = 0;
+    struct ot_sql_stmt *st = api__stmt(d, ST_SHIP_LOCK);
+    if (!st)
+        return -1;
+    int rc = ot_sql_bind_int64(st, 1, id) || ot_sql_step(st, &row) ? -1 : 0;
+    ot_sql_reset(st);
+    return rc;
 }
 
 /* Sets the status inside the caller's transaction and records the event and
- * the audit row. 0 on success; -1 if the status changed under us. */
+ * the audit row. 0 on success; 1 if the status is no longer `from`; -1 if
+ * a write failed (the caller rolls back). */
 int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id, const char *container,
                              const char *from, const char *to, const char *why)
 {
     char target[32];
-    sqlite3_stmt *st = api__stmt(d, ST_SHIP_SET_STATUS);
+    int row = 0;
+    struct ot_sql_stmt *st = api__stmt(d, ST_SHIP_SET_STATUS);
     if (!st)
         return -1;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, ot_time_now_ms());
-    sqlite3_bind_text(st, 4, from, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (s != SQLITE_DONE || sqlite3_changes(d->db) != 1)
+    if (ot_sql_bind_int64(st, 1, id) || ot_sql_bind_text(st, 2, to, -1) ||
+        ot_sql_bind_int64(st, 3, ot_time_now_ms()) || ot_sql_bind_text(st, 4, from, -1) ||
+        ot_sql_step(st, &row)) {
+        ot_sql_reset(st);
         return -1;
+    }
+    int64_t changed = ot_sql_changes(st);
+    ot_sql_reset(st);
+    if (changed != 1)
+        return 1;
     snprintf(target, sizeof target, "shipment/%lld", (long long)id);
     cJSON *ev = cJSON_CreateObject();
     cJSON *au = cJSON_CreateObject();
@@ -191,7 +205,7 @@ static int seal_trail(struct api_req *r, struct api_db *d, const char *to, const
     if (!cur)
         return -1;
     cJSON_Delete(cur);
-    if (!transition_ok(status, to)) {
+    if (!ot_trail_transition_ok(status, to)) {
         api__reply_error(r, 409, "conflict", "status: cannot change from %s to %s", status, to);
         return -1;
     }
@@ -203,7 +217,7 @@ static int seal_trail(struct api_req *r, struct api_db *d, const char *to, const
         .comment = text,
         .ts = ot_time_now_ms(),
     };
-    enum ot_err rc = ot_ledger_append(d->db, r->ctx->key, r->path_id, &ci, NULL, why, sizeof why);
+    enum ot_err rc = ot_ledger_append(d->sql, r->ctx->key, r->path_id, &ci, NULL, why, sizeof why);
     if (rc) {
         api__reply_error(r, rc == OT_ERR_CONFLICT ? 409 : 500,
                          rc == OT_ERR_CONFLICT ? "conflict" : "internal",
@@ -241,42 +255,51 @@ void api__h_ship_patch(struct api_req *r)
         return;
     }
     struct api_db *d = api__req_db(r);
+    const char *why = cJSON_IsString(comment) ? comment->valuestring : NULL;
+    cJSON *cur = NULL;
+    int set = -1;
     if (api__req_begin(r)) {
         cJSON_Delete(body);
         return;
     }
+    /* the row lock first: the status read below stays true until commit */
+    if (api__shipment_lock(d, r->path_id)) {
+        api__reply_error(r, 500, "internal", "cannot lock shipment %lld", (long long)r->path_id);
+        goto rollback;
+    }
     if ((!strcmp(to->valuestring, "closed") || !strcmp(to->valuestring, "discarded")) &&
-        seal_trail(r, d, to->valuestring, cJSON_IsString(comment) ? comment->valuestring : NULL)) {
-        api__db_exec(d, "ROLLBACK");
-        cJSON_Delete(body);
-        return;
-    }
-    cJSON *cur =
-        api__shipment_load(r, d, r->path_id, container, sizeof container, status, sizeof status);
-    if (!cur) {
-        api__db_exec(d, "ROLLBACK");
-        cJSON_Delete(body);
-        return;
-    }
-    cJSON_Delete(cur);
-    if (!transition_ok(status, to->valuestring)) {
-        api__db_exec(d, "ROLLBACK");
+        seal_trail(r, d, to->valuestring, why))
+        goto rollback;
+    cur = api__shipment_load(r, d, r->path_id, container, sizeof container, status, sizeof status);
+    if (!cur)
+        goto rollback;
+    if (!ot_trail_transition_ok(status, to->valuestring)) {
         api__reply_error(r, 409, "conflict", "status: cannot change from %s to %s", status,
                          to->valuestring);
-        cJSON_Delete(body);
-        return;
+        goto rollback;
     }
-    int ok = api__shipment_set_status(r, d, r->path_id, container, status, to->valuestring,
-                                      cJSON_IsString(comment) ? comment->valuestring : NULL) == 0;
+    set = api__shipment_set_status(r, d, r->path_id, container, status, to->valuestring, why);
+    if (set) {
+        if (set > 0)
+            api__reply_error(r, 409, "conflict", "status: changed meanwhile, reload");
+        else
+            api__reply_error(r, 500, "internal",
+                             "could not change the status; nothing was written");
+        goto rollback;
+    }
+    cJSON_Delete(cur);
     cJSON_Delete(body);
-    if (finish_tx(r, d, ok)) {
-        if (!r->responded)
-            api__reply_error(r, 500, "internal", "could not change the status");
+    if (api__req_commit(r))
         return;
-    }
-    cJSON *o = api__shipment_json(r->ctx, d, r->path_id);
-    if (!o)
-        api__reply_error(r, 500, "internal", "shipment vanished");
+    cJSON *o = NULL;
+    if (api__shipment_json(r->ctx, d, r->path_id, &o) || !o)
+        api__reply_error(r, 500, "internal", "shipment %lld changed but cannot be read back",
+                         (long long)r->path_id);
     else
         api__reply_json(r, 200, o);
+    return;
+rollback:
+    api__req_rollback(r);
+    cJSON_Delete(cur);
+    cJSON_Delete(body);
 }

@@ -1,6 +1,7 @@
 /* token_cli.c - `organtrack-api token create|list|revoke ... --config FILE`:
  * token administration from the operator's shell, on its own connection to
- * the database, through the storage functions of tokens.c. */
+ * the database (either backend), through the storage functions of
+ * tokens.c. A change and its audit row commit together. */
 #include "api.h"
 
 #include <stdio.h>
@@ -21,8 +22,8 @@ static void token_usage(void)
 
 /* Token changes from the command line are audited too; the actor is the
  * operator's shell ("cli", admin role), who holds the database file. */
-static void cli_audit(struct api_db *d, const char *action, int64_t id, const char *role,
-                      const char *name)
+static enum ot_err cli_audit(struct api_db *d, const char *action, int64_t id, const char *role,
+                             const char *name)
 {
     struct api_principal who;
     char target[32];
@@ -35,9 +36,11 @@ static void cli_audit(struct api_db *d, const char *action, int64_t id, const ch
         cJSON_AddStringToObject(detail, "role", role);
     if (detail && name)
         cJSON_AddStringToObject(detail, "name", name);
-    if (api__audit(d, &who, action, target, detail))
-        ot_warn("token change not audited action=%s id=%lld", action, (long long)id);
+    enum ot_err rc = detail ? api__audit(d, &who, action, target, detail) : OT_ERR_NOMEM;
+    if (rc)
+        ot_error("token change not audited, rolled back action=%s id=%lld", action, (long long)id);
     cJSON_Delete(detail);
+    return rc;
 }
 
 int api__token_cli(int argc, char **argv)
@@ -117,16 +120,18 @@ int api__token_cli(int argc, char **argv)
                             " only\n");
             return 2;
         }
-        if (api__db_open(cfg.database, &d))
+        exit_code = 1; /* from here on a failure is the database's */
+        if (api__db_open(cfg.database, &d) || api__db_begin(&d))
             goto out;
-        if (api__token_create(&d, role, name, containers, n, secret, &id))
+        if (api__token_create(&d, role, name, containers, n, secret, &id) ||
+            cli_audit(&d, "token.create", id, api__role_name(role), name) || api__db_commit(&d))
             goto out;
-        cli_audit(&d, "token.create", id, api__role_name(role), name);
         printf("created token id=%lld role=%s name=%s (shown once; stored as SHA-256)\n",
                (long long)id, api__role_name(role), name);
         printf("%s\n", secret);
         exit_code = 0;
     } else if (strcmp(sub, "list") == 0) {
+        exit_code = 1; /* from here on a failure is the database's */
         if (api__db_open(cfg.database, &d))
             goto out;
         cJSON *arr = api__token_list(&d);
@@ -143,25 +148,27 @@ int api__token_cli(int argc, char **argv)
             fprintf(stderr, "organtrack-api token revoke: --id N is required\n");
             return 2;
         }
-        if (api__db_open(cfg.database, &d))
+        exit_code = 1; /* from here on a failure is the database's */
+        if (api__db_open(cfg.database, &d) || api__db_begin(&d))
             goto out;
         enum ot_err rc = api__token_revoke(&d, id);
         if (rc == OT_ERR_NOTFOUND)
             fprintf(stderr, "organtrack-api token revoke: no live token with id %lld\n",
                     (long long)id);
-        else if (rc == OT_OK) {
-            cli_audit(&d, "token.revoke", id, NULL, NULL);
+        if (!rc)
+            rc = cli_audit(&d, "token.revoke", id, NULL, NULL);
+        if (!rc)
+            rc = api__db_commit(&d);
+        if (!rc) {
             printf("revoked token id=%lld\n", (long long)id);
             exit_code = 0;
         }
-        if (rc)
-            exit_code = 1;
     } else {
         token_usage();
     }
 out:
-    if (exit_code == 2 && d.db)
-        exit_code = 1;
+    if (d.sql)
+        api__db_rollback(&d); /* after a failure: nothing half-done stays */
     api__db_close(&d);
     return exit_code;
 }

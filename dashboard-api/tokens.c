@@ -45,89 +45,90 @@ enum ot_err api__token_create(struct api_db *d, enum api_role role, const char *
     rc = ot_sha256_hex(secret, strlen(secret), hash);
     if (rc)
         goto out;
-    sqlite3_stmt *st = api__stmt(d, ST_TOKEN_INSERT);
+    struct ot_sql_stmt *st = api__stmt(d, ST_TOKEN_INSERT);
     if (!st) {
         rc = OT_ERR_DB;
         goto out;
     }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, api__role_name(role), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, arr_txt, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, ot_time_now_ms());
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        ot_error("token insert failed error=\"%s\"", sqlite3_errmsg(d->db));
+    int row = 0;
+    if ((rc = ot_sql_bind_text(st, 1, name, -1)) ||
+        (rc = ot_sql_bind_text(st, 2, api__role_name(role), -1)) ||
+        (rc = ot_sql_bind_text(st, 3, hash, -1)) || (rc = ot_sql_bind_text(st, 4, arr_txt, -1)) ||
+        (rc = ot_sql_bind_int64(st, 5, ot_time_now_ms())) ||
+        (rc = ot_sql_step(st, &row))) /* RETURNING id */
+        ot_error("token insert failed database=%s error=\"%s\"", ot_sql_name(d->sql),
+                 ot_sql_errmsg(d->sql));
+    else if (!row)
         rc = OT_ERR_DB;
-    } else {
-        *id_out = sqlite3_last_insert_rowid(d->db);
+    else {
+        *id_out = ot_sql_int64(st, 0);
         ot_info("token created id=%lld role=%s name=%s", (long long)*id_out, api__role_name(role),
                 name);
     }
-    sqlite3_reset(st);
+    ot_sql_reset(st);
 out:
     cJSON_free(arr_txt);
     cJSON_Delete(arr);
     return rc;
 }
 
-static cJSON *token_row(sqlite3_stmt *st)
+static cJSON *token_row(const struct ot_sql_stmt *st)
 {
-    char iso[32];
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, 0));
-    cJSON_AddStringToObject(o, "name", (const char *)sqlite3_column_text(st, 1));
-    cJSON_AddStringToObject(o, "role", (const char *)sqlite3_column_text(st, 2));
-    cJSON *c = cJSON_Parse((const char *)sqlite3_column_text(st, 3));
+    cJSON_AddNumberToObject(o, "id", (double)ot_sql_int64(st, 0));
+    api__add_text(o, "name", st, 1);
+    api__add_text(o, "role", st, 2);
+    const char *cont = ot_sql_text(st, 3);
+    cJSON *c = cont ? cJSON_Parse(cont) : NULL;
     cJSON_AddItemToObject(o, "containers", c ? c : cJSON_CreateArray());
-    cJSON_AddStringToObject(o, "created_at",
-                            ot_time_format_iso(sqlite3_column_int64(st, 4), iso, sizeof iso));
-    if (sqlite3_column_type(st, 5) == SQLITE_NULL)
-        cJSON_AddNullToObject(o, "revoked_at");
-    else
-        cJSON_AddStringToObject(o, "revoked_at",
-                                ot_time_format_iso(sqlite3_column_int64(st, 5), iso, sizeof iso));
+    api__add_iso(o, "created_at", st, 4);
+    api__add_iso(o, "revoked_at", st, 5);
     return o;
 }
 
 cJSON *api__token_list(struct api_db *d)
 {
     cJSON *arr = cJSON_CreateArray();
-    sqlite3_stmt *st = api__stmt(d, ST_TOKEN_LIST);
-    if (!arr || !st) {
-        cJSON_Delete(arr);
-        return NULL;
-    }
-    int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    struct ot_sql_stmt *st = api__stmt(d, ST_TOKEN_LIST);
+    int row = 0;
+    enum ot_err rc = OT_ERR_DB;
+    if (!arr || !st)
+        goto fail;
+    while (!(rc = ot_sql_step(st, &row)) && row) {
         cJSON *o = token_row(st);
         if (!o || !cJSON_AddItemToArray(arr, o)) {
             cJSON_Delete(o);
-            s = SQLITE_NOMEM;
+            rc = OT_ERR_NOMEM;
             break;
         }
     }
-    sqlite3_reset(st);
-    if (s != SQLITE_DONE) {
-        cJSON_Delete(arr);
-        return NULL;
-    }
+    ot_sql_reset(st);
+    if (rc)
+        goto fail;
     return arr;
+fail:
+    cJSON_Delete(arr);
+    return NULL;
 }
 
 enum ot_err api__token_revoke(struct api_db *d, int64_t id)
 {
-    sqlite3_stmt *st = api__stmt(d, ST_TOKEN_REVOKE);
+    int row = 0;
+    struct ot_sql_stmt *st = api__stmt(d, ST_TOKEN_REVOKE);
     if (!st)
         return OT_ERR_DB;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, ot_time_now_ms());
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (s != SQLITE_DONE)
-        return OT_ERR_DB;
-    if (sqlite3_changes(d->db) == 0)
+    enum ot_err rc = ot_sql_bind_int64(st, 1, id);
+    if (!rc)
+        rc = ot_sql_bind_int64(st, 2, ot_time_now_ms());
+    if (!rc)
+        rc = ot_sql_step(st, &row);
+    int64_t changed = ot_sql_changes(st);
+    ot_sql_reset(st);
+    if (rc)
+        return rc;
+    if (changed == 0)
         return OT_ERR_NOTFOUND;
     ot_info("token revoked id=%lld", (long long)id);
     return OT_OK;
@@ -207,11 +208,13 @@ void api__h_tokens_create(struct api_req *r)
         ok = api__audit(d, &r->who, "token.create", target, au) == OT_OK;
     }
     cJSON_Delete(au);
-    if (!ok || api__db_exec(d, "COMMIT")) {
-        api__db_exec(d, "ROLLBACK");
+    if (!ok) {
+        api__req_rollback(r);
         api__reply_error(r, 500, "internal", "could not create the token");
         goto out;
     }
+    if (api__req_commit(r))
+        goto out;
     cJSON *o = cJSON_CreateObject();
     if (!o) {
         api__reply_error(r, 500, "internal", "out of memory");
@@ -237,17 +240,19 @@ void api__h_tokens_revoke(struct api_req *r)
         return;
     enum ot_err rc = api__token_revoke(d, r->path_id);
     if (rc == OT_ERR_NOTFOUND) {
-        api__db_exec(d, "ROLLBACK");
+        api__req_rollback(r);
         api__reply_error(r, 404, "not_found", "token %lld: no such live token",
                          (long long)r->path_id);
         return;
     }
     snprintf(target, sizeof target, "token/%lld", (long long)r->path_id);
-    if (rc || api__audit(d, &r->who, "token.revoke", target, NULL) || api__db_exec(d, "COMMIT")) {
-        api__db_exec(d, "ROLLBACK");
+    if (rc || api__audit(d, &r->who, "token.revoke", target, NULL)) {
+        api__req_rollback(r);
         api__reply_error(r, 500, "internal", "could not revoke the token");
         return;
     }
+    if (api__req_commit(r))
+        return;
     cJSON *o = cJSON_CreateObject();
     if (o) {
         cJSON_AddNumberToObject(o, "id", (double)r->path_id);

@@ -1,13 +1,18 @@
 /* organtrack-ledger - offline tool for auditors (SPEC "Custody ledger"):
  *   organtrack-ledger verify [--pubkey HEX] BUNDLE_OR_DATABASE
  *   organtrack-ledger pubkey --config FILE
- *   organtrack-ledger export --config FILE --shipment ID --format bundle|epcis|csv [--out FILE]
- * verify needs no server and no configuration: it tells a JSON bundle from
- * an SQLite database by the file's first bytes, recomputes every hash,
- * Merkle root and the head signature, and prints
+ *   organtrack-ledger export (--config FILE | --database DB) --shipment ID
+ *                            --format bundle|epcis|csv [--out FILE]
+ * verify needs no server and no configuration: it takes a JSON bundle, a
+ * SQLite database (told by the file's first bytes) or a postgresql:// URI,
+ * recomputes every hash, Merkle root and the head signature, and prints
  *   OK shipments=N entries=N readings=N            (exit 0)
  *   FAIL shipment=S entry=I: <why>                 (exit 1, first bad entry)
- * Exit 2 on usage, configuration or I/O errors. */
+ * Exit 2 on usage, configuration or I/O errors. A database is read in a
+ * read-only session (SQLite opened read-only, PostgreSQL with
+ * default_transaction_read_only) and in one snapshot, so appends committed
+ * meanwhile by a running API do not disturb the check. The tool links the
+ * ledger's read side only (common/CMakeLists.txt). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +24,7 @@
 #include "ot_ledger.h"
 #include "ot_log.h"
 #include "ot_parse.h"
+#include "ot_sql.h"
 
 #define BUNDLE_MAX ((size_t)256 * 1024 * 1024)
 
@@ -26,33 +32,94 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: organtrack-ledger verify [--pubkey HEX] BUNDLE_OR_DATABASE\n"
                "       organtrack-ledger pubkey --config FILE\n"
-               "       organtrack-ledger export --config FILE --shipment ID"
+               "       organtrack-ledger export (--config FILE | --database DB) --shipment ID"
                " --format bundle|epcis|csv [--out FILE]\n"
                "       organtrack-ledger --help | --version\n"
                "\n"
                "verify   checks a custody trail offline: a bundle exported by the API\n"
-               "         (GET /api/v1/shipments/{id}/export?format=bundle) or the SQLite\n"
-               "         database itself (every shipment). Prints OK with counts (exit 0)\n"
-               "         or names the first bad entry (exit 1). --pubkey pins the Ed25519\n"
-               "         key the head must be signed with (64 hex chars, from `pubkey`).\n"
+               "         (GET /api/v1/shipments/{id}/export?format=bundle) or the database\n"
+               "         itself, every shipment: a SQLite file or a postgresql:// URI (read\n"
+               "         only). Prints OK with counts (exit 0) or names the first bad entry\n"
+               "         (exit 1). --pubkey pins the Ed25519 key the head must be signed\n"
+               "         with (64 hex chars, from `pubkey`).\n"
                "pubkey   prints the server's ledger public key (config keys ledger_key,\n"
                "         default var/ledger.key; the key is created if absent).\n"
-               "export   writes one shipment's trail from the database in the config.\n");
+               "export   writes one shipment's trail from the database in the config, or\n"
+               "         from --database (a SQLite path or a postgresql:// URI).\n"
+               "A URI's password is better kept out of the command line: libpq reads\n"
+               "PGPASSWORD and ~/.pgpass (PGPASSFILE).\n");
 }
 
-static int is_sqlite(const char *path, int *yes)
+/* The database named for a message: a URI without user, password and
+ * parameters (a message must not carry the password). */
+static const char *shown(const char *database, char *buf, size_t cap)
+{
+    const char *p = strstr(database, "://");
+    if (!ot_sql_is_uri(database) || !p)
+        return database;
+    const char *host = p + 3, *at = strchr(host, '@'), *slash = strchr(host, '/');
+    if (at && (!slash || at < slash))
+        host = at + 1;
+    snprintf(buf, cap, "%.*s%.*s", (int)(p + 3 - database), database, (int)strcspn(host, "?"),
+             host);
+    return buf;
+}
+
+/* What verify was given: 1 a database (SQLite file or URI), 0 a bundle
+ * file, -1 unreadable. */
+static int is_database(const char *path)
 {
     char head[16];
-    FILE *f = fopen(path, "rb");
+    FILE *f;
     size_t n;
+    if (ot_sql_is_uri(path))
+        return 1;
+    f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "organtrack-ledger: cannot open %s: %s\n", path, strerror(errno));
         return -1;
     }
     n = fread(head, 1, sizeof head, f);
     fclose(f);
-    *yes = n == sizeof head && memcmp(head, "SQLite format 3", 16) == 0;
+    return n == sizeof head && memcmp(head, "SQLite format 3", 16) == 0;
+}
+
+/* Opens the database read-only and starts one read-only snapshot: every
+ * query of a verify or an export sees the same trail. */
+static int open_snapshot(const char *database, struct ot_sql **out)
+{
+    char buf[512];
+    int version = 0;
+    *out = NULL;
+    if (ot_db_open_readonly(database, out)) {
+        fprintf(stderr, "organtrack-ledger: cannot open database %s\n",
+                shown(database, buf, sizeof buf));
+        return -1;
+    }
+    if (ot_db_version(*out, &version) || version == 0) {
+        fprintf(stderr, "organtrack-ledger: %s is not an organtrack database (no schema)\n",
+                ot_sql_name(*out));
+        ot_sql_close(*out);
+        *out = NULL;
+        return -1;
+    }
+    if (ot_sql_exec(*out, ot_sql_kind(*out) == OT_SQL_POSTGRES
+                              ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                              : "BEGIN")) {
+        fprintf(stderr, "organtrack-ledger: cannot read database %s\n", ot_sql_name(*out));
+        ot_sql_close(*out);
+        *out = NULL;
+        return -1;
+    }
     return 0;
+}
+
+/* Ends the snapshot (nothing was written) and closes. */
+static void close_snapshot(struct ot_sql *sql)
+{
+    if (sql)
+        ot_sql_rollback(sql);
+    ot_sql_close(sql);
 }
 
 static int print_report(const struct ot_ledger_report *rep)
@@ -77,7 +144,7 @@ static int cmd_verify(int argc, char **argv)
     const char *path = NULL, *pin = NULL;
     struct ot_ledger_report rep;
     enum ot_err rc;
-    int sqlite = 0;
+    int database;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--pubkey") == 0 && i + 1 < argc) {
             uint8_t tmp[32];
@@ -92,7 +159,7 @@ static int cmd_verify(int argc, char **argv)
         } else if (!path) {
             path = argv[i];
         } else {
-            fprintf(stderr, "organtrack-ledger: verify takes one file\n");
+            fprintf(stderr, "organtrack-ledger: verify takes one file or database\n");
             return 2;
         }
     }
@@ -100,16 +167,14 @@ static int cmd_verify(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (is_sqlite(path, &sqlite))
+    if ((database = is_database(path)) < 0)
         return 2;
-    if (sqlite) {
+    if (database) {
         struct ot_sql *sql = NULL;
-        if (ot_db_open_readonly(path, &sql)) {
-            fprintf(stderr, "organtrack-ledger: cannot open database %s\n", path);
+        if (open_snapshot(path, &sql))
             return 2;
-        }
-        rc = ot_ledger_verify_db_key(ot_sql_sqlite_handle(sql), pin, &rep);
-        ot_sql_close(sql);
+        rc = ot_ledger_verify_db_key(sql, pin, &rep);
+        close_snapshot(sql);
     } else {
         char *buf = NULL;
         size_t len = 0;
@@ -181,10 +246,9 @@ static int cmd_pubkey(int argc, char **argv)
 
 static int cmd_export(int argc, char **argv)
 {
-    const char *config = NULL, *format = NULL, *ship = NULL, *outpath = NULL;
-    struct tool_conf tc;
+    const char *config = NULL, *database = NULL, *format = NULL, *ship = NULL, *outpath = NULL;
+    struct tool_conf tc = {0};
     struct ot_sql *sql = NULL;
-    sqlite3 *db = NULL;
     int64_t id = 0;
     char *out = NULL;
     size_t len = 0;
@@ -193,6 +257,8 @@ static int cmd_export(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         if (i + 1 < argc && strcmp(argv[i], "--config") == 0)
             config = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--database") == 0)
+            database = argv[++i];
         else if (i + 1 < argc && strcmp(argv[i], "--format") == 0)
             format = argv[++i];
         else if (i + 1 < argc && strcmp(argv[i], "--shipment") == 0)
@@ -215,18 +281,27 @@ static int cmd_export(int argc, char **argv)
         fprintf(stderr, "organtrack-ledger: export: --format must be bundle, epcis or csv\n");
         return 2;
     }
-    if (load_conf(config, &tc))
+    if (config && database) {
+        fprintf(stderr, "organtrack-ledger: export: --config or --database, not both\n");
         return 2;
-    if (ot_db_open_readonly(tc.database, &sql) || !(db = ot_sql_sqlite_handle(sql))) {
-        fprintf(stderr, "organtrack-ledger: cannot open database %s\n", tc.database);
-        goto out;
     }
+    if (!config && !database) {
+        fprintf(stderr, "organtrack-ledger: export: --config FILE or --database DB is required\n");
+        return 2;
+    }
+    if (!database) {
+        if (load_conf(config, &tc))
+            return 2;
+        database = tc.database;
+    }
+    if (open_snapshot(database, &sql))
+        goto out;
     if (!strcmp(format, "bundle"))
-        rc = ot_ledger_export_bundle(db, id, &out, &len);
+        rc = ot_ledger_export_bundle(sql, id, &out, &len);
     else if (!strcmp(format, "epcis"))
-        rc = ot_ledger_export_epcis(db, id, &out, &len);
+        rc = ot_ledger_export_epcis(sql, id, &out, &len);
     else
-        rc = ot_ledger_export_csv(db, id, &out, &len);
+        rc = ot_ledger_export_csv(sql, id, &out, &len);
     if (rc) {
         fprintf(stderr, "organtrack-ledger: export of shipment %lld failed: %s\n", (long long)id,
                 ot_strerror(rc));
@@ -252,8 +327,9 @@ static int cmd_export(int argc, char **argv)
     ret = 0;
 out:
     free(out);
-    ot_sql_close(sql);
-    ot_conf_free(&tc.c);
+    close_snapshot(sql);
+    if (config)
+        ot_conf_free(&tc.c);
     return ret;
 }
 

@@ -103,6 +103,7 @@ root=${root:-organtrack/v1}
   echo "topic read $root/containers/+/state"
   echo "topic write $root/containers/+/ack"
   echo "topic write $root/containers/+/alarms"
+  echo "topic readwrite $root/collectors/+/state"
 } >"$acl"
 for g in "${gateways[@]}"; do
   u=$(json_get "$g" username)

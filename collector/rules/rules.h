@@ -48,6 +48,9 @@ typedef void (*rules_emit_fn)(void *ctx, const struct rules_event *ev);
 struct rules_state; /* per container */
 struct rules_state *rules_state_new(void);
 void rules_state_free(struct rules_state *s);
+/* dst becomes a copy of src (the collector saves a container's state when
+ * a transaction first touches it and puts it back after a rollback). */
+void rules_state_copy(struct rules_state *dst, const struct rules_state *src);
 
 /* Feeds one reading. */
 void rules_on_reading(struct rules_state *s, const struct rules_shipment *sh,

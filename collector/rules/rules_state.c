@@ -48,6 +48,11 @@ void rules_state_free(struct rules_state *s)
     free(s);
 }
 
+void rules_state_copy(struct rules_state *dst, const struct rules_state *src)
+{
+    *dst = *src; /* plain data, no pointers */
+}
+
 static void rules_emit(enum rules__type t, enum rules_change ch, enum rules_severity sev,
                        int64_t at, int late, double value, rules_emit_fn emit, void *ctx,
                        const char *fmt, va_list ap) __attribute__((format(printf, 9, 0)));

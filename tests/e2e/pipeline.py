@@ -26,7 +26,8 @@ def test_pipeline():
         with open(acl, "w") as f:
             f.write(f"user collector\ntopic read {ROOT}/containers/+/readings\n"
                     f"topic read {ROOT}/containers/+/state\ntopic write {ROOT}/containers/+/ack\n"
-                    f"topic write {ROOT}/containers/+/alarms\n\n"
+                    f"topic write {ROOT}/containers/+/alarms\n"
+                    f"topic readwrite {ROOT}/collectors/+/state\n\n"
                     f"user gw-e2e\ntopic write {ROOT}/containers/{CONTAINER}/readings\n"
                     f"topic write {ROOT}/containers/{CONTAINER}/state\n"
                     f"topic read {ROOT}/containers/{CONTAINER}/ack\n\n"

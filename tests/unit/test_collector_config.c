@@ -87,12 +87,57 @@ static void errors_name_key(void **state)
     unlink(path);
 }
 
+static void instance_names(void **state)
+{
+    (void)state;
+    struct collector_conf cc;
+    char host[256] = "";
+    /* default: the host name */
+    write_conf("{\"mqtt\":{\"url\":\"tcp://h:1\"},\"database\":\"x.db\"}");
+    assert_int_equal(gethostname(host, sizeof host - 1), 0);
+    if (config__instance_valid(host)) {
+        assert_int_equal(config__load(&cc, path), OT_OK);
+        assert_string_equal(cc.instance, host);
+    } else {
+        assert_int_equal(config__load(&cc, path), OT_ERR_CONFIG);
+        assert_non_null(strstr(cc.conf.err, "instance"));
+    }
+    config__free(&cc);
+    write_conf("{\"mqtt\":{\"url\":\"tcp://h:1\"},\"database\":\"x.db\","
+               "\"instance\":\"collector-a.dc1_2\"}");
+    assert_int_equal(config__load(&cc, path), OT_OK);
+    assert_string_equal(cc.instance, "collector-a.dc1_2");
+    config__free(&cc);
+    /* a topic level: no separator, no wildcard, not empty, not too long */
+    static const char *const bad[] = {"a/b",
+                                      "a+",
+                                      "#",
+                                      "a b",
+                                      "\\\"q\\\"",
+                                      "0123456789012345678901234567890123456789"
+                                      "01234567890123456789012345"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "{\"mqtt\":{\"url\":\"tcp://h:1\"},\"database\":\"x.db\",\"instance\":\"%s\"}",
+                 bad[i]);
+        write_conf(text);
+        assert_int_equal(config__load(&cc, path), OT_ERR_CONFIG);
+        assert_non_null(strstr(cc.conf.err, "instance"));
+        config__free(&cc);
+    }
+    assert_false(config__instance_valid(""));
+    assert_true(config__instance_valid("h"));
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults),
         cmocka_unit_test(influx_and_hooks),
         cmocka_unit_test(errors_name_key),
+        cmocka_unit_test(instance_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,10 @@
-/* test_ledger.c - the custody ledger (issue 6): a real trail in a temp
- * SQLite database, then every single-field mutation of every entry and
- * reading, every deletion, insertion (duplicate), reordering (swap) and
- * truncation of the exported bundle, generated programmatically, must make
- * verification fail naming the right first bad entry; a wrong key is
- * caught; impossible hand-offs are refused; the database's triggers refuse
- * UPDATE/DELETE and a tamper done around them is caught by verify. */
+/* test_ledger.c - the custody ledger (issue 6): a real trail in a fresh
+ * database (SQLite, or PostgreSQL when OT_TEST_DATABASE names one:
+ * integration.ledger_postgres runs this binary there), then every single-field mutation of every
+ * entry and reading, every deletion, insertion (duplicate), reordering (swap) and truncation of the
+ * exported bundle, generated programmatically, must make verification fail naming the right first
+ * bad entry; a wrong key is caught; impossible hand-offs are refused; the database's triggers
+ * refuse UPDATE/DELETE and a tamper done around them is caught by verify. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,18 +22,14 @@
 #include "ot_db.h"
 #include "ot_ledger.h"
 #include "ot_log.h"
+#include "ot_sql.h"
+#include "test_ledger_trail.h"
 
-int ledger_trail_build(const char *dir, sqlite3 **db_out, struct ot_ledger_key **key_out,
-                       int64_t *ship_out);
-int ledger_trail_reading(sqlite3 *db, int64_t ship, const char *container, int64_t seq, int64_t ts,
-                         double temp, int has_temp);
-int ledger_trail_shipment(sqlite3 *db, const char *container, const char *code, int64_t *id);
-
-#define T0 1795407000000LL
+#define T0 LEDGER_T0
 
 struct fx {
     char dir[64];
-    sqlite3 *db;
+    struct ot_sql *db;
     struct ot_ledger_key *key;
     int64_t ship;
     char *bundle;
@@ -58,17 +54,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    char cmd[128];
     if (!f)
         return 0;
     free(f->bundle);
     ot_ledger_key_free(f->key);
-    sqlite3_close_v2(f->db);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
+    int rc = ledger_trail_remove(f->dir, f->db);
     free(f);
-    return 0;
+    return rc;
 }
 
 static void verify_json(cJSON *doc, const char *pin, struct ot_ledger_report *rep)
@@ -340,9 +332,9 @@ static void wrong_key(void **state)
 
     /* a forger rebuilds the same trail under their own key: it is
      * internally consistent (verifies unpinned), the pinned key catches it */
-    char dir[64], cmd[128], *forged = NULL;
+    char dir[64], *forged = NULL;
     size_t len = 0;
-    sqlite3 *db = NULL;
+    struct ot_sql *db = NULL;
     struct ot_ledger_key *key = NULL;
     int64_t ship = 0;
     snprintf(dir, sizeof dir, "/tmp/ot_ledger_f_XXXXXX");
@@ -356,9 +348,7 @@ static void wrong_key(void **state)
     assert_int_equal(rep.bad_index, 6);
     free(forged);
     ot_ledger_key_free(key);
-    sqlite3_close_v2(db);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(ledger_trail_remove(dir, db), 0);
 }
 
 /* Inserts item at position `at` by rebuilding the array (cJSON 1.7.15's
@@ -513,9 +503,12 @@ static enum ot_err try_append(struct fx *f, int64_t ship, const char *type, cons
                                   .ts = ts};
     cJSON *entry = NULL;
     /* the caller owns the transaction (ot_ledger.h) */
-    assert_int_equal(sqlite3_exec(f->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(ot_sql_begin(f->db), OT_OK);
     enum ot_err rc = ot_ledger_append(f->db, f->key, ship, &in, &entry, why, 256);
-    assert_int_equal(sqlite3_exec(f->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    if (rc)
+        ot_sql_rollback(f->db);
+    else
+        assert_int_equal(ot_sql_commit(f->db), OT_OK);
     if (rc == OT_OK) {
         assert_non_null(entry);
         assert_non_null(cJSON_GetObjectItem(entry, "hash"));
@@ -529,20 +522,19 @@ static enum ot_err try_append(struct fx *f, int64_t ship, const char *type, cons
     return rc;
 }
 
-/* OT_OK or OT_ERR_DB, as the ledger's own statements fail */
-static enum ot_err exec_sql(sqlite3 *db, const char *sql)
+/* OT_OK or OT_ERR_DB: one statement (its changes in *changes), or several
+ * without a count */
+static enum ot_err exec_sql(struct ot_sql *db, const char *sql)
 {
-    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? OT_OK : OT_ERR_DB;
+    if (strchr(sql, ';'))
+        return ot_sql_exec(db, sql);
+    return ledger_trail_exec(db, sql) >= 0 ? OT_OK : OT_ERR_DB;
 }
 
-static int64_t count_rows(sqlite3 *db, const char *sql)
+static int64_t count_rows(struct ot_sql *db, const char *sql)
 {
-    sqlite3_stmt *st = NULL;
-    int64_t n = -1;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    int64_t n = ledger_trail_int(db, sql);
+    assert_true(n >= 0);
     return n;
 }
 
@@ -642,24 +634,20 @@ static void db_tamper_cases(void **state)
          1, 3},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char dir[64], cmd[128];
-        sqlite3 *db = NULL;
+        char dir[64];
+        struct ot_sql *db = NULL;
         struct ot_ledger_key *key = NULL;
         int64_t ship = 0;
         struct ot_ledger_report rep;
         snprintf(dir, sizeof dir, "/tmp/ot_ledger_t_XXXXXX");
         assert_non_null(mkdtemp(dir));
         assert_int_equal(ledger_trail_build(dir, &db, &key, &ship), 0);
-        assert_int_equal(exec_sql(db, "DROP TRIGGER custody_no_update;"
-                                      "DROP TRIGGER custody_no_delete;"
-                                      "DROP TRIGGER custody_readings_no_update;"
-                                      "DROP TRIGGER custody_readings_no_delete"),
-                         OT_OK);
-        assert_int_equal(exec_sql(db, cases[i].sql), OT_OK);
-        if (sqlite3_changes(db) != 1)
-            fprintf(stderr, "tamper %zu changed %d rows: %s\n", i, sqlite3_changes(db),
+        assert_int_equal(ot_sql_exec(db, ledger_trail_drop_triggers_sql(db)), OT_OK);
+        int64_t changed = ledger_trail_exec(db, cases[i].sql);
+        if (changed != 1)
+            fprintf(stderr, "tamper %zu changed %lld rows: %s\n", i, (long long)changed,
                     cases[i].sql);
-        assert_int_equal(sqlite3_changes(db), 1);
+        assert_int_equal(changed, 1);
         assert_int_equal(ot_ledger_verify_db(db, &rep), OT_OK);
         if (rep.ok || rep.bad_shipment != cases[i].ship || rep.bad_index != cases[i].idx)
             fprintf(stderr, "tamper %zu (%s): ok=%d shipment=%lld entry=%lld %s\n", i, cases[i].sql,
@@ -668,9 +656,7 @@ static void db_tamper_cases(void **state)
         assert_int_equal(rep.bad_shipment, cases[i].ship);
         assert_int_equal(rep.bad_index, cases[i].idx);
         ot_ledger_key_free(key);
-        sqlite3_close_v2(db);
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        assert_int_equal(system(cmd), 0);
+        assert_int_equal(ledger_trail_remove(dir, db), 0);
     }
 }
 

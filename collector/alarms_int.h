@@ -1,0 +1,75 @@
+/* alarms_int.h - inside alarms (alarms.h): the state of alarms.c, which
+ * tracks shipments and feeds the rules, shared with alarm_rows.c, which
+ * turns rule events into rows and publishes alarm lists. Only those two
+ * include it; alarm_rows.c calls nothing in alarms.c. */
+#ifndef COLLECTOR_ALARMS_INT_H
+#define COLLECTOR_ALARMS_INT_H
+
+#include "alarms.h"
+#include "feed.h"
+#include "ot_sql.h"
+#include "rules.h"
+
+/* A container's shipment and rules state as it was when the open
+ * transaction first touched it (restored by alarms__rollback). */
+struct alarms_saved {
+    unsigned gen; /* == alarms.gen: saved in this transaction */
+    int64_t ship_id;
+    char profile[48];
+    int profile_warned;
+    struct rules_shipment rsh;
+    const struct ot_preservation *pres;
+    int64_t rules_seq;
+    int had_rules;
+    struct rules_state *rules; /* a copy (allocated once, reused) */
+    int64_t *acked;
+    size_t n_acked, cap_acked;
+};
+
+struct alarms_ctr {
+    char name[OT_ID_MAX + 1];
+    /* open shipment (re-read from the database, never cached for long) */
+    int64_t ship_id; /* 0: none */
+    char profile[48];
+    int64_t ship_checked; /* monotonic ms of last look-up */
+    int profile_warned;
+    int alarms_dirty;              /* republish the alarm list after commit */
+    int64_t alarms_ship_published; /* shipment of the last published list, -1 none */
+    int64_t *acked_ids;            /* acknowledged alarms already passed to the rules */
+    size_t n_acked, cap_acked;
+    struct rules_state *rules;
+    struct rules_shipment rsh;
+    const struct ot_preservation *pres;
+    int64_t rules_seq; /* last seq fed to the rules */
+    struct alarms_saved saved;
+};
+
+struct alarms {
+    struct ot_sql *db; /* the worker's connection (not owned) */
+    struct feed *feed; /* the transaction's events rows (not owned) */
+    struct ot_preservation_set *profiles;
+    struct alarms_ctr **ct; /* in the order the worker met the containers */
+    size_t n_ct, cap_ct;
+    unsigned gen; /* +1 per transaction (alarms__begin) */
+    /* prepared statements, owned by the connection */
+    struct ot_sql_stmt *st_sel_shipment, *st_sel_handoff, *st_sel_open_alarm, *st_ins_alarm;
+    struct ot_sql_stmt *st_upd_alarm_raise, *st_upd_alarm_escalate, *st_upd_alarm_clear;
+    struct ot_sql_stmt *st_sel_alarm_list, *st_sel_acked, *st_sel_open_alarms, *st_upd_eta;
+};
+
+/* What a rule event needs: who, the transaction's clock and outbox, and
+ * the first error (later events of the same call then write nothing). */
+struct emit_ctx {
+    struct alarms *a;
+    struct alarms_ctr *c;
+    int64_t now;
+    struct outbox *ob;
+    enum ot_err rc;
+};
+
+/* alarm_rows.c */
+enum ot_err alarm_rows__prepare(struct alarms *a);
+/* rules_emit_fn: one alarm change -> its row, 'alarm' event, line, body */
+void alarm_rows__on_event(void *vctx, const struct rules_event *ev);
+
+#endif
