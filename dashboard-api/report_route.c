@@ -37,7 +37,7 @@ void api__h_export_pdf(struct api_req *r)
     char hex[65], disp[96], target[32];
     const char *lname = api__query(r, "lang");
     if (!lname)
-        lname = "en";
+        lname = "kk"; /* docs/api.md: the deployment's language */
     if (report_lang_parse(lname, &lang)) {
         api__reply_error(r, 400, "invalid_parameter", "lang: expected %s", langs);
         return;
