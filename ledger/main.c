@@ -104,6 +104,18 @@ static int open_snapshot(const char *database, struct ot_sql **out)
         *out = NULL;
         return -1;
     }
+    if (version < ot_db_schema_version()) {
+        /* the ledger reads custody.meaning (migration 0004, signatures);
+         * a read-only check migrates nothing */
+        fprintf(stderr,
+                "organtrack-ledger: %s has schema version %d, this tool reads %d: let"
+                " organtrack-api or organtrack-collector open it once (they migrate), or"
+                " verify an exported bundle\n",
+                ot_sql_name(*out), version, ot_db_schema_version());
+        ot_sql_close(*out);
+        *out = NULL;
+        return -1;
+    }
     if (ot_sql_exec(*out, ot_sql_kind(*out) == OT_SQL_POSTGRES
                               ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
                               : "BEGIN")) {
