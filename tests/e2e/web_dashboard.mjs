@@ -69,6 +69,16 @@ try {
     await page.locator(`.card[data-container="${s.container}"]`).waitFor({ timeout: 15000 });
     await expectText(page, `.card[data-container="${s.container}"] h3`, s.donation_code, 'card title');
   }
+  // each card offers the shipment report in the page's language
+  const first = cfg.shipments[0];
+  const rep = page.locator(`.card[data-container="${first.container}"] button[data-report-lang=en]`);
+  if (await rep.count() !== 1) fail('coordinator card has no report download');
+  const cdl = page.waitForEvent('download', { timeout: 30000 });
+  await rep.click();
+  const cpdf = await cdl.catch(() => null);
+  if (!cpdf) fail('coordinator report not downloaded');
+  if (readFileSync(await cpdf.path()).subarray(0, 5).toString('latin1') !== '%PDF-') fail('coordinator report is not a PDF');
+  log(`coordinator report downloaded as ${cpdf.suggestedFilename()}`);
   const markers = await page.locator('svg.map .map-marker').count();
   if (markers < cfg.shipments.length) fail(`map shows ${markers} markers, want ${cfg.shipments.length}`);
   await page.evaluate(() => { window.__otNoReload = 'still here'; });
