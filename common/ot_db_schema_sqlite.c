@@ -200,6 +200,29 @@ static const char *const m0003_events_ts[] = {"CREATE INDEX events_ts ON events(
  * in-process read there. Kept as a no-op so both lists keep one number. */
 static const char *const m0004_change_notify[] = {NULL};
 
+/* 0005 (issue 13): electronic signatures. custody.meaning is a `signed`
+ * entry's meaning (hash-covered, docs/internals/ledger.md); signers holds
+ * each signer's PIN as a slow salted KDF (organtrack-api signer set);
+ * signer_failures the wrong PINs, for the lock-out (five in 15 min). */
+static const char *const m0005_signatures[] = {
+    "ALTER TABLE custody ADD COLUMN meaning TEXT;",
+    "CREATE TABLE signers ("
+    " name TEXT PRIMARY KEY,"
+    " kdf TEXT NOT NULL,"    /* scrypt */
+    " params TEXT NOT NULL," /* N=...,r=...,p=... */
+    " salt TEXT NOT NULL,"   /* hex */
+    " hash TEXT NOT NULL,"   /* hex */
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE signer_failures ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " at INTEGER NOT NULL" /* server clock, epoch ms */
+    ");"
+    "CREATE INDEX signer_failures_name ON signer_failures(name, at);",
+    NULL};
+
 const char *const *const ot_db_migrations_sqlite[] = {
-    m0001_init, m0002_custody_readings, m0003_events_ts, m0004_change_notify, NULL,
+    m0001_init,          m0002_custody_readings, m0003_events_ts,
+    m0004_change_notify, m0005_signatures,       NULL,
 };

@@ -33,6 +33,9 @@ struct ot_custody_input {
     double lat, lon;
     const char *seal, *comment; /* may be NULL */
     int64_t ts;                 /* server time, epoch ms */
+    /* type "signed" only (v1.1): released | reviewed | rejected; the
+     * printed name and role are actor_*, the statement is comment */
+    const char *meaning;
 };
 
 /* Appends one entry for shipment_id: checks the sequence is possible

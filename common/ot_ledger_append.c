@@ -174,7 +174,7 @@ static enum ot_err insert_entry(struct ot_sql *db, const struct ot_lg_entry *e)
     struct ot_sql_stmt *st = NULL;
     enum ot_err rc = ot_lg__stmt(db,
                                  "INSERT INTO custody (" OT_LG_ENTRY_COLS ") VALUES"
-                                 " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                                 " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                                  &st);
     if (rc)
         return rc;
@@ -194,7 +194,8 @@ static enum ot_err insert_entry(struct ot_sql *db, const struct ot_lg_entry *e)
         (rc = ot_lg__bind_num(st, 18, &e->readings_to_seq)) ||
         (rc = ot_sql_bind_text(st, 19, e->readings_root, -1)) ||
         (rc = ot_sql_bind_text(st, 20, e->prev_hash, -1)) ||
-        (rc = ot_sql_bind_text(st, 21, e->hash, -1))) {
+        (rc = ot_sql_bind_text(st, 21, e->hash, -1)) ||
+        (rc = ot_sql_bind_text(st, 22, e->meaning, -1))) {
         ot_sql_reset(st);
         return rc;
     }
@@ -245,7 +246,7 @@ enum ot_err ot_ledger_append(struct ot_sql *db, const struct ot_ledger_key *key,
         setwhy(why, whylen, "internal: missing argument");
         return OT_ERR_INVAL;
     }
-    if (!ot_trail_entry_type_known(in->type)) {
+    if (!ot_trail_entry_type_stored(in->type)) {
         setwhy(why, whylen, "type must be one of " OT_TRAIL_ENTRY_TYPES_TEXT);
         return OT_ERR_INVAL;
     }
@@ -257,6 +258,11 @@ enum ot_err ot_ledger_append(struct ot_sql *db, const struct ot_ledger_key *key,
         !field_ok(in->to_party) || !field_ok(in->witness) || !field_ok(in->seal) ||
         !field_ok(in->comment)) {
         setwhy(why, whylen, "a text field is longer than %d bytes", OT_LG_FIELD_MAX);
+        return OT_ERR_INVAL;
+    }
+    if ((strcmp(in->type, OT_TRAIL_SIGNED) == 0) != (in->meaning != NULL) ||
+        (in->meaning && !ot_trail_meaning_known(in->meaning))) {
+        setwhy(why, whylen, "a signed entry, and only it, has a meaning: " OT_TRAIL_MEANINGS_TEXT);
         return OT_ERR_INVAL;
     }
     if (in->has_place &&
@@ -297,9 +303,11 @@ enum ot_err ot_ledger_append(struct ot_sql *db, const struct ot_ledger_key *key,
     e.witness = empty(in->witness) ? NULL : ot_lg__dupstr(in->witness);
     e.seal = empty(in->seal) ? NULL : ot_lg__dupstr(in->seal);
     e.comment = empty(in->comment) ? NULL : ot_lg__dupstr(in->comment);
+    e.meaning = in->meaning ? ot_lg__dupstr(in->meaning) : NULL;
     if (!e.type || !e.actor_name || !e.actor_role || (!empty(in->from_party) && !e.from) ||
         (!empty(in->to_party) && !e.to) || (!empty(in->witness) && !e.witness) ||
-        (!empty(in->seal) && !e.seal) || (!empty(in->comment) && !e.comment)) {
+        (!empty(in->seal) && !e.seal) || (!empty(in->comment) && !e.comment) ||
+        (in->meaning && !e.meaning)) {
         rc = OT_ERR_NOMEM;
         goto fail;
     }

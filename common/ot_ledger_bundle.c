@@ -110,10 +110,10 @@ static int j_hex64(const cJSON *o, const char *k, char out[65])
 /* Parses one bundle entry; on failure *what names the key. */
 static int parse_entry(const cJSON *o, struct ot_lg_entry *e, const char **what)
 {
-    static const char *const keys[] = {"index",     "shipment", "ts",   "time",    "type",
-                                       "actor",     "from",     "to",   "witness", "place",
-                                       "temp_c",    "temp_ts",  "seal", "comment", "readings",
-                                       "prev_hash", "hash",     NULL};
+    static const char *const keys[] = {"index",     "shipment", "ts",      "time",    "type",
+                                       "actor",     "from",     "to",      "witness", "place",
+                                       "temp_c",    "temp_ts",  "seal",    "comment", "readings",
+                                       "prev_hash", "hash",     "meaning", NULL};
     static const char *const akeys[] = {"name", "role", NULL};
     static const char *const pkeys[] = {"lat", "lon", NULL};
     static const char *const rkeys[] = {"count", "from_seq", "to_seq", "root", NULL};
@@ -161,6 +161,13 @@ static int parse_entry(const cJSON *o, struct ot_lg_entry *e, const char **what)
     REQ(j_int_or_null(o, "temp_ts", &e->temp_ts), "temp_ts");
     REQ(j_str(o, "seal", 1, &e->seal), "seal");
     REQ(j_str(o, "comment", 1, &e->comment), "comment");
+    /* v1.1: `signed` entries carry their meaning (hash-covered); no other
+     * entry may have the key */
+    if (strcmp(e->type, "signed") == 0)
+        REQ(j_str(o, "meaning", 0, &e->meaning), "meaning");
+    else
+        REQ(cJSON_GetObjectItemCaseSensitive(o, "meaning") != NULL,
+            "meaning (only signed entries)");
     rd = cJSON_GetObjectItemCaseSensitive(o, "readings");
     REQ(!cJSON_IsObject(rd) || !json_keys_known(rd, rkeys, what), "readings");
     REQ(j_int(rd, "count", &e->readings_count), "readings.count");

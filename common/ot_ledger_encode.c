@@ -83,6 +83,7 @@ void ot_lg_entry_clear(struct ot_lg_entry *e)
     free(e->witness);
     free(e->seal);
     free(e->comment);
+    free(e->meaning);
     memset(e, 0, sizeof *e);
 }
 
@@ -179,6 +180,12 @@ static void entry_encode(struct ot_buf *b, const struct ot_lg_entry *e)
     field_num(b, "readings_to_seq", &e->readings_to_seq);
     field_text(b, "readings_root", e->readings_root);
     field_text(b, "prev_hash", e->prev_hash);
+    /* v1.1: a signature's meaning. Only `signed` entries have the field, so
+     * the encoding (and the hash) of every other entry is what it was. The
+     * printed name and role are actor_name and actor_role, the statement is
+     * comment, the time is ts: all covered above. */
+    if (e->type && strcmp(e->type, "signed") == 0)
+        field_text(b, "meaning", e->meaning);
 }
 
 enum ot_err ot_lg__entry_hash(const struct ot_lg_entry *e, char hex[65])

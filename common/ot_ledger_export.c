@@ -255,11 +255,17 @@ static const char *biz_step(const char *type)
         return "inspecting";
     if (!strcmp(type, "discarded"))
         return "destroying";
+    if (!strcmp(type, "signed")) /* an electronic signature: the trail was inspected */
+        return "inspecting";
     return NULL; /* note */
 }
 
-static const char *disposition(const char *type)
+static const char *disposition(const char *type, const char *meaning)
 {
+    if (!strcmp(type, "signed") && meaning) /* released: conformant; rejected: not */
+        return !strcmp(meaning, "released")   ? "conformant"
+               : !strcmp(meaning, "rejected") ? "non_conformant"
+                                              : NULL;
     if (!strcmp(type, "departed") || !strcmp(type, "handoff"))
         return "in_transit";
     if (!strcmp(type, "discarded"))
@@ -381,7 +387,7 @@ static cJSON *epcis_event(const struct trail *t, const struct ot_lg_entry *e,
 {
     cJSON *ev = cJSON_CreateObject(), *epcs = NULL, *actor = NULL;
     char *donation = NULL, id[96];
-    const char *step = biz_step(e->type), *disp = disposition(e->type);
+    const char *step = biz_step(e->type), *disp = disposition(e->type, e->meaning);
     int bad = !ev;
     if (bad)
         return NULL;
@@ -429,6 +435,8 @@ static cJSON *epcis_event(const struct trail *t, const struct ot_lg_entry *e,
         bad |= add(ev, "ot:seal", cJSON_CreateString(e->seal));
     if (e->comment)
         bad |= add(ev, "ot:comment", cJSON_CreateString(e->comment));
+    if (e->meaning) /* a `signed` entry: printed name and role are ot:actor, statement ot:comment */
+        bad |= add(ev, "ot:signatureMeaning", cJSON_CreateString(e->meaning));
     bad |= add(ev, "ot:ledgerIndex", cJSON_CreateNumber((double)e->index));
     bad |= add(ev, "ot:ledgerHash", cJSON_CreateString(e->hash));
     bad |= add(ev, "ot:prevHash", cJSON_CreateString(e->prev_hash));
@@ -559,7 +567,8 @@ enum ot_err ot_ledger_export_csv(struct ot_sql *db, int64_t shipment_id, char **
     }
     ot_buf_str(&b, "\r\nsection,index,time_utc,type,actor_name,actor_role,from,to,witness,lat,lon,"
                    "temp_c,temp_time_utc,seal,comment,readings_count,readings_from_seq,"
-                   "readings_to_seq,readings_root,prev_hash,hash\r\n");
+                   "readings_to_seq,readings_root,prev_hash,hash,signature_meaning,signature_name,"
+                   "signature_role,signature_statement\r\n");
     for (size_t i = 0; i < t.n; i++) {
         const struct ot_lg_entry *e = &t.v[i];
         struct ot_lg_num tsn = {1, (double)e->ts};
@@ -583,7 +592,13 @@ enum ot_err ot_ledger_export_csv(struct ot_sql *db, int64_t shipment_id, char **
         csv_num(&b, &e->readings_to_seq, 0);
         csv_text(&b, e->readings_root, 0);
         csv_text(&b, e->prev_hash, 0);
-        csv_text(&b, e->hash, 1);
+        csv_text(&b, e->hash, 0);
+        /* v1.1: an electronic signature (a `signed` entry), empty otherwise */
+        int sig = e->meaning != NULL;
+        csv_text(&b, sig ? e->meaning : NULL, 0);
+        csv_text(&b, sig ? e->actor_name : NULL, 0);
+        csv_text(&b, sig ? e->actor_role : NULL, 0);
+        csv_text(&b, sig ? e->comment : NULL, 1);
     }
     ot_buf_str(&b, "\r\nsection,entry,container,seq,time_utc");
     for (int i = 0; i < OT_LG_NCH; i++) {

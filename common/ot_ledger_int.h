@@ -42,6 +42,7 @@ struct ot_lg_shipment {
 struct ot_lg_entry {
     int64_t shipment, index, ts;
     char *type, *actor_name, *actor_role, *from, *to, *witness, *seal, *comment;
+    char *meaning; /* `signed` entries only: released | reviewed | rejected */
     struct ot_lg_num lat, lon, temp_c, temp_ts;
     int64_t readings_count;
     struct ot_lg_num readings_from_seq, readings_to_seq;
@@ -68,7 +69,7 @@ extern const char *const ot_lg_channel_names[OT_LG_NCH];
 #define OT_LG_ENTRY_COLS                                                                           \
     "shipment_id, idx, ts, type, actor_name, actor_role, from_party, to_party, witness,"           \
     " lat, lon, temp_c, temp_ts, seal, comment, readings_count, readings_from_seq,"                \
-    " readings_to_seq, readings_root, prev_hash, hash"
+    " readings_to_seq, readings_root, prev_hash, hash, meaning"
 
 /* Leaf hashes of one interval's readings (h malloc'd, caller frees) and the
  * seq range they cover. */

@@ -5,6 +5,7 @@
 #include "ot_ledger_int.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #include "ot_time.h"
 
@@ -66,6 +67,8 @@ cJSON *ot_lg_entry_json(const struct ot_lg_entry *e)
     bad |= add(o, "temp_ts", num_or_null(&e->temp_ts));
     bad |= add(o, "seal", str_or_null(e->seal));
     bad |= add(o, "comment", str_or_null(e->comment));
+    if (e->type && strcmp(e->type, "signed") == 0) /* v1.1: only signatures have it */
+        bad |= add(o, "meaning", str_or_null(e->meaning));
     rd = cJSON_CreateObject();
     if (rd) {
         bad |= add(rd, "count", cJSON_CreateNumber((double)e->readings_count));

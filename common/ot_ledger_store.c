@@ -118,6 +118,7 @@ static enum ot_err entry_from_row(const struct ot_sql_stmt *st, struct ot_lg_ent
     col_copy(st, 18, e->readings_root, sizeof e->readings_root);
     col_copy(st, 19, e->prev_hash, sizeof e->prev_hash);
     col_copy(st, 20, e->hash, sizeof e->hash);
+    e->meaning = col_dup(st, 21, &oom);
     if (oom) {
         ot_lg_entry_clear(e);
         return OT_ERR_NOMEM;

@@ -72,6 +72,16 @@ const char *ot_trail_custody_status(const char *type, const char *cur)
     return NULL;
 }
 
+int ot_trail_entry_type_stored(const char *type)
+{
+    return ot_trail_entry_type_known(type) || is(type, OT_TRAIL_SIGNED);
+}
+
+int ot_trail_meaning_known(const char *meaning)
+{
+    return is(meaning, "released") || is(meaning, "reviewed") || is(meaning, "rejected");
+}
+
 int ot_trail_entry_type_known(const char *type)
 {
     for (int i = 0; ot_trail_entry_types[i]; i++)
@@ -142,10 +152,17 @@ enum ot_err ot_trail_entry_check(int64_t shipment, const char *status, const str
 {
     const char *t = e->type;
     const enum ot_err no = OT_ERR_CONFLICT, bad = OT_ERR_INVAL;
-    if (!ot_trail_entry_type_known(t))
+    if (!ot_trail_entry_type_stored(t))
         return refuse(bad, why, whylen, "type must be one of " OT_TRAIL_ENTRY_TYPES_TEXT);
     if (ot_trail_status_parse(status) < 0)
         return refuse(no, why, whylen, "shipment %lld has no known status", (long long)shipment);
+    if (is(t, OT_TRAIL_SIGNED)) {
+        /* a signature is about the trail, not a movement of the organ: a
+         * closed or discarded trail still takes it, in time order */
+        if (s->count > 0 && e->ts < s->last_ts)
+            return refuse(no, why, whylen, "event time is before the previous entry's time");
+        return OT_OK;
+    }
     if (ot_trail_status_is_final(status))
         return refuse(no, why, whylen, "shipment %lld is %s: its custody trail is closed",
                       (long long)shipment, status);

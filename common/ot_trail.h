@@ -70,6 +70,14 @@ const char *ot_trail_custody_status(const char *type, const char *cur);
 #define OT_TRAIL_RECEIVED "received"
 #define OT_TRAIL_OPENED "opened"
 #define OT_TRAIL_NOTE "note"
+/* An electronic signature (SPEC v1.1, issue 13): appended only through
+ * POST /signatures after the signer's PIN was checked, never through a
+ * custody POST, so it is not in ot_trail_entry_types. The one entry a closed
+ * or discarded trail still takes. */
+#define OT_TRAIL_SIGNED "signed"
+/* Its meanings (custody.meaning). */
+#define OT_TRAIL_MEANINGS_TEXT "released, reviewed, rejected"
+int ot_trail_meaning_known(const char *meaning);
 /* OT_TRAIL_DISCARDED ("discarded") is both an entry type and a status */
 
 /* The entry types at which people handle the container with its lid open
@@ -85,6 +93,8 @@ extern const char *const ot_trail_entry_types[];
 #define OT_TRAIL_ENTRY_TYPES_TEXT                                                                  \
     "packed, handoff, departed, arrived, received, opened, discarded, note"
 int ot_trail_entry_type_known(const char *type);
+/* Every type the ledger stores: the custody types and `signed`. */
+int ot_trail_entry_type_stored(const char *type);
 
 /* Where a trail stands, from its entries so far: start zeroed and apply
  * every entry in index order. */
@@ -111,7 +121,9 @@ struct ot_trail_entry {
  * departed twice, received twice or before departed, a time before the
  * previous entry's, the same party on both sides, a witness who is a
  * party); OT_ERR_INVAL when it is malformed for its type (unknown type,
- * a hand-off without from, to or witness). The reason goes to why (the
+ * a hand-off without from, to or witness). A `signed` entry is possible in
+ * every status, after close and after discarded too; only the time order
+ * applies to it. The reason goes to why (the
  * API's 409/422 text). */
 enum ot_err ot_trail_entry_check(int64_t shipment, const char *status, const struct ot_trail_seq *s,
                                  const struct ot_trail_entry *e, char *why, size_t whylen);

@@ -256,6 +256,8 @@ void api__reply_error(struct api_req *r, unsigned status, const char *code, cons
 /* Queue raw bytes (copied) with a content type. */
 void api__reply_bytes(struct api_req *r, unsigned status, const char *ctype, const char *data,
                       size_t len, const char *disposition);
+/* Adds a header to the reply queued so far (nothing if none is). */
+void api__reply_header(struct api_req *r, const char *name, const char *value);
 /* Query parameter or NULL. */
 const char *api__query(struct api_req *r, const char *key);
 /* 400 naming the first query parameter not in known (NULL-terminated); 0 if all known. */
@@ -461,6 +463,7 @@ void api__h_alarm_ack(struct api_req *r);     /* alarms.c */
 void api__h_custody_list(struct api_req *r);  /* custody.c */
 void api__h_custody_post(struct api_req *r);  /* custody.c */
 void api__h_export(struct api_req *r);        /* custody.c */
+void api__h_signatures(struct api_req *r);    /* signatures.c */
 void api__h_events(struct api_req *r);        /* events.c */
 void api__h_metrics(struct api_req *r);       /* metrics.c */
 void api__h_tokens_list(struct api_req *r);   /* tokens.c */
@@ -486,6 +489,39 @@ int api__shipment_lock(struct api_db *d, int64_t id);
  * success, 1 if it is no longer `from`, -1 on a failed write (shipments_write.c). */
 int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id, const char *container,
                              const char *from, const char *to, const char *why);
+
+/* ---- electronic signatures (signer.c, signer_cli.c, signatures.c) ---- */
+
+#define API_PIN_MIN 6
+#define API_PIN_MAX 128
+#define API_PIN_MAX_FAILURES 5             /* wrong PINs ... */
+#define API_PIN_WINDOW_MS (15 * 60 * 1000) /* ... within this ... */
+#define API_PIN_LOCK_MS (15 * 60 * 1000)   /* ... lock the signer this long */
+
+/* A stored signing PIN: algorithm, its parameters, salt and hash (hex). */
+struct api_signer {
+    char kdf[16];
+    char params[64];
+    char salt[129];
+    char hash[129];
+};
+
+/* 6..128 bytes? */
+int api__pin_valid(const char *pin);
+/* Stores name's PIN (scrypt, fresh salt) and clears its failures, in the
+ * caller's transaction. OT_ERR_INVAL for a PIN out of length. */
+enum ot_err api__signer_set(struct api_db *d, const char *name, const char *pin, int64_t now);
+/* name's stored PIN; OT_ERR_NOTFOUND when none is set. */
+enum ot_err api__signer_get(struct api_db *d, const char *name, struct api_signer *s);
+/* 1: pin is right; 0: wrong; -1: the stored record is unusable or the KDF failed. */
+int api__signer_pin_ok(const struct api_signer *s, const char *pin);
+/* *until_ms > 0: name is locked out until then (server clock, now). */
+enum ot_err api__signer_locked(struct api_db *d, const char *name, int64_t now, int64_t *until_ms);
+/* Records a wrong PIN at now; clears name's failures (a right PIN). */
+enum ot_err api__signer_fail(struct api_db *d, const char *name, int64_t now);
+enum ot_err api__signer_clear(struct api_db *d, const char *name);
+/* `organtrack-api signer set --name N --config FILE` (PIN on stdin) */
+int api__signer_cli(int argc, char **argv);
 
 /* ---- authentication (auth.c) ---- */
 

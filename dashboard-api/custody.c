@@ -18,6 +18,7 @@
 #include "ot_log.h"
 #include "ot_time.h"
 #include "ot_trail.h"
+#include "report_load.h"
 
 void api__h_custody_list(struct api_req *r)
 {
@@ -159,7 +160,7 @@ rollback:
 
 void api__h_export(struct api_req *r)
 {
-    static const char *const known[] = {"format", NULL};
+    static const char *const known[] = {"format", "lang", NULL};
     char *out = NULL, disp[96], target[32];
     size_t len = 0;
     enum ot_err rc;
@@ -169,6 +170,14 @@ void api__h_export(struct api_req *r)
     const char *fmt = api__query(r, "format");
     if (!fmt)
         fmt = "bundle";
+    if (strcmp(fmt, "pdf") == 0) {
+        api__h_export_pdf(r); /* report_route.c */
+        return;
+    }
+    if (api__query(r, "lang")) {
+        api__reply_error(r, 400, "invalid_parameter", "lang: only with format=pdf");
+        return;
+    }
     struct api_db *d = api__req_db(r);
     if (strcmp(fmt, "epcis") == 0) {
         ctype = "application/ld+json";
@@ -180,7 +189,7 @@ void api__h_export(struct api_req *r)
         ctype = "text/csv; charset=utf-8";
         ext = "csv";
     } else {
-        api__reply_error(r, 400, "invalid_parameter", "format: expected epcis, bundle or csv");
+        api__reply_error(r, 400, "invalid_parameter", "format: expected epcis, bundle, csv or pdf");
         return;
     }
     cJSON *ship = api__shipment_load(r, d, r->path_id, NULL, 0, NULL, 0);

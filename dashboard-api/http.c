@@ -123,6 +123,12 @@ void api__reply_bytes(struct api_req *r, unsigned status, const char *ctype, con
     api__reply_set(r, status, resp);
 }
 
+void api__reply_header(struct api_req *r, const char *name, const char *value)
+{
+    if (r->resp)
+        MHD_add_response_header(r->resp, name, value);
+}
+
 const char *api__query(struct api_req *r, const char *key)
 {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);

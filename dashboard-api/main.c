@@ -24,6 +24,7 @@ static void usage(FILE *f)
            "       organtrack-api token create --role R --name N [--container C]... --config FILE\n"
            "       organtrack-api token list --config FILE\n"
            "       organtrack-api token revoke --id N --config FILE\n"
+           "       organtrack-api signer set --name N --config FILE   (PIN on stdin)\n"
            "       organtrack-api --help | --version\n"
            "Serves the organtrack HTTP API, event stream and web dashboard (docs/api.md).\n");
 }
@@ -57,6 +58,8 @@ int main(int argc, char **argv)
     ot_log_init("api", OT_LOG_INFO);
     if (argc > 1 && strcmp(argv[1], "token") == 0)
         return api__token_cli(argc - 2, argv + 2);
+    if (argc > 1 && strcmp(argv[1], "signer") == 0)
+        return api__signer_cli(argc - 2, argv + 2);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);

@@ -36,6 +36,8 @@ const struct api_route api__routes[] = {
     {"POST", "/api/v1/shipments/{id}/custody", R_CREW | R_COORD, 0, api__h_custody_post,
      "custody_post"},
     {"GET", "/api/v1/shipments/{id}/export", R_COORD | R_AUD, 0, api__h_export, "export"},
+    {"POST", "/api/v1/shipments/{id}/signatures", R_COORD | R_AUD, 0, api__h_signatures,
+     "signatures"},
     {"GET", "/api/v1/events", R_READ, F_QTOKEN, api__h_events, "events"},
     {"GET", "/api/v1/tokens", R_ADMIN, 0, api__h_tokens_list, "tokens"},
     {"POST", "/api/v1/tokens", R_ADMIN, 0, api__h_tokens_create, "tokens_create"},

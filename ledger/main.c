@@ -25,6 +25,7 @@
 #include "ot_log.h"
 #include "ot_parse.h"
 #include "ot_sql.h"
+#include "ot_time.h"
 
 #define BUNDLE_MAX ((size_t)256 * 1024 * 1024)
 
@@ -103,6 +104,18 @@ static int open_snapshot(const char *database, struct ot_sql **out)
         *out = NULL;
         return -1;
     }
+    if (version < ot_db_schema_version()) {
+        /* the ledger reads custody.meaning (migration 0005, signatures);
+         * a read-only check migrates nothing */
+        fprintf(stderr,
+                "organtrack-ledger: %s has schema version %d, this tool reads %d: let"
+                " organtrack-api or organtrack-collector open it once (they migrate), or"
+                " verify an exported bundle\n",
+                ot_sql_name(*out), version, ot_db_schema_version());
+        ot_sql_close(*out);
+        *out = NULL;
+        return -1;
+    }
     if (ot_sql_exec(*out, ot_sql_kind(*out) == OT_SQL_POSTGRES
                               ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
                               : "BEGIN")) {
@@ -137,6 +150,54 @@ static int print_report(const struct ot_ledger_report *rep)
     else
         printf("FAIL: %s\n", rep->why);
     return 1;
+}
+
+/* After a successful verify: one line per electronic signature (a `signed`
+ * entry, SPEC v1.1), who, when and what it means; the entry's hash covers
+ * every field printed. */
+static void print_signature(int64_t shipment, int64_t idx, int64_t ts, const char *name,
+                            const char *role, const char *meaning)
+{
+    char iso[40];
+    printf("signature shipment=%lld entry=%lld time=%s name=\"%s\" role=%s meaning=%s\n",
+           (long long)shipment, (long long)idx, ot_time_format_iso(ts, iso, sizeof iso),
+           name ? name : "", role ? role : "", meaning ? meaning : "");
+}
+
+static void print_db_signatures(struct ot_sql *sql)
+{
+    struct ot_sql_stmt *st = NULL;
+    int row = 0;
+    if (ot_sql_prepare(sql,
+                       "SELECT shipment_id, idx, ts, actor_name, actor_role, meaning FROM custody"
+                       " WHERE type = 'signed' ORDER BY shipment_id, idx",
+                       &st))
+        return;
+    while (!ot_sql_step(st, &row) && row)
+        print_signature(ot_sql_int64(st, 0), ot_sql_int64(st, 1), ot_sql_int64(st, 2),
+                        ot_sql_text(st, 3), ot_sql_text(st, 4), ot_sql_text(st, 5));
+    ot_sql_reset(st);
+}
+
+static void print_bundle_signatures(const char *buf, size_t len)
+{
+    cJSON *root = cJSON_ParseWithLength(buf, len);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "entries"))
+    {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "type");
+        const cJSON *actor = cJSON_GetObjectItemCaseSensitive(e, "actor");
+        if (!cJSON_IsString(type) || strcmp(type->valuestring, "signed") != 0)
+            continue;
+        print_signature(
+            (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "shipment")),
+            (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "index")),
+            (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "ts")),
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(actor, "name")),
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(actor, "role")),
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "meaning")));
+    }
+    cJSON_Delete(root);
 }
 
 static int cmd_verify(int argc, char **argv)
@@ -174,6 +235,12 @@ static int cmd_verify(int argc, char **argv)
         if (open_snapshot(path, &sql))
             return 2;
         rc = ot_ledger_verify_db_key(sql, pin, &rep);
+        if (!rc && rep.ok) {
+            print_report(&rep);
+            print_db_signatures(sql);
+            close_snapshot(sql);
+            return 0;
+        }
         close_snapshot(sql);
     } else {
         char *buf = NULL;
@@ -184,6 +251,12 @@ static int cmd_verify(int argc, char **argv)
             return 2;
         }
         rc = ot_ledger_verify_bundle_key(buf, len, pin, &rep);
+        if (!rc && rep.ok) {
+            print_report(&rep);
+            print_bundle_signatures(buf, len);
+            free(buf);
+            return 0;
+        }
         free(buf);
     }
     if (rc && rep.ok) {

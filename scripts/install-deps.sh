@@ -10,9 +10,11 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config git ca-certificates
   libmodbus-dev libpaho-mqtt-dev libcjson-dev libsqlite3-dev
   libcurl4-openssl-dev libssl-dev libmicrohttpd-dev
-  libpq-dev mosquitto mosquitto-clients sqlite3 curl socat procps)
+  libpq-dev mosquitto mosquitto-clients sqlite3 curl socat procps
+  libcairo2-dev libpango1.0-dev libfontconfig-dev fonts-dejavu-core)
 test_pkgs=(libcmocka-dev influxdb python3 python3-paho-mqtt python3-pymodbus python3-serial-asyncio
-  python3-serial python3-psycopg2 postgresql-15 openssl faketime clang-format chromium fonts-dejavu-core clang libclang-rt-14-dev wrk)
+  python3-serial python3-psycopg2 postgresql-15 openssl faketime clang-format chromium clang libclang-rt-14-dev wrk
+  poppler-utils qpdf)
 
 mode=${1:-}
 want=("${build_pkgs[@]}")

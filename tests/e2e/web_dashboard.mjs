@@ -5,7 +5,7 @@
 // on stdin. Any failed expectation exits 1 with a one-line reason; every
 // step leaves a screenshot in cfg.artefacts.
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +69,16 @@ try {
     await page.locator(`.card[data-container="${s.container}"]`).waitFor({ timeout: 15000 });
     await expectText(page, `.card[data-container="${s.container}"] h3`, s.donation_code, 'card title');
   }
+  // each card offers the shipment report in the page's language
+  const first = cfg.shipments[0];
+  const rep = page.locator(`.card[data-container="${first.container}"] button[data-report-lang=en]`);
+  if (await rep.count() !== 1) fail('coordinator card has no report download');
+  const cdl = page.waitForEvent('download', { timeout: 30000 });
+  await rep.click();
+  const cpdf = await cdl.catch(() => null);
+  if (!cpdf) fail('coordinator report not downloaded');
+  if (readFileSync(await cpdf.path()).subarray(0, 5).toString('latin1') !== '%PDF-') fail('coordinator report is not a PDF');
+  log(`coordinator report downloaded as ${cpdf.suggestedFilename()}`);
   const markers = await page.locator('svg.map .map-marker').count();
   if (markers < cfg.shipments.length) fail(`map shows ${markers} markers, want ${cfg.shipments.length}`);
   await page.evaluate(() => { window.__otNoReload = 'still here'; });
@@ -172,6 +182,26 @@ try {
   const file = await dl.catch(() => null);
   if (!file) fail(`bundle export not downloaded: ${await text(page, '.panel p[role=status]').catch(() => '')}`);
   log(`bundle export downloaded as ${file.suggestedFilename()}`);
+
+  // 8. Auditor: the shipment report (PDF) in Kazakh, then a sign-off with the PIN.
+  if (await page.locator('button[data-report-lang]').count() !== 3) fail('report buttons missing');
+  const pdl = page.waitForEvent('download', { timeout: 30000 });
+  await page.click('button[data-report-lang=kk]');
+  const pdf = await pdl.catch(() => null);
+  if (!pdf) fail(`report not downloaded: ${await text(page, '#export-msg').catch(() => '')}`);
+  const head = readFileSync(await pdf.path()).subarray(0, 5).toString('latin1');
+  if (head !== '%PDF-') fail(`report does not start with %PDF-: ${JSON.stringify(head)}`);
+  log(`report downloaded as ${pdf.suggestedFilename()}`);
+  await page.click('#sign-open');
+  await page.selectOption('#sign-meaning', 'reviewed');
+  await page.fill('#sign-statement', 'Custody trail and temperatures reviewed');
+  await page.fill('#sign-pin', cfg.signer_pin);
+  await shot(page, 'web-auditor-sign');
+  await page.click('#sign-submit');
+  await expectText(page, '#export-msg', 'Signed (reviewed)', 'sign-off confirmation');
+  await page.locator('table.trail').filter({ hasText: 'signed · reviewed' }).waitFor({ timeout: 15000 })
+    .catch(() => fail('signature not in the auditor trail'));
+  log('signed off (reviewed)');
   await shot(page, 'web-auditor');
 
   if (errors.length) fail(errors.join('; '));

@@ -10,7 +10,8 @@ which this script publishes while the coordinator page is open: the
 collector's rules must turn it into an alarm that shows up without reload.
 Asserted in the browser: shipments listed, alarm live + acknowledged, crew
 hand-off logged and shown in the trail (crew and auditor views), language
-switch kk/ru/en. Screenshots go to $OT_ARTEFACTS (tests/artefacts in the
+switch kk/ru/en, the auditor's Kazakh report download (a PDF) and sign-off
+(an electronic signature with the PIN set by `organtrack-api signer set`). Screenshots go to $OT_ARTEFACTS (tests/artefacts in the
 build dir). Exit 77 (ctest: skipped) only when the programs are not built.
 """
 import json
@@ -122,6 +123,11 @@ def test_web_dashboard():
             "crew": token(env, api_cfg, "crew", "crew-web-07", ["KZ-WEB-0001"]),
             "auditor": token(env, api_cfg, "auditor", "audit-web"),
         }
+        signer_pin = "web-pin-2026"
+        p = subprocess.run([os.path.join(BIN, "organtrack-api"), "signer", "set", "--name", "audit-web",
+                            "--config", api_cfg], input=signer_pin + "\n", capture_output=True, text=True,
+                           timeout=60, cwd=env.dir)
+        check(p.returncode == 0, f"signer set failed: {p.stderr.strip()}")
         api = env.program("organtrack-api", api_cfg_obj, wait=port)
         base = f"http://127.0.0.1:{port}"
         wait_for(lambda: http("GET", base + "/api/v1/health")[0] == 200, what="API health")
@@ -157,7 +163,8 @@ def test_web_dashboard():
             artefacts = ARTEFACTS
             cfg = {"url": base, "tokens": tokens, "artefacts": artefacts,
                    "shipments": [dict(container=s["container"], id=ids[s["container"]], donation_code=s["donation_code"]) for s in SHIPMENTS],
-                   "excursion_container": "KZ-WEB-0003", "crew_container": "KZ-WEB-0001"}
+                   "excursion_container": "KZ-WEB-0003", "crew_container": "KZ-WEB-0001",
+                   "signer_pin": signer_pin}
             drv = subprocess.Popen([NODE, os.path.join(ROOT, "tests", "e2e", "web_dashboard.mjs"), json.dumps(cfg)],
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=env.dir)
             t_end = time.monotonic() + 150

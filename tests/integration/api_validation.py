@@ -172,7 +172,9 @@ def test_api_validation():
                            (f"/api/v1/shipments/{sid}/readings?every=0", "every"),
                            (f"/api/v1/shipments/{sid}/readings?every=86401", "every"),
                            (f"/api/v1/shipments/{sid}/alarms?state=angry", "state"),
-                           (f"/api/v1/shipments/{sid}/export?format=pdf", "format"),
+                           (f"/api/v1/shipments/{sid}/export?format=docx", "format"),
+                           (f"/api/v1/shipments/{sid}/export?format=pdf&lang=de", "lang"),
+                           (f"/api/v1/shipments/{sid}/export?format=csv&lang=kk", "lang"),
                            ("/api/v1/events?last_event_id=x", "last_event_id")]:
             s, j, _ = call("GET", path)
             check(s == 400 and name in j["error"]["message"], f"{path}: {s} {j}")

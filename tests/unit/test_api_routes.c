@@ -69,14 +69,16 @@ static void roles(void **state)
     /* public: health only (SPEC); metrics takes any valid token */
     assert_int_equal(roles_of("GET", "/api/v1/health"), 0);
     assert_int_equal(roles_of("GET", "/metrics"), API_ROLES_READ | API_ROLE_ADMIN);
-    /* no write route admits auditors; no clinical route admits admins */
+    /* no write route admits auditors but the sign-off (SPEC v1.1: an
+     * auditor's electronic signature); no clinical route admits admins */
     for (size_t i = 0; i < api__n_routes; i++) {
         const struct api_route *rt = &api__routes[i];
         int write = strcmp(rt->method, "GET") != 0;
         int tokens = strncmp(rt->pattern, "/api/v1/tokens", 14) == 0;
         int me = strcmp(rt->pattern, "/api/v1/me") == 0;
         int metrics = strcmp(rt->pattern, "/metrics") == 0; /* counts, not clinical */
-        if (write)
+        int sign = strcmp(rt->pattern, "/api/v1/shipments/{id}/signatures") == 0;
+        if (write && !sign)
             assert_false(rt->roles & API_ROLE_AUDITOR);
         if (!tokens && !me && !metrics)
             assert_false(rt->roles & API_ROLE_ADMIN);
@@ -91,6 +93,8 @@ static void roles(void **state)
     assert_int_equal(roles_of("POST", "/api/v1/alarms/1/ack"),
                      API_ROLE_CREW | API_ROLE_COORDINATOR);
     assert_int_equal(roles_of("GET", "/api/v1/shipments/1/export"),
+                     API_ROLE_COORDINATOR | API_ROLE_AUDITOR);
+    assert_int_equal(roles_of("POST", "/api/v1/shipments/1/signatures"),
                      API_ROLE_COORDINATOR | API_ROLE_AUDITOR);
 }
 

@@ -251,6 +251,27 @@ static void final_status_takes_nothing(void **state)
     assert_int_equal(check("nonsense", &s, "note", NULL, NULL, NULL, 10, why), OT_ERR_CONFLICT);
 }
 
+/* v1.1: a signature is the one entry every status takes, after close and
+ * after discarded too, in time order; it is not a custody POST type */
+static void signed_after_close(void **state)
+{
+    (void)state;
+    char why[256];
+    struct ot_trail_seq s = after((const char *const[]){"packed", "departed", "discarded", NULL});
+    assert_false(ot_trail_entry_type_known("signed"));
+    assert_true(ot_trail_entry_type_stored("signed"));
+    assert_true(ot_trail_entry_type_stored("note"));
+    assert_false(ot_trail_entry_type_stored("teleported"));
+    for (int st = 0; st < NS; st++)
+        assert_int_equal(check(statuses[st], &s, "signed", NULL, NULL, NULL, 10, why), OT_OK);
+    assert_int_equal(check("closed", &s, "note", NULL, NULL, NULL, 10, why), OT_ERR_CONFLICT);
+    assert_int_equal(check("closed", &s, "signed", NULL, NULL, NULL, 2, why), OT_ERR_CONFLICT);
+    assert_int_equal(check("nonsense", &s, "signed", NULL, NULL, NULL, 10, why), OT_ERR_CONFLICT);
+    assert_true(ot_trail_meaning_known("released") && ot_trail_meaning_known("reviewed") &&
+                ot_trail_meaning_known("rejected"));
+    assert_false(ot_trail_meaning_known("approved") || ot_trail_meaning_known(NULL));
+}
+
 static void parties_and_time(void **state)
 {
     (void)state;
@@ -317,6 +338,7 @@ int main(void)
         cmocka_unit_test(every_custody_effect),
         cmocka_unit_test(entries_by_state),
         cmocka_unit_test(final_status_takes_nothing),
+        cmocka_unit_test(signed_after_close),
         cmocka_unit_test(parties_and_time),
         cmocka_unit_test(seq_apply),
     };

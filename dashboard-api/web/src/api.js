@@ -62,7 +62,8 @@ export const api = {
   ack: (alarmId, comment) => request('POST', `/alarms/${encodeURIComponent(alarmId)}/ack`, { comment }),
   custody: (id) => request('GET', `/shipments/${encodeURIComponent(id)}/custody`),
   addCustody: (id, entry) => request('POST', `/shipments/${encodeURIComponent(id)}/custody`, entry),
-  exportFile: (id, format) => request('GET', `/shipments/${encodeURIComponent(id)}/export?format=${encodeURIComponent(format)}`, undefined, { raw: true }),
+  exportFile: (id, format, lang) => request('GET', `/shipments/${encodeURIComponent(id)}/export?format=${encodeURIComponent(format)}${lang ? `&lang=${encodeURIComponent(lang)}` : ''}`, undefined, { raw: true }),
+  sign: (id, body) => request('POST', `/shipments/${encodeURIComponent(id)}/signatures`, body),
 };
 
 /** Fetches every page of a list endpoint (SPEC paging: next cursor). */

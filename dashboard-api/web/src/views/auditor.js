@@ -2,11 +2,13 @@
 // prefixes, a chain check done in the browser (each entry's prev_hash must
 // equal the previous entry's hash, indexes consecutive), the alarm record,
 // and the export downloads (bundle for offline `organtrack-ledger verify`,
-// EPCIS 2.0 JSON-LD, CSV).
+// EPCIS 2.0 JSON-LD, CSV), the shipment report (PDF) in each language and
+// the sign-off dialog (an electronic signature appended to the trail).
 import { h, items, shortHash, toMs, num, keepFocus } from '../util.js';
 import { t, tv, fmtDateTime, fmtTemp } from '../i18n.js';
 import { api, all } from '../api.js';
 import { alarmList, errorText, actorText, title } from '../components.js';
+import { downloadExport, reportButtons, signOffDialog } from '../report.js';
 
 const FORMATS = [['bundle', 'json'], ['epcis', 'jsonld'], ['csv', 'csv']];
 
@@ -46,23 +48,21 @@ export function auditorView(root, { params, go }) {
     render();
   }
 
+  const current = () => list.find((s) => String(s.id) === selected);
+  const done = (m) => { exportMsg = m; render(); };
+
   async function download(fmt, ext) {
     exportMsg = null;
-    try {
-      const res = await api.exportFile(selected, fmt);
-      const blob = await res.blob();
-      const url = URL.createObjectURL(blob);
-      const sh = list.find((s) => String(s.id) === selected);
-      const a = h('a', { href: url, download: `organtrack-${String(sh?.donation_code || selected).replace(/[^A-Za-z0-9-]+/g, '_')}-${fmt}.${ext}` });
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
-      exportMsg = { ok: true, text: t('audit.downloaded', { fmt: t(`export.${fmt}`), kb: (blob.size / 1024).toFixed(1) }) };
-    } catch (e) {
-      exportMsg = { ok: false, text: errorText(e) };
-    }
-    render();
+    done(await downloadExport(current(), selected, fmt, ext));
+  }
+
+  function signOff() {
+    const dlg = signOffDialog(selected, (entry) => {
+      exportMsg = { ok: true, text: t('sign.done', { meaning: t(`meaning.${entry.meaning}`), i: entry.index }) };
+      load();
+    });
+    document.body.append(dlg);
+    dlg.showModal();
   }
 
   function draw() {
@@ -88,7 +88,11 @@ export function auditorView(root, { params, go }) {
       h('p', { class: 'muted' }, t('audit.offline'))));
     root.append(h('section', { class: 'panel' }, h('h2', {}, t('audit.export')),
       h('div', { class: 'buttons' }, FORMATS.map(([fmt, ext]) => h('button', { type: 'button', class: 'secondary', 'data-format': fmt, onclick: () => download(fmt, ext) }, t(`export.${fmt}`)))),
-      exportMsg ? h('p', { class: exportMsg.ok ? 'muted' : 'error', role: 'status' }, exportMsg.text) : null));
+      h('h3', {}, t('report.title')),
+      reportButtons(current(), selected, done),
+      h('h3', {}, t('sign.title')),
+      h('div', { class: 'buttons' }, h('button', { type: 'button', id: 'sign-open', onclick: signOff }, t('sign.open'))),
+      exportMsg ? h('p', { class: exportMsg.ok ? 'muted' : 'error', role: 'status', id: 'export-msg' }, exportMsg.text) : null));
     const sorted = [...trail].sort((a, b) => num(a.index) - num(b.index));
     root.append(h('section', { class: 'panel' }, h('h2', {}, t('custody.title')),
       sorted.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'trail' },
@@ -99,7 +103,7 @@ export function auditorView(root, { params, go }) {
           return h('tr', { class: linked ? '' : 'bad', 'data-index': e.index },
             h('td', {}, String(e.index ?? '—')),
             h('td', {}, fmtDateTime(toMs(e.ts ?? e.time ?? e.at))),
-            h('td', {}, tv('ctype', e.type)),
+            h('td', {}, tv('ctype', e.type), e.type === 'signed' && e.meaning ? ` · ${t(`meaning.${e.meaning}`)}` : ''),
             h('td', {}, actorText(e).replace(/^[^:]*: /, '')),
             h('td', {}, e.from || e.to ? `${e.from || '—'} → ${e.to || '—'}` : ''),
             h('td', {}, e.witness || ''),

@@ -9,6 +9,8 @@ import { renderChart } from '../chart.js';
 import { band, latest, status, profileName } from '../model.js';
 import { statusBadge, facts, route, alarmList, errorText, title } from '../components.js';
 import { num, items, toMs } from '../util.js';
+import { getLang } from '../i18n.js';
+import { reportButtons } from '../report.js';
 
 // The last 3 h of reading time, one point a minute (server-side buckets).
 function sparkQuery(sh) {
@@ -19,6 +21,7 @@ function sparkQuery(sh) {
 export function coordinatorView(root, { go }) {
   let data = null;
   let error = null;
+  const reportMsg = {};
 
   async function load() {
     try {
@@ -73,7 +76,9 @@ export function coordinatorView(root, { go }) {
       h('div', { class: 'spark-wrap' }, renderChart(readings, band(sh), { width: 300, height: 60 })),
       facts(sh),
       h('h4', {}, t('alarm.active')),
-      alarmList(alarms, { canAck: true, onChange: load }));
+      alarmList(alarms, { canAck: true, onChange: load }),
+      reportButtons(sh, String(sh.id), (m) => { reportMsg[sh.id] = m; render(); }, [getLang()]),
+      reportMsg[sh.id] ? h('p', { class: reportMsg[sh.id].ok ? 'muted' : 'error', role: 'status' }, reportMsg[sh.id].text) : null);
   }
 
   const render = () => keepFocus(root, draw);
