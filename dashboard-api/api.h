@@ -30,6 +30,9 @@ struct api_config {
     int64_t max_body_bytes;
     int64_t threads; /* MHD worker threads */
     int64_t connection_limit;
+    int64_t per_ip_connection_limit; /* hard cap per client address */
+    int64_t header_timeout_s;        /* to complete request headers; unauthenticated idle */
+    int64_t idle_timeout_s;          /* an authenticated connection's idle timeout */
     int64_t sse_heartbeat_s;
     int64_t sse_poll_ms;
     int64_t sse_max_clients;
@@ -212,6 +215,7 @@ struct api_ctx {
     struct api_sse *sse;
     struct api_metrics *metrics;
     struct api_list_cache *list_cache; /* shipment list pages (list_cache.c) */
+    struct api_guard *guard;           /* connection shedding (conn_guard.c) */
     char web_root_real[4096];          /* realpath of web_root, "" if absent */
 };
 

@@ -8,6 +8,8 @@
  * Latency per route goes to the metrics histogram. */
 #include "http.h"
 
+#include "conn_guard.h"
+
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -300,6 +302,10 @@ static void dispatch(struct api_req *r)
             return;
         }
         r->authenticated = 1;
+        /* the short header timeout is for strangers; a token holder (and
+         * its event stream, heartbeats below this) gets the idle timeout */
+        MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  (unsigned)r->ctx->cfg.idle_timeout_s);
         if (!(rt->roles & (unsigned)r->who.role)) {
             api__reply_error(r, 403, "forbidden", "role %s may not %s %s",
                              api__role_name(r->who.role), r->method, rt->pattern);
@@ -335,6 +341,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->list_stamp = -1;
         r->started_mono_us = mono_us();
         *con_cls = r;
+        api__guard_mark(ctx->guard, conn, 1); /* headers complete: not idle junk */
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         int64_t n;
@@ -395,9 +402,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct api_req *r = *con_cls;
-    (void)cls;
-    (void)conn;
+    struct api_ctx *ctx = cls;
     (void)toe;
+    api__guard_mark(ctx->guard, conn, 0); /* keep-alive: idle until the next request */
     if (!r)
         return;
     if (r->db)
@@ -431,28 +438,45 @@ enum ot_err api__http_run(struct api_ctx *ctx)
         ot_error("listen address is not an IPv4 address listen=%s", ctx->cfg.listen_host);
         return OT_ERR_CONFIG;
     }
+    /* idle connections (headers not complete, or keep-alive between
+     * requests) get half of an address's hard cap and 3/4 of the whole
+     * limit; the rest is headroom for requests and for shed connections
+     * that MHD has not closed yet (conn_guard.c) */
+    int64_t per_ip_idle = ctx->cfg.per_ip_connection_limit / 2;
+    int64_t total_idle = ctx->cfg.connection_limit * 3 / 4;
+    if (api__guard_new(per_ip_idle > 0 ? per_ip_idle : 1, total_idle > 0 ? total_idle : 1,
+                       ctx->cfg.header_timeout_s * 1000, &ctx->guard))
+        return OT_ERR_NOMEM;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)ctx->cfg.listen_port, NULL, NULL, on_request, ctx, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)ctx->cfg.threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)ctx->cfg.connection_limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_NOTIFY_COMPLETED, on_completed, ctx,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ctx, MHD_OPTION_END);
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)ctx->cfg.per_ip_connection_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ctx->cfg.header_timeout_s,
+        MHD_OPTION_NOTIFY_CONNECTION, api__guard_notify, ctx->guard, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, ctx, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ctx, MHD_OPTION_END);
     if (!d) {
         ot_error("cannot start HTTP server listen=%s:%d", ctx->cfg.listen_host,
                  ctx->cfg.listen_port);
+        api__guard_free(ctx->guard);
+        ctx->guard = NULL;
         return OT_ERR_IO;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     ot_info("listening url=http://%s:%u/ threads=%lld", ctx->cfg.listen_host,
             info ? (unsigned)info->port : (unsigned)ctx->cfg.listen_port,
             (long long)ctx->cfg.threads);
-    while (!ot_signal_stop)
+    while (!ot_signal_stop) {
         ot_time_sleep_ms(200, &ot_signal_stop);
+        api__guard_sweep(ctx->guard);
+    }
     ot_info("stopping");
     MHD_quiesce_daemon(d);
     api__sse_stop(ctx); /* resumes every suspended stream so MHD may stop */
     MHD_stop_daemon(d);
+    api__guard_free(ctx->guard);
+    ctx->guard = NULL;
     return OT_OK;
 }

@@ -6,6 +6,7 @@
  * status) are read from the database at scrape time (statements of db.c,
  * prepared once per connection). */
 #include "http.h"
+#include "conn_guard.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -190,6 +191,12 @@ void api__h_metrics(struct api_req *r)
          "# HELP organtrack_sse_clients Open event streams.\n"
          "# TYPE organtrack_sse_clients gauge\norgantrack_sse_clients %lld\n",
          (long long)api__sse_clients(r->ctx));
+    outf(&o,
+         "# HELP organtrack_api_connections_shed_total Idle or slow connections shut down to "
+         "keep room for requests.\n"
+         "# TYPE organtrack_api_connections_shed_total counter\n"
+         "organtrack_api_connections_shed_total %llu\n",
+         (unsigned long long)api__guard_shed(r->ctx->guard));
 
     outf(&o, "# HELP organtrack_http_request_duration_seconds Time to produce a response, by "
              "route.\n# TYPE organtrack_http_request_duration_seconds histogram\n");
