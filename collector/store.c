@@ -231,6 +231,7 @@ static enum ot_err decode_readings(struct ingest *in, struct pending *p, struct 
         w->shipment = ship;
         w->r = &p->b.readings[i];
         w->late = m->received_at - w->r->ts > in->cc->late_after_s * 1000;
+        w->clock_future = w->r->ts - m->received_at > in->cc->clock_skew_max_s * 1000;
     }
     return OT_OK;
 }
@@ -252,6 +253,22 @@ static enum ot_err handle_readings(struct ingest *in, struct pending *p,
             continue;
         }
         outbox__count(&in->ob, "readings", "stored", 1);
+        if (w->clock_future) {
+            /* the gateway's clock is ahead: keep the reading (flagged) and
+             * ack it, but it is no shipment's latest, no event, no point in
+             * InfluxDB, and it drives no rule or timer */
+            outbox__count(&in->ob, "readings", "clock_future", 1);
+            rc = readings__flag_future(&in->readings, c->name, r->seq);
+            if (!rc)
+                rc = delivery__stored(in, c, r->seq);
+            if (!rc)
+                rc = alarms__clock(in->alarms, c->al, 1, r->ts - p->m->received_at, in->now,
+                                   &in->ob);
+            continue;
+        }
+        rc = alarms__clock(in->alarms, c->al, 0, 0, in->now, &in->ob);
+        if (rc)
+            break;
         if (w->late)
             outbox__count(&in->ob, "readings", "late", 1);
         rc = delivery__stored(in, c, r->seq);

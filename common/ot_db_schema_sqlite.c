@@ -194,9 +194,12 @@ static const char *const m0002_custody_readings[] = {
  * record (readings, alarms and custody are): the collector trims it by age. */
 static const char *const m0003_events_ts[] = {"CREATE INDEX events_ts ON events(ts);", NULL};
 
+/* 0004 clock_future (issue 15): a reading dated more than the collector's
+ * clock_skew_max_s after its receive time is stored with clock_future 1 and
+ * is never the shipment's latest, never fed to the rules. */
+static const char *const m0004_clock_future[] = {
+    "ALTER TABLE readings ADD COLUMN clock_future INTEGER NOT NULL DEFAULT 0;", NULL};
+
 const char *const *const ot_db_migrations_sqlite[] = {
-    m0001_init,
-    m0002_custody_readings,
-    m0003_events_ts,
-    NULL,
+    m0001_init, m0002_custody_readings, m0003_events_ts, m0004_clock_future, NULL,
 };

@@ -28,7 +28,7 @@
 #define SHIP_SELECT                                                                                \
     "SELECT " SHIP_COLS_TEXT                                                                       \
     " FROM shipments s LEFT JOIN readings r ON r.container = s.container AND r.seq ="              \
-    "  (SELECT r2.seq FROM readings r2 WHERE r2.shipment_id = s.id"                                \
+    "  (SELECT r2.seq FROM readings r2 WHERE r2.shipment_id = s.id AND r2.clock_future = 0"        \
     "   ORDER BY r2.ts DESC LIMIT 1) "
 
 #define ALARM_COLS                                                                                 \

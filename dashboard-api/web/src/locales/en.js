@@ -25,7 +25,7 @@ export default {
   'ack.title': 'Acknowledge alarm', 'ack.comment': 'Comment (what was done)', 'ack.required': 'A comment is required.',
   'alarm.temp_excursion': 'Temperature out of band', 'alarm.temp_forecast': 'Temperature forecast: leaving band', 'alarm.ischemia_warn': 'Ischaemia time running out',
   'alarm.ischemia_limit': 'Ischaemia limit exceeded', 'alarm.eta_late': 'Late: ETA past deadline', 'alarm.lid_open': 'Lid open', 'alarm.shock': 'Shock',
-  'alarm.battery_low': 'Battery low', 'alarm.gnss_lost': 'GNSS fix lost', 'alarm.sensor_silent': 'Sensor silent', 'alarm.gateway_offline': 'Gateway offline',
+  'alarm.battery_low': 'Battery low', 'alarm.gnss_lost': 'GNSS fix lost', 'alarm.sensor_silent': 'Sensor silent', 'alarm.gateway_offline': 'Gateway offline', 'alarm.gateway_clock': 'Gateway clock wrong: readings set aside',
   'severity.info': 'info', 'severity.warning': 'warning', 'severity.critical': 'critical',
   'astate.raised': 'raised', 'astate.acknowledged': 'acknowledged', 'astate.cleared': 'cleared',
   'sstatus.created': 'created', 'sstatus.in_transit': 'in transit', 'sstatus.delivered': 'delivered', 'sstatus.closed': 'closed', 'sstatus.discarded': 'discarded',

@@ -28,7 +28,7 @@ export default {
   'ack.title': 'Дабылды растау', 'ack.comment': 'Түсініктеме (не істелді)', 'ack.required': 'Түсініктеме міндетті.',
   'alarm.temp_excursion': 'Температура ауқымнан тыс', 'alarm.temp_forecast': 'Болжам: температура ауқымнан шығуы мүмкін', 'alarm.ischemia_warn': 'Ишемия уақыты таусылып барады',
   'alarm.ischemia_limit': 'Ишемия шегінен асты', 'alarm.eta_late': 'Кешігу: келу уақыты мерзімнен кеш', 'alarm.lid_open': 'Қақпағы ашық', 'alarm.shock': 'Соққы',
-  'alarm.battery_low': 'Батарея заряды аз', 'alarm.gnss_lost': 'GNSS орны жоқ', 'alarm.sensor_silent': 'Датчик үнсіз', 'alarm.gateway_offline': 'Шлюз желіде жоқ',
+  'alarm.battery_low': 'Батарея заряды аз', 'alarm.gnss_lost': 'GNSS орны жоқ', 'alarm.sensor_silent': 'Датчик үнсіз', 'alarm.gateway_offline': 'Шлюз желіде жоқ', 'alarm.gateway_clock': 'Шлюз сағаты қате: көрсеткіштер шетке қойылды',
   'severity.info': 'ақпарат', 'severity.warning': 'ескерту', 'severity.critical': 'қауіпті',
   'astate.raised': 'белсенді', 'astate.acknowledged': 'расталды', 'astate.cleared': 'жойылды',
   'sstatus.created': 'құрылды', 'sstatus.in_transit': 'жолда', 'sstatus.delivered': 'жеткізілді', 'sstatus.closed': 'жабылды', 'sstatus.discarded': 'жарамсыз деп танылды',

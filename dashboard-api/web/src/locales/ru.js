@@ -25,7 +25,7 @@ export default {
   'ack.title': 'Подтверждение тревоги', 'ack.comment': 'Комментарий (что сделано)', 'ack.required': 'Комментарий обязателен.',
   'alarm.temp_excursion': 'Температура вне диапазона', 'alarm.temp_forecast': 'Прогноз: выход температуры из диапазона', 'alarm.ischemia_warn': 'Время ишемии на исходе',
   'alarm.ischemia_limit': 'Превышен предел ишемии', 'alarm.eta_late': 'Опоздание: прибытие позже срока', 'alarm.lid_open': 'Крышка открыта', 'alarm.shock': 'Удар',
-  'alarm.battery_low': 'Низкий заряд батареи', 'alarm.gnss_lost': 'Нет GNSS-позиции', 'alarm.sensor_silent': 'Датчик молчит', 'alarm.gateway_offline': 'Шлюз не в сети',
+  'alarm.battery_low': 'Низкий заряд батареи', 'alarm.gnss_lost': 'Нет GNSS-позиции', 'alarm.sensor_silent': 'Датчик молчит', 'alarm.gateway_offline': 'Шлюз не в сети', 'alarm.gateway_clock': 'Часы шлюза неверны: показания отложены',
   'severity.info': 'информация', 'severity.warning': 'предупреждение', 'severity.critical': 'критично',
   'astate.raised': 'поднята', 'astate.acknowledged': 'подтверждена', 'astate.cleared': 'снята',
   'sstatus.created': 'создана', 'sstatus.in_transit': 'в пути', 'sstatus.delivered': 'доставлена', 'sstatus.closed': 'закрыта', 'sstatus.discarded': 'списана',
