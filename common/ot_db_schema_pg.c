@@ -197,10 +197,11 @@ static const char *const m0002_custody_readings[] = {
 
 static const char *const m0003_events_ts[] = {"CREATE INDEX events_ts ON events(ts);", NULL};
 
-/* 0004 clock_future (issue 15): see ot_db_schema_sqlite.c. */
-static const char *const m0004_clock_future[] = {
-    "ALTER TABLE readings ADD COLUMN clock_future INTEGER NOT NULL DEFAULT 0;", NULL};
+/* 0004 issue15_clock_expiry (issue 15): see ot_db_schema_sqlite.c. */
+static const char *const m0004_issue15_clock_expiry[] = {
+    "ALTER TABLE readings ADD COLUMN clock_future INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE tokens ADD COLUMN expires_at BIGINT;", NULL};
 
 const char *const *const ot_db_migrations_pg[] = {
-    m0001_init, m0002_custody_readings, m0003_events_ts, m0004_clock_future, NULL,
+    m0001_init, m0002_custody_readings, m0003_events_ts, m0004_issue15_clock_expiry, NULL,
 };

@@ -194,12 +194,14 @@ static const char *const m0002_custody_readings[] = {
  * record (readings, alarms and custody are): the collector trims it by age. */
 static const char *const m0003_events_ts[] = {"CREATE INDEX events_ts ON events(ts);", NULL};
 
-/* 0004 clock_future (issue 15): a reading dated more than the collector's
- * clock_skew_max_s after its receive time is stored with clock_future 1 and
- * is never the shipment's latest, never fed to the rules. */
-static const char *const m0004_clock_future[] = {
-    "ALTER TABLE readings ADD COLUMN clock_future INTEGER NOT NULL DEFAULT 0;", NULL};
+/* 0004 issue15_clock_expiry (issue 15; the lead renumbers at merge): a reading dated more than the
+ * collector's clock_skew_max_s after its receive time is stored with clock_future 1 and is never
+ * the shipment's latest, never fed to the rules. tokens.expires_at (epoch ms, NULL = never):
+ * checked on every request and open stream. */
+static const char *const m0004_issue15_clock_expiry[] = {
+    "ALTER TABLE readings ADD COLUMN clock_future INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE tokens ADD COLUMN expires_at INTEGER;", NULL};
 
 const char *const *const ot_db_migrations_sqlite[] = {
-    m0001_init, m0002_custody_readings, m0003_events_ts, m0004_clock_future, NULL,
+    m0001_init, m0002_custody_readings, m0003_events_ts, m0004_issue15_clock_expiry, NULL,
 };

@@ -96,6 +96,7 @@ enum api_stmt {
     ST_TOKEN_INSERT,
     ST_TOKEN_LIST,
     ST_TOKEN_REVOKE,
+    ST_TOKEN_LIVE,
     ST_SHIP_LOCK,
     ST_M_READINGS,
     ST_M_REJECTS,
@@ -466,14 +467,21 @@ int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id, co
 /* Looks up "Bearer X" header value: 0 and fills p on success, 1 for a
  * missing, malformed, unknown or revoked token, -1 if the database failed.
  * stamp != NULL: the same statement reads the list cache's stamp into it. */
+/* 0 valid, 1 unknown or revoked, API_AUTH_EXPIRED, -1 database failure. */
+#define API_AUTH_EXPIRED 2
 int api__authenticate(struct api_db *d, const char *authz, struct api_principal *p, int64_t *stamp);
 
 /* ---- tokens (tokens.c; the command line in token_cli.c) ---- */
 
 /* Creates a token; writes the secret ("ot_" + 64 hex) into secret (68 bytes). */
 enum ot_err api__token_create(struct api_db *d, enum api_role role, const char *name,
-                              const char *const *containers, size_t n, char secret[68],
-                              int64_t *id_out);
+                              const char *const *containers, size_t n, int64_t expires_at,
+                              char secret[68], int64_t *id_out);
+/* "90s", "30m", "12h", "7d" (1 s .. 366 d) -> milliseconds; -1 if malformed. */
+int64_t api__duration_parse(const char *s);
+/* 1 if the token is neither revoked nor expired at now_ms, 0 if it is, -1
+ * if the database did not answer. */
+int api__token_live(struct api_db *d, int64_t id, int64_t now_ms);
 /* Token rows as JSON array (no hashes); caller frees. */
 cJSON *api__token_list(struct api_db *d);
 /* 0 revoked, OT_ERR_NOTFOUND if no such live token. */

@@ -297,6 +297,10 @@ static void dispatch(struct api_req *r)
             api__reply_error(r, 500, "internal", "cannot check the token"); /* 503 if lost */
             return;
         }
+        if (auth == API_AUTH_EXPIRED) {
+            api__reply_error(r, 401, "token_expired", "Authorization: the token has expired");
+            return;
+        }
         if (auth) {
             api__reply_error(r, 401, "unauthorized", "Authorization: token is invalid or revoked");
             return;

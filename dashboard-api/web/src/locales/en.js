@@ -52,6 +52,6 @@ export default {
   'audit.col.index': '#', 'audit.col.time': 'Time', 'audit.col.type': 'Event', 'audit.col.actor': 'Logged by', 'audit.col.parties': 'From → to', 'audit.col.prev': 'Previous hash',
   'export.bundle': 'Bundle (offline verify)', 'export.epcis': 'EPCIS 2.0 (JSON-LD)', 'export.csv': 'CSV table',
   'error.network': 'Cannot reach the server.', 'error.401': 'Token not accepted. Please sign in again.', 'error.403': 'Your role may not do this.', 'error.404': 'Not found.', 'error.other': 'Error {status}: {message}',
-  'login.title': 'Sign in', 'login.intro': 'Paste the access token you were given.', 'login.token': 'Token', 'login.role': 'Role', 'login.submit': 'Sign in', 'login.empty': 'Enter a token.',
+  'login.expired': 'Your access expired. Please sign in again.', 'login.title': 'Sign in', 'login.intro': 'Paste the access token you were given.', 'login.token': 'Token', 'login.role': 'Role', 'login.submit': 'Sign in', 'login.empty': 'Enter a token.',
   'login.hint': 'The demo writes its tokens to var/demo/tokens.json. The token is kept in this browser only.',
 };

@@ -55,6 +55,6 @@ export default {
   'audit.col.index': '№', 'audit.col.time': 'Уақыты', 'audit.col.type': 'Оқиға', 'audit.col.actor': 'Жазған', 'audit.col.parties': 'Тапсырды → қабылдады', 'audit.col.prev': 'Алдыңғы хэш',
   'export.bundle': 'Бума (офлайн тексеру)', 'export.epcis': 'EPCIS 2.0 (JSON-LD)', 'export.csv': 'CSV кестесі',
   'error.network': 'Серверге қосылу мүмкін болмады.', 'error.401': 'Токен қабылданбады. Қайта кіріңіз.', 'error.403': 'Сіздің рөліңізге бұл әрекетке рұқсат жоқ.', 'error.404': 'Табылмады.', 'error.other': 'Қате {status}: {message}',
-  'login.title': 'Кіру', 'login.intro': 'Сізге берілген қатынау токенін қойыңыз.', 'login.token': 'Токен', 'login.role': 'Рөл', 'login.submit': 'Кіру', 'login.empty': 'Токенді енгізіңіз.',
+  'login.expired': 'Қолжетімділік мерзімі аяқталды. Қайта кіріңіз.', 'login.title': 'Кіру', 'login.intro': 'Сізге берілген қатынау токенін қойыңыз.', 'login.token': 'Токен', 'login.role': 'Рөл', 'login.submit': 'Кіру', 'login.empty': 'Токенді енгізіңіз.',
   'login.hint': 'Демо токендерді var/demo/tokens.json файлына жазады. Токен тек осы браузерде сақталады.',
 };

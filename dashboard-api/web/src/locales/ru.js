@@ -52,6 +52,6 @@ export default {
   'audit.col.index': '№', 'audit.col.time': 'Время', 'audit.col.type': 'Событие', 'audit.col.actor': 'Записал(а)', 'audit.col.parties': 'Передал → принял', 'audit.col.prev': 'Хеш предыдущей',
   'export.bundle': 'Пакет (офлайн-проверка)', 'export.epcis': 'EPCIS 2.0 (JSON-LD)', 'export.csv': 'Таблица CSV',
   'error.network': 'Нет связи с сервером.', 'error.401': 'Токен не принят. Войдите снова.', 'error.403': 'Вашей роли это действие не разрешено.', 'error.404': 'Не найдено.', 'error.other': 'Ошибка {status}: {message}',
-  'login.title': 'Вход', 'login.intro': 'Вставьте выданный вам токен доступа.', 'login.token': 'Токен', 'login.role': 'Роль', 'login.submit': 'Войти', 'login.empty': 'Введите токен.',
+  'login.expired': 'Срок вашего доступа истёк. Войдите снова.', 'login.title': 'Вход', 'login.intro': 'Вставьте выданный вам токен доступа.', 'login.token': 'Токен', 'login.role': 'Роль', 'login.submit': 'Войти', 'login.empty': 'Введите токен.',
   'login.hint': 'Демо записывает токены в var/demo/tokens.json. Токен хранится только в этом браузере.',
 };
