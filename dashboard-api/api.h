@@ -250,6 +250,9 @@ struct api_req {
 /* The request's pooled connection (released after the handler). */
 struct api_db *api__req_db(struct api_req *r);
 
+/* Copies in for an error message: valid UTF-8 only, a '?' for any other
+ * byte and for control characters (cap bytes, always terminated). */
+void api__safe_text(const char *in, char *out, size_t cap);
 /* Queue a JSON document (takes ownership of j). */
 void api__reply_json(struct api_req *r, unsigned status, cJSON *j);
 /* Queue {"error":{"code":code,"message":msg}}. */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ot_json_text.h"
 #include "ot_log.h"
 #include "ot_parse.h"
 #include "ot_signal.h"
@@ -130,6 +131,25 @@ const char *api__query(struct api_req *r, const char *key)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+void api__safe_text(const char *in, char *out, size_t cap)
+{
+    size_t j = 0, n = in ? strlen(in) : 0;
+    for (size_t i = 0; i < n && j + 5 < cap;) {
+        const unsigned char *u = (const unsigned char *)in + i;
+        size_t l = ot_utf8_seq_len(u, n - i);
+        if (l == 0 || (l == 1 && (u[0] < 0x20 || u[0] == 0x7F))) {
+            out[j++] = '?'; /* never echo a raw byte */
+            i++;
+            continue;
+        }
+        memcpy(out + j, u, l);
+        j += l;
+        i += l;
+    }
+    if (cap)
+        out[j < cap ? j : cap - 1] = '\0';
+}
+
 struct qcheck {
     const char *const *known;
     const char *bad;
@@ -153,7 +173,9 @@ int api__query_check(struct api_req *r, const char *const *known)
     struct qcheck q = {known, NULL};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, qcheck_it, &q);
     if (q.bad) {
-        api__reply_error(r, 400, "invalid_parameter", "%.64s: unknown query parameter", q.bad);
+        char safe[80];
+        api__safe_text(q.bad, safe, sizeof safe);
+        api__reply_error(r, 400, "invalid_parameter", "%s: unknown query parameter", safe);
         return -1;
     }
     return 0;
@@ -168,6 +190,13 @@ cJSON *api__body_json(struct api_req *r)
     }
     if (!r->body || r->body_len == 0) {
         api__reply_error(r, 400, "bad_json", "body: a JSON object is required");
+        return NULL;
+    }
+    /* before cJSON, which would cut a "\u0000" string short unseen */
+    char where[128];
+    enum ot_json_text_fault tf = ot_json_text_check(r->body, r->body_len, where, sizeof where);
+    if (tf) {
+        api__reply_error(r, 400, "invalid_field", "%s: %s", where, ot_json_text_fault_str(tf));
         return NULL;
     }
     const char *end = NULL;
@@ -261,12 +290,14 @@ static void dispatch(struct api_req *r)
     }
     r->route = api__route_find(r->method, path, &r->path_id, &known);
     if (r->route < 0) {
+        char safe[208];
+        api__safe_text(path, safe, sizeof safe);
         r->route = API_ROUTE_UNMATCHED;
         if (known)
-            api__reply_error(r, 405, "method_not_allowed", "%s is not allowed on %.200s", r->method,
-                             path);
+            api__reply_error(r, 405, "method_not_allowed", "%s is not allowed on %s", r->method,
+                             safe);
         else
-            api__reply_error(r, 404, "not_found", "%.200s: no such endpoint", path);
+            api__reply_error(r, 404, "not_found", "%s: no such endpoint", safe);
         return;
     }
     const struct api_route *rt = &api__routes[r->route];
