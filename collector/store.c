@@ -23,6 +23,10 @@
 #include "sql.h"
 
 #define REJECT_LOG_PER_S 20
+/* A seq (or the end of a lost range) this far past the container's last
+ * seq, or a lost range this long, is a corrupt or hostile message, not a
+ * gateway that was offline: at one reading a second it is 115 days. */
+#define SEQ_JUMP_MAX INT64_C(10000000)
 
 /* ---- statements ------------------------------------------------------- */
 
@@ -195,6 +199,31 @@ static void influx_reading(struct ingest *in, struct container *c, const struct 
     }
 }
 
+/* Why the batch's seqs are out of bounds, or NULL. Unknown containers
+ * (no baseline yet) are bounded by the batch's own lowest seq. */
+static const char *seq_out_of_bounds(const struct container *c, const struct ot_batch *b)
+{
+    int64_t lo = INT64_MAX, hi = -1;
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->readings[i].seq < lo)
+            lo = b->readings[i].seq;
+        if (b->readings[i].seq > hi)
+            hi = b->readings[i].seq;
+    }
+    for (size_t i = 0; i < b->n_lost; i++) {
+        if (b->lost[i].to - b->lost[i].from >= SEQ_JUMP_MAX)
+            return "lost range longer than 10000000";
+        if (b->lost[i].from < lo)
+            lo = b->lost[i].from;
+        if (b->lost[i].to > hi)
+            hi = b->lost[i].to;
+    }
+    int64_t base = c->known ? c->hi : lo;
+    if (hi >= 0 && hi - base > SEQ_JUMP_MAX)
+        return "seq more than 10000000 past the last seq";
+    return NULL;
+}
+
 /* First pass: decodes a readings message (a refusal is counted and the
  * message skipped), finds its container and open shipment, adds its rows. */
 static enum ot_err decode_readings(struct ingest *in, struct pending *p, struct reading_row *rows,
@@ -218,6 +247,15 @@ static enum ot_err decode_readings(struct ingest *in, struct pending *p, struct 
     p->c = delivery__container(in, p->cname);
     if (!p->c)
         return OT_ERR_NOMEM;
+    const char *jump = seq_out_of_bounds(p->c, &p->b);
+    if (jump) {
+        /* refused whole (never acked): absorbing it would move max_seq
+         * and the ack's horizon there for good */
+        reject(in, p->cname, "seq_jump", jump);
+        ot_batch_free(&p->b);
+        p->kind = P_SKIP;
+        return OT_OK;
+    }
     enum ot_err rc = alarms__refresh_shipment(in->alarms, p->c->al, 0);
     if (rc)
         return rc;
