@@ -357,6 +357,45 @@ static void dispatch(struct api_req *r)
         api__reply_error(r, 500, "internal", "handler produced no response");
 }
 
+/* Our own limits on the request line and headers, answered in the error
+ * shape. MHD's memory limit (MHD_MEMORY_LIMIT) lies well above them, so
+ * MHD's own 414/431 (an HTML page) only answers requests beyond that. */
+#define MAX_URI_BYTES (8 * 1024)
+#define MAX_HEADER_BYTES (16 * 1024)
+#define MHD_MEMORY_LIMIT (128 * 1024)
+
+struct sizes {
+    size_t n;
+};
+
+static enum MHD_Result add_size(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    struct sizes *s = cls;
+    (void)kind;
+    s->n += strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+/* 1 and a reply when the request line or the headers are too large. */
+static int too_large_head(struct api_req *r, const char *url)
+{
+    struct sizes uri = {strlen(url)}, hdr = {0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_size, &uri);
+    if (uri.n > MAX_URI_BYTES) {
+        api__reply_error(r, 414, "uri_too_long", "request target: longer than %d bytes",
+                         MAX_URI_BYTES);
+        return 1;
+    }
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, add_size, &hdr);
+    if (hdr.n > MAX_HEADER_BYTES) {
+        api__reply_error(r, 431, "headers_too_large", "request headers: larger than %d bytes",
+                         MAX_HEADER_BYTES);
+        return 1;
+    }
+    return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -377,6 +416,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->started_mono_us = mono_us();
         *con_cls = r;
         api__guard_mark(ctx->guard, conn, 1); /* headers complete: not idle junk */
+        if (too_large_head(r, url)) {
+            r->body_too_big = 1; /* the body, if any, is not read */
+            goto queue;
+        }
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         int64_t n;
@@ -488,6 +531,7 @@ enum ot_err api__http_run(struct api_ctx *ctx)
         flags, (uint16_t)ctx->cfg.listen_port, NULL, NULL, on_request, ctx, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)ctx->cfg.threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)ctx->cfg.connection_limit,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MHD_MEMORY_LIMIT,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)ctx->cfg.per_ip_connection_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ctx->cfg.header_timeout_s,
         MHD_OPTION_NOTIFY_CONNECTION, api__guard_notify, ctx->guard, MHD_OPTION_NOTIFY_COMPLETED,
