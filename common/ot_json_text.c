@@ -6,11 +6,11 @@
  * of keys and array indexes that leads to it (for the error's path, up to
  * PATH_DEPTH levels; deeper levels are shown as "..."). Inside a string it
  * refuses raw bytes below 0x20 and 0x7F, escapes \u0000..\u001F (but \t,
- * \n, \r) and \u007F, escaped lone surrogates, and any byte sequence that
- * is not UTF-8 (overlong forms, surrogates, above U+10FFFF). Outside
- * strings nothing is judged: cJSON refuses malformed JSON afterwards. Why
- * before parsing: cJSON_Parse decodes \u0000 into a C string, which ends
- * there, so after parsing the rest of the value is gone without a trace. */
+ * \n, \r) and \u007F, the short escapes \b and \f, escaped lone surrogates, and any byte sequence
+ * that is not UTF-8 (overlong forms, surrogates, above U+10FFFF). Outside strings nothing is
+ * judged: cJSON refuses malformed JSON afterwards. Why before parsing: cJSON_Parse decodes \u0000
+ * into a C string, which ends there, so after parsing the rest of the value is gone without a
+ * trace. */
 #include "ot_json_text.h"
 
 #include <stdio.h>
@@ -117,6 +117,8 @@ static enum ot_json_text_fault scan_string(const char *p, const char *end, const
         if (c == '\\') {
             if (p + 1 >= end)
                 break;
+            if (p[1] == 'b' || p[1] == 'f')
+                return OT_JSON_TEXT_CONTROL; /* U+0008, U+000C (found by fuzz_json_text) */
             if (p[1] == 'u') {
                 unsigned u, lo;
                 if (hex4(p + 2, end, &u))

@@ -2,7 +2,8 @@
 string field class, with a 400 naming the field (issue 15 finding 4), and no
 error message echoes raw bytes. Tried: "\\u0000" (which cJSON would decode
 into a C string that ends there: "nul \\u0000 inside" was stored as "nul "
-and hashed into the custody trail), "\\u0001", "\\u007f", a lone surrogate
+and hashed into the custody trail), "\\u0001", "\\u007f", "\\f" (a short
+escape fuzz_json_text found slipping through the first version), a lone surrogate
 "\\ud800" and raw 0xff bytes, in a custody comment, a token name, every
 shipment string (container, profile, donation_code, origin/destination
 name, mode), a PATCH comment, an alarm acknowledgement comment, a nested
@@ -21,7 +22,7 @@ import subprocess
 import api_common
 import ottest
 
-BAD = [("\\u0000", "control"), ("\\u0001", "control"), ("\\u007f", "control"),
+BAD = [("\\u0000", "control"), ("\\u0001", "control"), ("\\u007f", "control"), ("\\f", "control"),
        ("\\ud800", "UTF-8")]
 
 
