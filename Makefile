@@ -8,7 +8,7 @@ PRESET ?= ci
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build deps deps-run demo test test-debug test-asan test-clock bench fuzz format clean
+.PHONY: all build deps deps-run demo test test-debug test-asan test-clock bench fuzz fuzz-run format clean
 
 all: build
 
@@ -63,6 +63,10 @@ bench: deps
 fuzz:
 	cmake --preset fuzz >/dev/null
 	cmake --build build-fuzz -j $(JOBS)
+
+# every fuzz target for FUZZ_SECONDS (default 60) each; executions and crashes per target
+fuzz-run:
+	JOBS=$(JOBS) sh tests/fuzz/run_all.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

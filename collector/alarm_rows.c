@@ -120,6 +120,15 @@ static enum ot_err insert_alarm(struct emit_ctx *ctx, const struct rules_event *
     return rc;
 }
 
+enum ot_err alarm_rows__is_open(struct alarms *a, int64_t ship, const char *type, int *open)
+{
+    int64_t id = 0;
+    char state[24];
+    enum ot_err rc = open_alarm(a, ship, type, &id, state, sizeof state);
+    *open = id != 0;
+    return rc;
+}
+
 /* The row: insert, update (raised again, escalated) or clear. *skip: a
  * clear with nothing open (no row, nothing else to write). */
 static enum ot_err write_row(struct emit_ctx *ctx, const struct rules_event *ev, const char *sev,

@@ -10,6 +10,7 @@
  * other worker file (alarms.h). */
 #include "alarms_int.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +205,7 @@ void alarms__rollback(struct alarms *a)
 {
     for (size_t i = 0; i < a->n_ct; i++) {
         struct alarms_ctr *c = a->ct[i];
+        c->clock_ship = 0; /* the gateway_clock row may be rolled back: look again */
         if (c->saved.gen != a->gen)
             continue;
         if (restore(c)) {
@@ -397,6 +399,40 @@ enum ot_err alarms__on_reading(struct alarms *a, struct alarms_ctr *c, const str
     c->rules_seq = r->seq;
     struct emit_ctx ctx = {a, c, now, ob, OT_OK};
     rules_on_reading(c->rules, &c->rsh, r, late, alarm_rows__on_event, &ctx);
+    return ctx.rc;
+}
+
+enum ot_err alarms__clock(struct alarms *a, struct alarms_ctr *c, int ahead, int64_t ahead_ms,
+                          int64_t now, struct outbox *ob)
+{
+    enum ot_err rc;
+    if (!c->ship_id)
+        return OT_OK;
+    if (c->clock_ship != c->ship_id) {
+        /* first look for this shipment (or after a rollback): the row says */
+        if ((rc = alarm_rows__is_open(a, c->ship_id, "gateway_clock", &c->clock_open)))
+            return rc;
+        c->clock_ship = c->ship_id;
+    }
+    if ((ahead != 0) == c->clock_open)
+        return OT_OK;
+    struct rules_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = "gateway_clock";
+    ev.change = ahead ? RULES_RAISED : RULES_CLEARED;
+    ev.severity = RULES_WARNING;
+    ev.at = now; /* the reading's own time is the wrong one */
+    ev.value = ahead ? (double)ahead_ms / 1000.0 : NAN;
+    if (ahead)
+        snprintf(ev.message, sizeof ev.message,
+                 "gateway clock %lld s ahead of the collector: its readings are kept but not used",
+                 (long long)(ahead_ms / 1000));
+    else
+        snprintf(ev.message, sizeof ev.message, "gateway clock agrees with the collector again");
+    struct emit_ctx ctx = {a, c, now, ob, OT_OK};
+    alarm_rows__on_event(&ctx, &ev);
+    if (!ctx.rc)
+        c->clock_open = ahead != 0;
     return ctx.rc;
 }
 

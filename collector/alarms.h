@@ -53,6 +53,12 @@ void alarms__reset(struct alarms *a);
 enum ot_err alarms__refresh_shipment(struct alarms *a, struct alarms_ctr *ac, int force);
 /* Feeds a stored reading to the rules (no-op without rules or shipment).
  * now: wall clock of the open transaction. */
+/* A stored reading's clock check: ahead=1 when its ts lies more than the
+ * allowed skew after its receive time (ahead_ms: by how much). Raises the
+ * shipment's one gateway_clock warning on the first such reading and clears
+ * it on the next sane one; nothing is written while the state holds. */
+enum ot_err alarms__clock(struct alarms *a, struct alarms_ctr *ac, int ahead, int64_t ahead_ms,
+                          int64_t now, struct outbox *ob);
 enum ot_err alarms__on_reading(struct alarms *a, struct alarms_ctr *ac, const struct ot_reading *r,
                                int late, int64_t now, struct outbox *ob);
 /* Housekeeping inside the open transaction, for one container: refreshes

@@ -40,7 +40,9 @@ struct alarms_ctr {
     struct rules_state *rules;
     struct rules_shipment rsh;
     const struct ot_preservation *pres;
-    int64_t rules_seq; /* last seq fed to the rules */
+    int64_t rules_seq;  /* last seq fed to the rules */
+    int64_t clock_ship; /* shipment clock_open is known for; 0: look it up */
+    int clock_open;     /* that shipment has an open gateway_clock alarm */
     struct alarms_saved saved;
 };
 
@@ -69,6 +71,8 @@ struct emit_ctx {
 
 /* alarm_rows.c */
 enum ot_err alarm_rows__prepare(struct alarms *a);
+/* *open: the shipment has a not-cleared alarm of that type. */
+enum ot_err alarm_rows__is_open(struct alarms *a, int64_t ship, const char *type, int *open);
 /* rules_emit_fn: one alarm change -> its row, 'alarm' event, line, body */
 void alarm_rows__on_event(void *vctx, const struct rules_event *ev);
 

@@ -36,11 +36,12 @@ struct collector_conf {
     const char *database;
     const char *preservation; /* "" = no rules */
     int64_t late_after_s;
-    int64_t baseline_wait_s; /* first contact without a state message */
-    int64_t queue_max;       /* messages in the ingest queue */
-    int64_t queue_max_mb;    /* bytes in the ingest queue */
-    int64_t batch_max;       /* messages per transaction */
-    int64_t tick_ms;         /* rules tick period */
+    int64_t clock_skew_max_s; /* a reading further ahead of its receive time is flagged */
+    int64_t baseline_wait_s;  /* first contact without a state message */
+    int64_t queue_max;        /* messages in the ingest queue */
+    int64_t queue_max_mb;     /* bytes in the ingest queue */
+    int64_t batch_max;        /* messages per transaction */
+    int64_t tick_ms;          /* rules tick period */
     int64_t eta_every_s;
     int64_t events_keep_h; /* age of the SSE change feed kept in table events */
     int64_t ack_poll_ms;   /* poll for API acknowledgements */

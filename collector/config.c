@@ -90,12 +90,28 @@ static enum ot_err parse_webhooks(struct collector_conf *cc, const cJSON *arr)
 
 enum ot_err config__load(struct collector_conf *cc, const char *file)
 {
-    static const char *const known[] = {
-        "mqtt",      "instance",          "database",        "influxdb",           "preservation",
-        "webhooks",  "late_after_s",      "baseline_wait_s", "queue_max",          "queue_max_mb",
-        "batch_max", "tick_ms",           "eta_every_s",     "events_keep_h",      "ack_poll_ms",
-        "log_level", "webhook_queue_max", "webhook_retries", "webhook_timeout_ms", "notes",
-        NULL};
+    static const char *const known[] = {"mqtt",
+                                        "instance",
+                                        "database",
+                                        "influxdb",
+                                        "preservation",
+                                        "webhooks",
+                                        "late_after_s",
+                                        "baseline_wait_s",
+                                        "queue_max",
+                                        "queue_max_mb",
+                                        "batch_max",
+                                        "tick_ms",
+                                        "eta_every_s",
+                                        "events_keep_h",
+                                        "ack_poll_ms",
+                                        "log_level",
+                                        "clock_skew_max_s",
+                                        "webhook_queue_max",
+                                        "webhook_retries",
+                                        "webhook_timeout_ms",
+                                        "notes",
+                                        NULL};
     struct ot_conf *c = &cc->conf;
     const cJSON *mqtt = NULL, *ix = NULL, *hooks = NULL;
     memset(cc, 0, sizeof *cc);
@@ -108,6 +124,7 @@ enum ot_err config__load(struct collector_conf *cc, const char *file)
         ot_conf_str(c, c->root, "", "database", NULL, &cc->database) ||
         ot_conf_str(c, c->root, "", "preservation", "", &cc->preservation) ||
         ot_conf_int(c, c->root, "", "late_after_s", 0, 60, 0, 86400 * 365, &cc->late_after_s) ||
+        ot_conf_int(c, c->root, "", "clock_skew_max_s", 0, 300, 1, 86400, &cc->clock_skew_max_s) ||
         ot_conf_int(c, c->root, "", "baseline_wait_s", 0, 3, 0, 3600, &cc->baseline_wait_s) ||
         ot_conf_int(c, c->root, "", "queue_max", 0, 20000, 16, 1000000, &cc->queue_max) ||
         ot_conf_int(c, c->root, "", "queue_max_mb", 0, 64, 1, 4096, &cc->queue_max_mb) ||

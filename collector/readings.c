@@ -63,6 +63,11 @@ enum ot_err readings__open(struct readings *rd, struct ot_sql *db)
 {
     memset(rd, 0, sizeof *rd);
     rd->db = db;
+    enum ot_err rc =
+        sql__prepare(db, &rd->st_flag_future,
+                     "UPDATE readings SET clock_future=1 WHERE container=?1 AND seq=?2");
+    if (rc)
+        return rc;
     if (ot_sql_kind(db) == OT_SQL_POSTGRES)
         return prepare_many(rd);
     return sql__prepare(db, &rd->st_one,
@@ -76,6 +81,14 @@ void readings__close(struct readings *rd)
         sql_arr__free(&rd->cols[i]);
     free(rd->slots);
     memset(rd, 0, sizeof *rd);
+}
+
+enum ot_err readings__flag_future(struct readings *rd, const char *container, int64_t seq)
+{
+    enum ot_err rc = OT_OK;
+    sql__bind_txt(rd->st_flag_future, 1, container, &rc);
+    sql__bind_i64(rd->st_flag_future, 2, seq, &rc);
+    return sql__run(rd->st_flag_future, rc, NULL);
 }
 
 /* JSON of missing channels and of extra channels, or NULL when none */

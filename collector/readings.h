@@ -26,12 +26,13 @@ struct reading_row {
     int64_t boot, shipment; /* shipment 0: NULL */
     const struct ot_reading *r;
     int late;
-    int stored; /* out: 1 if this row was inserted (a new (container, seq)) */
+    int clock_future; /* ts more than clock_skew_max_s after its receive time */
+    int stored;       /* out: 1 if this row was inserted (a new (container, seq)) */
 };
 
 struct readings {
     struct ot_sql *db;
-    struct ot_sql_stmt *st_one, *st_many;
+    struct ot_sql_stmt *st_one, *st_many, *st_flag_future;
     struct sql_arr cols[READINGS_ARRAYS];
     size_t *slots; /* PostgreSQL: hash of (container, seq) -> row index */
     size_t n_slots;
@@ -42,6 +43,8 @@ void readings__close(struct readings *rd);
 /* Inserts rows[0..n) (n <= READINGS_GROUP_MAX) with received_at = now and
  * sets each row's `stored`; a (container, seq) given twice is stored by
  * its first row only. */
+/* Marks a stored reading clock_future = 1 (rare: a gateway clock ahead). */
+enum ot_err readings__flag_future(struct readings *rd, const char *container, int64_t seq);
 enum ot_err readings__insert(struct readings *rd, struct reading_row *rows, size_t n, int64_t now);
 
 #endif

@@ -23,6 +23,10 @@
 #include "sql.h"
 
 #define REJECT_LOG_PER_S 20
+/* A seq (or the end of a lost range) this far past the container's last
+ * seq, or a lost range this long, is a corrupt or hostile message, not a
+ * gateway that was offline: at one reading a second it is 115 days. */
+#define SEQ_JUMP_MAX INT64_C(10000000)
 
 /* ---- statements ------------------------------------------------------- */
 
@@ -195,6 +199,31 @@ static void influx_reading(struct ingest *in, struct container *c, const struct 
     }
 }
 
+/* Why the batch's seqs are out of bounds, or NULL. Unknown containers
+ * (no baseline yet) are bounded by the batch's own lowest seq. */
+static const char *seq_out_of_bounds(const struct container *c, const struct ot_batch *b)
+{
+    int64_t lo = INT64_MAX, hi = -1;
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->readings[i].seq < lo)
+            lo = b->readings[i].seq;
+        if (b->readings[i].seq > hi)
+            hi = b->readings[i].seq;
+    }
+    for (size_t i = 0; i < b->n_lost; i++) {
+        if (b->lost[i].to - b->lost[i].from >= SEQ_JUMP_MAX)
+            return "lost range longer than 10000000";
+        if (b->lost[i].from < lo)
+            lo = b->lost[i].from;
+        if (b->lost[i].to > hi)
+            hi = b->lost[i].to;
+    }
+    int64_t base = c->known ? c->hi : lo;
+    if (hi >= 0 && hi - base > SEQ_JUMP_MAX)
+        return "seq more than 10000000 past the last seq";
+    return NULL;
+}
+
 /* First pass: decodes a readings message (a refusal is counted and the
  * message skipped), finds its container and open shipment, adds its rows. */
 static enum ot_err decode_readings(struct ingest *in, struct pending *p, struct reading_row *rows,
@@ -218,6 +247,15 @@ static enum ot_err decode_readings(struct ingest *in, struct pending *p, struct 
     p->c = delivery__container(in, p->cname);
     if (!p->c)
         return OT_ERR_NOMEM;
+    const char *jump = seq_out_of_bounds(p->c, &p->b);
+    if (jump) {
+        /* refused whole (never acked): absorbing it would move max_seq
+         * and the ack's horizon there for good */
+        reject(in, p->cname, "seq_jump", jump);
+        ot_batch_free(&p->b);
+        p->kind = P_SKIP;
+        return OT_OK;
+    }
     enum ot_err rc = alarms__refresh_shipment(in->alarms, p->c->al, 0);
     if (rc)
         return rc;
@@ -231,6 +269,7 @@ static enum ot_err decode_readings(struct ingest *in, struct pending *p, struct 
         w->shipment = ship;
         w->r = &p->b.readings[i];
         w->late = m->received_at - w->r->ts > in->cc->late_after_s * 1000;
+        w->clock_future = w->r->ts - m->received_at > in->cc->clock_skew_max_s * 1000;
     }
     return OT_OK;
 }
@@ -252,6 +291,22 @@ static enum ot_err handle_readings(struct ingest *in, struct pending *p,
             continue;
         }
         outbox__count(&in->ob, "readings", "stored", 1);
+        if (w->clock_future) {
+            /* the gateway's clock is ahead: keep the reading (flagged) and
+             * ack it, but it is no shipment's latest, no event, no point in
+             * InfluxDB, and it drives no rule or timer */
+            outbox__count(&in->ob, "readings", "clock_future", 1);
+            rc = readings__flag_future(&in->readings, c->name, r->seq);
+            if (!rc)
+                rc = delivery__stored(in, c, r->seq);
+            if (!rc)
+                rc = alarms__clock(in->alarms, c->al, 1, r->ts - p->m->received_at, in->now,
+                                   &in->ob);
+            continue;
+        }
+        rc = alarms__clock(in->alarms, c->al, 0, 0, in->now, &in->ob);
+        if (rc)
+            break;
         if (w->late)
             outbox__count(&in->ob, "readings", "late", 1);
         rc = delivery__stored(in, c, r->seq);

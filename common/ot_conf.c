@@ -1,3 +1,4 @@
+#include "ot_json_text.h"
 #include "ot_conf.h"
 #include "ot_log.h"
 
@@ -75,6 +76,14 @@ enum ot_err ot_conf_load(struct ot_conf *c, const char *file)
         return ot_conf_fail(c, "", "", "file larger than %d bytes", OT_CONF_MAX_BYTES);
     if (rc) {
         snprintf(c->err, sizeof c->err, "%s: cannot read: %s", file, strerror(errno));
+        return OT_ERR_CONFIG;
+    }
+    char where[128];
+    enum ot_json_text_fault tf = ot_json_text_check(text, len, where, sizeof where);
+    if (tf) {
+        /* before cJSON, which would cut a "\u0000" value short unseen */
+        snprintf(c->err, sizeof c->err, "%s: %s: %s", file, where, ot_json_text_fault_str(tf));
+        free(text);
         return OT_ERR_CONFIG;
     }
     const char *end = NULL;

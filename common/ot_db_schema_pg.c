@@ -236,7 +236,17 @@ static const char *const m0005_signatures[] = {
     "CREATE INDEX signer_failures_name ON signer_failures(name, at);",
     NULL};
 
+/* 0006 (issue 15): see ot_db_schema_sqlite.c. */
+static const char *const m0006_clock_expiry[] = {
+    "ALTER TABLE readings ADD COLUMN clock_future INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE tokens ADD COLUMN expires_at BIGINT;", NULL};
+
 const char *const *const ot_db_migrations_pg[] = {
-    m0001_init,          m0002_custody_readings, m0003_events_ts,
-    m0004_change_notify, m0005_signatures,       NULL,
+    m0001_init,
+    m0002_custody_readings,
+    m0003_events_ts,
+    m0004_change_notify,
+    m0005_signatures,
+    m0006_clock_expiry,
+    NULL,
 };

@@ -222,7 +222,20 @@ static const char *const m0005_signatures[] = {
     "CREATE INDEX signer_failures_name ON signer_failures(name, at);",
     NULL};
 
+/* 0006 (issue 15): a reading dated more than the
+ * collector's clock_skew_max_s after its receive time is stored with clock_future 1 and is never
+ * the shipment's latest, never fed to the rules. tokens.expires_at (epoch ms, NULL = never):
+ * checked on every request and open stream. */
+static const char *const m0006_clock_expiry[] = {
+    "ALTER TABLE readings ADD COLUMN clock_future INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE tokens ADD COLUMN expires_at INTEGER;", NULL};
+
 const char *const *const ot_db_migrations_sqlite[] = {
-    m0001_init,          m0002_custody_readings, m0003_events_ts,
-    m0004_change_notify, m0005_signatures,       NULL,
+    m0001_init,
+    m0002_custody_readings,
+    m0003_events_ts,
+    m0004_change_notify,
+    m0005_signatures,
+    m0006_clock_expiry,
+    NULL,
 };

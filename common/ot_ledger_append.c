@@ -117,11 +117,12 @@ static enum ot_err read_temperature(struct ot_sql *db, const struct ot_lg_shipme
 {
     struct ot_sql_stmt *st = NULL;
     int row = 0;
-    enum ot_err rc = ot_lg__stmt(db,
-                                 "SELECT temp_c, ts FROM readings WHERE container=?1 AND ts<=?2"
-                                 " AND temp_c IS NOT NULL AND (shipment_id=?3 OR ts>=?4)"
-                                 " ORDER BY ts DESC LIMIT 1",
-                                 &st);
+    enum ot_err rc =
+        ot_lg__stmt(db,
+                    "SELECT temp_c, ts FROM readings WHERE container=?1 AND ts<=?2"
+                    " AND temp_c IS NOT NULL AND clock_future=0 AND (shipment_id=?3 OR ts>=?4)"
+                    " ORDER BY ts DESC LIMIT 1",
+                    &st);
     if (rc)
         return rc;
     if (!(rc = ot_sql_bind_text(st, 1, sh->container, -1)) &&

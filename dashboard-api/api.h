@@ -30,6 +30,9 @@ struct api_config {
     int64_t max_body_bytes;
     int64_t threads; /* MHD worker threads */
     int64_t connection_limit;
+    int64_t per_ip_connection_limit; /* hard cap per client address */
+    int64_t header_timeout_s;        /* to complete request headers; unauthenticated idle */
+    int64_t idle_timeout_s;          /* an authenticated connection's idle timeout */
     int64_t sse_heartbeat_s;
     int64_t sse_poll_ms;
     int64_t sse_max_clients;
@@ -56,6 +59,7 @@ enum api_role {
 
 struct api_principal {
     int64_t token_id;
+    int64_t expires_at; /* epoch ms; 0 = never (kept with a cached principal) */
     char name[65];
     enum api_role role;
     size_t n_containers;
@@ -93,6 +97,7 @@ enum api_stmt {
     ST_TOKEN_INSERT,
     ST_TOKEN_LIST,
     ST_TOKEN_REVOKE,
+    ST_TOKEN_LIVE,
     ST_SHIP_LOCK,
     ST_M_READINGS,
     ST_M_REJECTS,
@@ -214,6 +219,7 @@ struct api_ctx {
     struct api_list_cache *list_cache; /* shipment list pages (list_cache.c) */
     struct api_notify *notify;         /* change listener (notify.c); NULL on SQLite */
     struct api_token_cache *tokens;    /* principals of recent tokens (token_cache.c) */
+    struct api_guard *guard;           /* connection shedding (conn_guard.c) */
     char web_root_real[4096];          /* realpath of web_root, "" if absent */
 };
 
@@ -248,6 +254,9 @@ struct api_req {
 /* The request's pooled connection (released after the handler). */
 struct api_db *api__req_db(struct api_req *r);
 
+/* Copies in for an error message: valid UTF-8 only, a '?' for any other
+ * byte and for control characters (cap bytes, always terminated). */
+void api__safe_text(const char *in, char *out, size_t cap);
 /* Queue a JSON document (takes ownership of j). */
 void api__reply_json(struct api_req *r, unsigned status, cJSON *j);
 /* Queue {"error":{"code":code,"message":msg}}. */
@@ -528,14 +537,21 @@ int api__signer_cli(int argc, char **argv);
 /* Looks up "Bearer X" header value: 0 and fills p on success, 1 for a
  * missing, malformed, unknown or revoked token, -1 if the database failed.
  * stamp != NULL: the same statement reads the list cache's stamp into it. */
+/* 0 valid, 1 unknown or revoked, API_AUTH_EXPIRED, -1 database failure. */
+#define API_AUTH_EXPIRED 2
 int api__authenticate(struct api_db *d, const char *authz, struct api_principal *p, int64_t *stamp);
 
 /* ---- tokens (tokens.c; the command line in token_cli.c) ---- */
 
 /* Creates a token; writes the secret ("ot_" + 64 hex) into secret (68 bytes). */
 enum ot_err api__token_create(struct api_db *d, enum api_role role, const char *name,
-                              const char *const *containers, size_t n, char secret[68],
-                              int64_t *id_out);
+                              const char *const *containers, size_t n, int64_t expires_at,
+                              char secret[68], int64_t *id_out);
+/* "90s", "30m", "12h", "7d" (1 s .. 366 d) -> milliseconds; -1 if malformed. */
+int64_t api__duration_parse(const char *s);
+/* 1 if the token is neither revoked nor expired at now_ms, 0 if it is, -1
+ * if the database did not answer. */
+int api__token_live(struct api_db *d, int64_t id, int64_t now_ms);
 /* Token rows as JSON array (no hashes); caller frees. */
 cJSON *api__token_list(struct api_db *d);
 /* 0 revoked, OT_ERR_NOTFOUND if no such live token. */

@@ -12,9 +12,11 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ot_crypto.h"
 #include "ot_reading.h"
+#include "ot_time.h"
 
 const char *api__role_name(enum api_role r)
 {
@@ -77,8 +79,14 @@ int api__authenticate(struct api_db *d, const char *authz, struct api_principal 
 {
     char hash[OT_SHA256_HEX_LEN + 1];
     int rc = 1, row = 0;
-    memset(p, 0, sizeof p->token_id + sizeof p->name + sizeof p->role);
-    if (!authz || strncmp(authz, "Bearer ", 7) != 0)
+    /* the identity fields; the container arrays are filled as parsed */
+    p->token_id = 0;
+    p->expires_at = 0;
+    p->name[0] = '\0';
+    p->role = 0;
+    p->n_containers = 0;
+    /* the scheme is case-insensitive (RFC 7235 section 2.1, RFC 6750) */
+    if (!authz || strncasecmp(authz, "Bearer ", 7) != 0)
         return 1;
     const char *tok = authz + 7;
     while (*tok == ' ')
@@ -101,8 +109,11 @@ int api__authenticate(struct api_db *d, const char *authz, struct api_principal 
         p->role = api__role_parse(ot_sql_text(st, 2));
         if (p->role && parse_containers(ot_sql_text(st, 3), p) == 0)
             rc = 0;
+        p->expires_at = ot_sql_is_null(st, 4) ? 0 : ot_sql_int64(st, 4);
+        if (rc == 0 && p->expires_at && p->expires_at <= ot_time_now_ms())
+            rc = API_AUTH_EXPIRED;
         if (stamp)
-            *stamp = ot_sql_int64(st, 4);
+            *stamp = ot_sql_int64(st, 5);
     }
     ot_sql_reset(st);
     return rc;

@@ -66,15 +66,27 @@ static enum ot_err parse_mqtt(struct ot_conf *c, struct api_config *cfg)
 
 enum ot_err api__config_load(const char *file, struct api_config *cfg, char *err, size_t errlen)
 {
-    static const char *const known[] = {"listen",          "database",
-                                        "preservation",    "web_root",
-                                        "ledger_key",      "max_body_bytes",
-                                        "threads",         "connection_limit",
-                                        "sse_heartbeat_s", "sse_poll_ms",
-                                        "sse_max_clients", "clock_skew_min",
-                                        "list_cache_ms",   "mqtt",
-                                        "log_level",       "comment",
-                                        "_comment",        NULL};
+    static const char *const known[] = {"listen",
+                                        "database",
+                                        "preservation",
+                                        "web_root",
+                                        "ledger_key",
+                                        "max_body_bytes",
+                                        "threads",
+                                        "connection_limit",
+                                        "sse_heartbeat_s",
+                                        "sse_poll_ms",
+                                        "sse_max_clients",
+                                        "clock_skew_min",
+                                        "list_cache_ms",
+                                        "mqtt",
+                                        "per_ip_connection_limit",
+                                        "header_timeout_s",
+                                        "idle_timeout_s",
+                                        "log_level",
+                                        "comment",
+                                        "_comment",
+                                        NULL};
     struct ot_conf c;
     enum ot_err rc;
     memset(cfg, 0, sizeof *cfg);
@@ -95,6 +107,12 @@ enum ot_err api__config_load(const char *file, struct api_config *cfg, char *err
         (rc = ot_conf_int(&c, c.root, "", "threads", 0, 4, 1, 64, &cfg->threads)) ||
         (rc = ot_conf_int(&c, c.root, "", "connection_limit", 0, 512, 8, 10000,
                           &cfg->connection_limit)) ||
+        (rc = ot_conf_int(&c, c.root, "", "per_ip_connection_limit", 0, 64, 4, 10000,
+                          &cfg->per_ip_connection_limit)) ||
+        (rc = ot_conf_int(&c, c.root, "", "header_timeout_s", 0, 10, 1, 300,
+                          &cfg->header_timeout_s)) ||
+        (rc =
+             ot_conf_int(&c, c.root, "", "idle_timeout_s", 0, 60, 1, 3600, &cfg->idle_timeout_s)) ||
         (rc = ot_conf_int(&c, c.root, "", "sse_heartbeat_s", 0, 15, 1, 300,
                           &cfg->sse_heartbeat_s)) ||
         (rc = ot_conf_int(&c, c.root, "", "sse_poll_ms", 0, 200, 20, 5000, &cfg->sse_poll_ms)) ||
@@ -112,6 +130,17 @@ enum ot_err api__config_load(const char *file, struct api_config *cfg, char *err
     if (cfg->sse_max_clients >= cfg->connection_limit) {
         rc = ot_conf_fail(&c, "", "sse_max_clients", "must be below connection_limit (%lld)",
                           (long long)cfg->connection_limit);
+        goto out;
+    }
+    if (cfg->per_ip_connection_limit > cfg->connection_limit) {
+        rc = ot_conf_fail(&c, "", "per_ip_connection_limit",
+                          "must not exceed connection_limit (%lld)",
+                          (long long)cfg->connection_limit);
+        goto out;
+    }
+    if (cfg->sse_heartbeat_s >= cfg->idle_timeout_s) {
+        rc = ot_conf_fail(&c, "", "sse_heartbeat_s", "must be below idle_timeout_s (%lld)",
+                          (long long)cfg->idle_timeout_s);
         goto out;
     }
     ot_conf_warn_unknown(&c, c.root, "", known);

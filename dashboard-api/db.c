@@ -28,7 +28,7 @@
 #define SHIP_SELECT                                                                                \
     "SELECT " SHIP_COLS_TEXT                                                                       \
     " FROM shipments s LEFT JOIN readings r ON r.container = s.container AND r.seq ="              \
-    "  (SELECT r2.seq FROM readings r2 WHERE r2.shipment_id = s.id"                                \
+    "  (SELECT r2.seq FROM readings r2 WHERE r2.shipment_id = s.id AND r2.clock_future = 0"        \
     "   ORDER BY r2.ts DESC LIMIT 1) "
 
 #define ALARM_COLS                                                                                 \
@@ -46,10 +46,10 @@
 _Static_assert(API_MAX_CONTAINERS == 32, "SCOPE_* lists one parameter per container");
 
 static const char *const sql[ST__COUNT] = {
-    [ST_TOKEN_BY_HASH] = "SELECT id, name, role, containers FROM tokens"
+    [ST_TOKEN_BY_HASH] = "SELECT id, name, role, containers, expires_at FROM tokens"
                          " WHERE token_hash = ?1 AND revoked_at IS NULL",
     /* the same and the list cache's stamp (ST_EVENTS_MAX_ID): one round trip */
-    [ST_TOKEN_BY_HASH_STAMP] = "SELECT id, name, role, containers,"
+    [ST_TOKEN_BY_HASH_STAMP] = "SELECT id, name, role, containers, expires_at,"
                                " (SELECT coalesce(max(id), 0) FROM events) FROM tokens"
                                " WHERE token_hash = ?1 AND revoked_at IS NULL",
     /* ?1 status or NULL, ?2 active only, ?3 after id, ?4 limit, ?5.. scope */
@@ -102,10 +102,14 @@ static const char *const sql[ST__COUNT] = {
                         " ORDER BY id LIMIT ?2",
     [ST_EVENTS_MAX_ID] = "SELECT coalesce(max(id), 0) FROM events",
     [ST_EVENTS_MIN_ID] = "SELECT min(id) FROM events",
-    [ST_TOKEN_INSERT] = "INSERT INTO tokens (name, role, token_hash, containers, created_at)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
-    [ST_TOKEN_LIST] = "SELECT id, name, role, containers, created_at, revoked_at FROM tokens"
-                      " ORDER BY id",
+    [ST_TOKEN_INSERT] = "INSERT INTO tokens (name, role, token_hash, containers, created_at,"
+                        " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+    [ST_TOKEN_LIST] = "SELECT id, name, role, containers, created_at, revoked_at, expires_at"
+                      " FROM tokens ORDER BY id",
+    /* an open event stream's token, re-checked by the pump (any process
+     * may have revoked it: the database is the only shared state) */
+    [ST_TOKEN_LIVE] = "SELECT 1 FROM tokens WHERE id = ?1 AND revoked_at IS NULL"
+                      " AND (expires_at IS NULL OR expires_at > ?2)",
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
     /* takes the shipment's row lock (PostgreSQL; SQLite's BEGIN IMMEDIATE
      * holds the database's write lock already): a status read and the

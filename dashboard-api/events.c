@@ -27,7 +27,12 @@
  * reaches every stream; on PostgreSQL ids become visible in increasing
  * order (ot_db_schema_pg.c), so "id > last" skips nothing. A lost database
  * connection is reconnected by the pump, at most once a second; the
- * streams stay open (heartbeats continue) and resume where they were. */
+ * streams stay open (heartbeats continue) and resume where they were.
+ *
+ * Revocation and expiry: every SSE_TOKEN_CHECK_MS the pump looks the
+ * stream's token up again (ST_TOKEN_LIVE, by id, in the shared database, so
+ * a revocation by any API process counts); a token revoked or expired gets
+ * "event: unauthorized" and the stream ends. */
 #include "http.h"
 
 #include <stdio.h>
@@ -41,6 +46,7 @@
 #define SSE_BUF_HIGH (64 * 1024) /* stop fetching above this many pending bytes */
 #define SSE_BATCH 100            /* rows per client per tick */
 #define SSE_MSG_MAX (128 * 1024) /* one formatted message */
+#define SSE_TOKEN_CHECK_MS 250   /* a revoked or expired token's stream ends within this + a tick */
 
 struct sse_client {
     pthread_mutex_t mu;
@@ -53,6 +59,8 @@ struct sse_client {
     size_t len, off, cap;
     int64_t last_id; /* pump only (after registration) */
     int64_t last_write_ms;
+    int64_t token_checked_ms; /* pump: last look at the token (monotonic) */
+    int ended;                /* client mutex: token revoked or expired, end after the buffer */
     struct api_principal who; /* crew: filtered to its containers */
     struct sse_client *next;
 };
@@ -122,7 +130,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
         memcpy(buf, c->buf + c->off, n);
         c->off += n;
         ret = (ssize_t)n;
-    } else if (__atomic_load_n(&c->sse->stopping, __ATOMIC_ACQUIRE)) {
+    } else if (c->ended || __atomic_load_n(&c->sse->stopping, __ATOMIC_ACQUIRE)) {
         ret = MHD_CONTENT_READER_END_OF_STREAM;
     } else {
         c->suspended = 1;
@@ -196,8 +204,28 @@ static void pump_client(struct api_sse *s, struct sse_client *c, char *msg, int6
                         int64_t head)
 {
     int want, row = 0;
+    if (now - c->token_checked_ms >= SSE_TOKEN_CHECK_MS) {
+        /* revoked (by any process on this database) or expired: the
+         * stream ends; a database failure keeps it (pump_revive) */
+        c->token_checked_ms = now;
+        if (api__token_live(&s->db, c->who.token_id, ot_time_now_ms()) == 0) {
+            static const char bye[] = "event: unauthorized\ndata: {\"reason\":\"token\"}\n\n";
+            pthread_mutex_lock(&c->mu);
+            if (!c->ended) {
+                (void)client_append(c, bye, sizeof bye - 1);
+                c->ended = 1;
+                ot_info("event stream ended: token revoked or expired token_id=%lld",
+                        (long long)c->who.token_id);
+            }
+            if (c->suspended) {
+                c->suspended = 0;
+                MHD_resume_connection(c->conn);
+            }
+            pthread_mutex_unlock(&c->mu);
+        }
+    }
     pthread_mutex_lock(&c->mu);
-    want = c->len - c->off < SSE_BUF_HIGH;
+    want = !c->ended && c->len - c->off < SSE_BUF_HIGH;
     pthread_mutex_unlock(&c->mu);
     int appended = 0;
     if (want && head > c->last_id) {
@@ -473,7 +501,7 @@ void api__h_events(struct api_req *r)
         pthread_mutex_destroy(&c->mu);
         free(c->buf);
         free(c);
-        api__reply_error(r, 503, stopping ? "stopping" : "too_many_streams", "events: %s",
+        api__reply_error(r, 503, stopping ? "stopping" : "busy", "events: %s",
                          stopping ? "server is stopping" : "too many open streams");
         return;
     }
@@ -494,6 +522,8 @@ void api__h_events(struct api_req *r)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    /* a stream that ends (token revoked or expired) closes its connection */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     ot_info("event stream opened role=%s name=%s after=%lld", api__role_name(r->who.role),
             r->who.name, (long long)last);
     api__reply_set(r, 200, resp);

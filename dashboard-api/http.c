@@ -8,6 +8,8 @@
  * Latency per route goes to the metrics histogram. */
 #include "http.h"
 
+#include "conn_guard.h"
+
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ot_json_text.h"
 #include "ot_log.h"
 #include "ot_parse.h"
 #include "ot_signal.h"
@@ -134,6 +137,25 @@ const char *api__query(struct api_req *r, const char *key)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+void api__safe_text(const char *in, char *out, size_t cap)
+{
+    size_t j = 0, n = in ? strlen(in) : 0;
+    for (size_t i = 0; i < n && j + 5 < cap;) {
+        const unsigned char *u = (const unsigned char *)in + i;
+        size_t l = ot_utf8_seq_len(u, n - i);
+        if (l == 0 || (l == 1 && (u[0] < 0x20 || u[0] == 0x7F))) {
+            out[j++] = '?'; /* never echo a raw byte */
+            i++;
+            continue;
+        }
+        memcpy(out + j, u, l);
+        j += l;
+        i += l;
+    }
+    if (cap)
+        out[j < cap ? j : cap - 1] = '\0';
+}
+
 struct qcheck {
     const char *const *known;
     const char *bad;
@@ -157,7 +179,9 @@ int api__query_check(struct api_req *r, const char *const *known)
     struct qcheck q = {known, NULL};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, qcheck_it, &q);
     if (q.bad) {
-        api__reply_error(r, 400, "invalid_parameter", "%.64s: unknown query parameter", q.bad);
+        char safe[80];
+        api__safe_text(q.bad, safe, sizeof safe);
+        api__reply_error(r, 400, "invalid_parameter", "%s: unknown query parameter", safe);
         return -1;
     }
     return 0;
@@ -172,6 +196,13 @@ cJSON *api__body_json(struct api_req *r)
     }
     if (!r->body || r->body_len == 0) {
         api__reply_error(r, 400, "bad_json", "body: a JSON object is required");
+        return NULL;
+    }
+    /* before cJSON, which would cut a "\u0000" string short unseen */
+    char where[128];
+    enum ot_json_text_fault tf = ot_json_text_check(r->body, r->body_len, where, sizeof where);
+    if (tf) {
+        api__reply_error(r, 400, "invalid_field", "%s: %s", where, ot_json_text_fault_str(tf));
         return NULL;
     }
     const char *end = NULL;
@@ -269,12 +300,14 @@ static void dispatch(struct api_req *r)
     }
     r->route = api__route_find(r->method, path, &r->path_id, &known);
     if (r->route < 0) {
+        char safe[208];
+        api__safe_text(path, safe, sizeof safe);
         r->route = API_ROUTE_UNMATCHED;
         if (known)
-            api__reply_error(r, 405, "method_not_allowed", "%s is not allowed on %.200s", r->method,
-                             path);
+            api__reply_error(r, 405, "method_not_allowed", "%s is not allowed on %s", r->method,
+                             safe);
         else
-            api__reply_error(r, 404, "not_found", "%.200s: no such endpoint", path);
+            api__reply_error(r, 404, "not_found", "%s: no such endpoint", safe);
         return;
     }
     const struct api_route *rt = &api__routes[r->route];
@@ -304,7 +337,11 @@ static void dispatch(struct api_req *r)
         int64_t tok_state = api__notify_state(r->ctx, API_NOTIFY_TOKENS);
         r->list_state = api__notify_state(r->ctx, API_NOTIFY_EVENTS);
         int auth = 0;
-        if (!api__token_cache_get(r->ctx->tokens, authz, tok_state, &r->who)) {
+        if (api__token_cache_get(r->ctx->tokens, authz, tok_state, &r->who)) {
+            /* a cached principal is still judged against the clock */
+            if (r->who.expires_at && r->who.expires_at <= ot_time_now_ms())
+                auth = API_AUTH_EXPIRED;
+        } else {
             if (rt->flags & API_RF_READ_TX)
                 (void)api__db_begin_read(api__req_db(r)); /* on failure: reads run one by one */
             int stamp = (rt->flags & API_RF_CACHE_STAMP) && !(r->list_state & 1);
@@ -316,11 +353,19 @@ static void dispatch(struct api_req *r)
             api__reply_error(r, 500, "internal", "cannot check the token"); /* 503 if lost */
             return;
         }
+        if (auth == API_AUTH_EXPIRED) {
+            api__reply_error(r, 401, "token_expired", "Authorization: the token has expired");
+            return;
+        }
         if (auth) {
             api__reply_error(r, 401, "unauthorized", "Authorization: token is invalid or revoked");
             return;
         }
         r->authenticated = 1;
+        /* the short header timeout is for strangers; a token holder (and
+         * its event stream, heartbeats below this) gets the idle timeout */
+        MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  (unsigned)r->ctx->cfg.idle_timeout_s);
         if (!(rt->roles & (unsigned)r->who.role)) {
             api__reply_error(r, 403, "forbidden", "role %s may not %s %s",
                              api__role_name(r->who.role), r->method, rt->pattern);
@@ -335,6 +380,45 @@ static void dispatch(struct api_req *r)
     rt->handler(r);
     if (!r->responded)
         api__reply_error(r, 500, "internal", "handler produced no response");
+}
+
+/* Our own limits on the request line and headers, answered in the error
+ * shape. MHD's memory limit (MHD_MEMORY_LIMIT) lies well above them, so
+ * MHD's own 414/431 (an HTML page) only answers requests beyond that. */
+#define MAX_URI_BYTES (8 * 1024)
+#define MAX_HEADER_BYTES (16 * 1024)
+#define MHD_MEMORY_LIMIT (128 * 1024)
+
+struct sizes {
+    size_t n;
+};
+
+static enum MHD_Result add_size(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    struct sizes *s = cls;
+    (void)kind;
+    s->n += strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+/* 1 and a reply when the request line or the headers are too large. */
+static int too_large_head(struct api_req *r, const char *url)
+{
+    struct sizes uri = {strlen(url)}, hdr = {0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_size, &uri);
+    if (uri.n > MAX_URI_BYTES) {
+        api__reply_error(r, 414, "uri_too_long", "request target: longer than %d bytes",
+                         MAX_URI_BYTES);
+        return 1;
+    }
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, add_size, &hdr);
+    if (hdr.n > MAX_HEADER_BYTES) {
+        api__reply_error(r, 431, "headers_too_large", "request headers: larger than %d bytes",
+                         MAX_HEADER_BYTES);
+        return 1;
+    }
+    return 0;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -356,6 +440,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->list_stamp = -1;
         r->started_mono_us = mono_us();
         *con_cls = r;
+        api__guard_mark(ctx->guard, conn, 1); /* headers complete: not idle junk */
+        if (too_large_head(r, url)) {
+            r->body_too_big = 1; /* the body, if any, is not read */
+            goto queue;
+        }
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         int64_t n;
@@ -416,9 +505,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct api_req *r = *con_cls;
-    (void)cls;
-    (void)conn;
+    struct api_ctx *ctx = cls;
     (void)toe;
+    api__guard_mark(ctx->guard, conn, 0); /* keep-alive: idle until the next request */
     if (!r)
         return;
     if (r->db)
@@ -452,28 +541,46 @@ enum ot_err api__http_run(struct api_ctx *ctx)
         ot_error("listen address is not an IPv4 address listen=%s", ctx->cfg.listen_host);
         return OT_ERR_CONFIG;
     }
+    /* idle connections (headers not complete, or keep-alive between
+     * requests) get half of an address's hard cap and 3/4 of the whole
+     * limit; the rest is headroom for requests and for shed connections
+     * that MHD has not closed yet (conn_guard.c) */
+    int64_t per_ip_idle = ctx->cfg.per_ip_connection_limit / 2;
+    int64_t total_idle = ctx->cfg.connection_limit * 3 / 4;
+    if (api__guard_new(per_ip_idle > 0 ? per_ip_idle : 1, total_idle > 0 ? total_idle : 1,
+                       ctx->cfg.header_timeout_s * 1000, &ctx->guard))
+        return OT_ERR_NOMEM;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)ctx->cfg.listen_port, NULL, NULL, on_request, ctx, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)ctx->cfg.threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)ctx->cfg.connection_limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_NOTIFY_COMPLETED, on_completed, ctx,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ctx, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MHD_MEMORY_LIMIT,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)ctx->cfg.per_ip_connection_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ctx->cfg.header_timeout_s,
+        MHD_OPTION_NOTIFY_CONNECTION, api__guard_notify, ctx->guard, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, ctx, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ctx, MHD_OPTION_END);
     if (!d) {
         ot_error("cannot start HTTP server listen=%s:%d", ctx->cfg.listen_host,
                  ctx->cfg.listen_port);
+        api__guard_free(ctx->guard);
+        ctx->guard = NULL;
         return OT_ERR_IO;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     ot_info("listening url=http://%s:%u/ threads=%lld", ctx->cfg.listen_host,
             info ? (unsigned)info->port : (unsigned)ctx->cfg.listen_port,
             (long long)ctx->cfg.threads);
-    while (!ot_signal_stop)
+    while (!ot_signal_stop) {
         ot_time_sleep_ms(200, &ot_signal_stop);
+        api__guard_sweep(ctx->guard);
+    }
     ot_info("stopping");
     MHD_quiesce_daemon(d);
     api__sse_stop(ctx); /* resumes every suspended stream so MHD may stop */
     MHD_stop_daemon(d);
+    api__guard_free(ctx->guard);
+    ctx->guard = NULL;
     return OT_OK;
 }

@@ -6,6 +6,7 @@
  * status) are read from the database at scrape time (statements of db.c,
  * prepared once per connection). */
 #include "http.h"
+#include "conn_guard.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -154,6 +155,41 @@ static int db_series(struct out *o, struct api_db *d, enum api_stmt which, const
     return rc ? -1 : 0;
 }
 
+/* The collector's other counters, one family per name (promtool: a counter
+ * is named for what it counts and ends in _total):
+ * organtrack_collector_NAME_total{label="..."}. 0, or -1 on a failure. */
+static int counter_families(struct out *o, struct api_db *d)
+{
+    char fam[96] = "", name[64], lab[128];
+    int row = 0;
+    enum ot_err rc = OT_ERR_DB;
+    struct ot_sql_stmt *st = api__stmt(d, ST_M_COUNTERS);
+    if (!st)
+        return -1;
+    while (!(rc = ot_sql_step(st, &row)) && row) {
+        const char *n = ot_sql_text(st, 0);
+        size_t k = 0;
+        for (; n && n[k] && k + 1 < sizeof name; k++) {
+            char ch = n[k];
+            int ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+            name[k] = ok ? ch : (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : '_';
+        }
+        name[k] = '\0';
+        if (strcmp(fam, name)) {
+            snprintf(fam, sizeof fam, "%s", name);
+            outf(o,
+                 "# HELP organtrack_collector_%s_total Collector counter %s, by label.\n"
+                 "# TYPE organtrack_collector_%s_total counter\n",
+                 name, name, name);
+        }
+        esc(ot_sql_text(st, 1), lab, sizeof lab);
+        outf(o, "organtrack_collector_%s_total{label=\"%s\"} %lld\n", name, lab,
+             (long long)ot_sql_int64(st, 2));
+    }
+    ot_sql_reset(st);
+    return rc ? -1 : 0;
+}
+
 void api__h_metrics(struct api_req *r)
 {
     struct out o = {malloc(16384), 0, 16384, 0};
@@ -178,9 +214,7 @@ void api__h_metrics(struct api_req *r)
     outf(&o, "# HELP organtrack_shipments Shipments by status.\n"
              "# TYPE organtrack_shipments gauge\n");
     bad |= db_series(&o, d, ST_M_SHIPMENTS, "organtrack_shipments", "status", NULL);
-    outf(&o, "# HELP organtrack_counter Other counters kept in the store.\n"
-             "# TYPE organtrack_counter counter\n");
-    bad |= db_series(&o, d, ST_M_COUNTERS, "organtrack_counter", "name", "label");
+    bad |= counter_families(&o, d);
     if (bad) {
         free(o.buf);
         api__reply_error(r, 500, "internal", "metrics: the database did not answer");
@@ -190,6 +224,12 @@ void api__h_metrics(struct api_req *r)
          "# HELP organtrack_sse_clients Open event streams.\n"
          "# TYPE organtrack_sse_clients gauge\norgantrack_sse_clients %lld\n",
          (long long)api__sse_clients(r->ctx));
+    outf(&o,
+         "# HELP organtrack_api_connections_shed_total Idle or slow connections shut down to "
+         "keep room for requests.\n"
+         "# TYPE organtrack_api_connections_shed_total counter\n"
+         "organtrack_api_connections_shed_total %llu\n",
+         (unsigned long long)api__guard_shed(r->ctx->guard));
 
     outf(&o, "# HELP organtrack_http_request_duration_seconds Time to produce a response, by "
              "route.\n# TYPE organtrack_http_request_duration_seconds histogram\n");

@@ -76,7 +76,10 @@ static cJSON *shipment_row(struct api_ctx *ctx, const struct ot_sql_stmt *st, in
         end = ot_sql_int64(st, SC_DELIVERED_AT);
     else if (!ot_sql_is_null(st, SC_CLOSED_AT))
         end = ot_sql_int64(st, SC_CLOSED_AT);
-    double elapsed = (double)(end - clamp) / 60000.0;
+    /* a cross-clamp up to clock_skew_min in the future (a clock a little
+     * ahead) has not started the clock yet: never a negative elapsed time,
+     * never more time remaining than the limit */
+    double elapsed = end > clamp ? (double)(end - clamp) / 60000.0 : 0.0;
     const struct ot_preservation *pp =
         ctx->pres && profile ? ot_preservation_find(ctx->pres, profile) : NULL;
     cJSON *isch = cJSON_AddObjectToObject(o, "ischemia");

@@ -10,12 +10,13 @@
 #include "ot_log.h"
 #include "ot_parse.h"
 #include "ot_reading.h"
+#include "ot_time.h"
 
 static void token_usage(void)
 {
     fprintf(stderr,
             "usage: organtrack-api token create --role crew|coordinator|auditor|admin --name N"
-            " [--container C]... --config FILE\n"
+            " [--container C]... [--expires 12h] --config FILE\n"
             "       organtrack-api token list --config FILE\n"
             "       organtrack-api token revoke --id N --config FILE\n");
 }
@@ -46,7 +47,7 @@ static enum ot_err cli_audit(struct api_db *d, const char *action, int64_t id, c
 int api__token_cli(int argc, char **argv)
 {
     const char *sub = argc > 0 ? argv[0] : NULL;
-    const char *role_s = NULL, *name = NULL, *config = NULL, *id_s = NULL;
+    const char *role_s = NULL, *name = NULL, *config = NULL, *id_s = NULL, *expires_s = NULL;
     const char *containers[API_MAX_CONTAINERS];
     size_t n = 0;
     struct api_config cfg;
@@ -71,6 +72,8 @@ int api__token_cli(int argc, char **argv)
             name = v;
         else if (strcmp(a, "--config") == 0)
             config = v;
+        else if (strcmp(a, "--expires") == 0)
+            expires_s = v;
         else if (strcmp(a, "--id") == 0)
             id_s = v;
         else if (strcmp(a, "--container") == 0) {
@@ -110,6 +113,12 @@ int api__token_cli(int argc, char **argv)
                             " characters\n");
             return 2;
         }
+        int64_t expires_ms = expires_s ? api__duration_parse(expires_s) : 0;
+        if (expires_ms < 0) {
+            fprintf(stderr, "organtrack-api token create: --expires must be a duration such as"
+                            " 90s, 30m, 12h or 7d (at most 366d)\n");
+            return 2;
+        }
         if (role == API_ROLE_CREW && n == 0) {
             fprintf(stderr, "organtrack-api token create: a crew token needs at least one"
                             " --container\n");
@@ -123,7 +132,8 @@ int api__token_cli(int argc, char **argv)
         exit_code = 1; /* from here on a failure is the database's */
         if (api__db_open(cfg.database, &d) || api__db_begin(&d))
             goto out;
-        if (api__token_create(&d, role, name, containers, n, secret, &id) ||
+        int64_t expires_at = expires_ms ? ot_time_now_ms() + expires_ms : 0;
+        if (api__token_create(&d, role, name, containers, n, expires_at, secret, &id) ||
             cli_audit(&d, "token.create", id, api__role_name(role), name) || api__db_commit(&d))
             goto out;
         printf("created token id=%lld role=%s name=%s (shown once; stored as SHA-256)\n",

@@ -10,14 +10,15 @@
 
 #include "ot_crypto.h"
 #include "ot_log.h"
+#include "ot_parse.h"
 #include "ot_reading.h"
 #include "ot_time.h"
 
 #define TOKEN_PREFIX "ot_"
 
 enum ot_err api__token_create(struct api_db *d, enum api_role role, const char *name,
-                              const char *const *containers, size_t n, char secret[68],
-                              int64_t *id_out)
+                              const char *const *containers, size_t n, int64_t expires_at,
+                              char secret[68], int64_t *id_out)
 {
     char rnd[65], hash[OT_SHA256_HEX_LEN + 1];
     enum ot_err rc;
@@ -55,6 +56,7 @@ enum ot_err api__token_create(struct api_db *d, enum api_role role, const char *
         (rc = ot_sql_bind_text(st, 2, api__role_name(role), -1)) ||
         (rc = ot_sql_bind_text(st, 3, hash, -1)) || (rc = ot_sql_bind_text(st, 4, arr_txt, -1)) ||
         (rc = ot_sql_bind_int64(st, 5, ot_time_now_ms())) ||
+        (rc = expires_at ? ot_sql_bind_int64(st, 6, expires_at) : ot_sql_bind_null(st, 6)) ||
         (rc = ot_sql_step(st, &row))) /* RETURNING id */
         ot_error("token insert failed database=%s error=\"%s\"", ot_sql_name(d->sql),
                  ot_sql_errmsg(d->sql));
@@ -85,7 +87,41 @@ static cJSON *token_row(const struct ot_sql_stmt *st)
     cJSON_AddItemToObject(o, "containers", c ? c : cJSON_CreateArray());
     api__add_iso(o, "created_at", st, 4);
     api__add_iso(o, "revoked_at", st, 5);
+    api__add_iso(o, "expires_at", st, 6);
     return o;
+}
+
+int64_t api__duration_parse(const char *s)
+{
+    int64_t n;
+    char num[24];
+    size_t len = s ? strlen(s) : 0;
+    if (len < 2 || len > sizeof num)
+        return -1;
+    memcpy(num, s, len - 1);
+    num[len - 1] = '\0';
+    int64_t unit = s[len - 1] == 's'   ? 1000
+                   : s[len - 1] == 'm' ? 60000
+                   : s[len - 1] == 'h' ? 3600000
+                   : s[len - 1] == 'd' ? 86400000
+                                       : 0;
+    if (!unit || ot_parse_i64(num, 1, INT64_C(366) * 86400000 / unit, &n))
+        return -1;
+    return n * unit;
+}
+
+int api__token_live(struct api_db *d, int64_t id, int64_t now_ms)
+{
+    struct ot_sql_stmt *st = api__stmt(d, ST_TOKEN_LIVE);
+    int row = 0;
+    if (!st || ot_sql_bind_int64(st, 1, id) || ot_sql_bind_int64(st, 2, now_ms) ||
+        ot_sql_step(st, &row)) {
+        if (st)
+            ot_sql_reset(st);
+        return -1;
+    }
+    ot_sql_reset(st);
+    return row ? 1 : 0;
 }
 
 cJSON *api__token_list(struct api_db *d)
@@ -155,8 +191,21 @@ void api__h_tokens_create(struct api_req *r)
     if (!body)
         return;
     const cJSON *it;
-    if (api__body_check(r, body, (const char *const[]){"role", "name", "containers", NULL}))
+    if (api__body_check(r, body,
+                        (const char *const[]){"role", "name", "containers", "expires", NULL}))
         goto out;
+    const cJSON *exp_j = cJSON_GetObjectItemCaseSensitive(body, "expires");
+    int64_t expires_at = 0;
+    if (exp_j && !cJSON_IsNull(exp_j)) {
+        int64_t ms = cJSON_IsString(exp_j) ? api__duration_parse(exp_j->valuestring) : -1;
+        if (ms < 0) {
+            api__reply_error(r, 400, "invalid_field",
+                             "expires: expected a duration such as \"90s\", \"30m\", \"12h\" "
+                             "or \"7d\" (at most 366d)");
+            goto out;
+        }
+        expires_at = ot_time_now_ms() + ms;
+    }
     const cJSON *role_j = cJSON_GetObjectItemCaseSensitive(body, "role");
     const cJSON *name_j = cJSON_GetObjectItemCaseSensitive(body, "name");
     const cJSON *cont_j = cJSON_GetObjectItemCaseSensitive(body, "containers");
@@ -199,7 +248,8 @@ void api__h_tokens_create(struct api_req *r)
     struct api_db *d = api__req_db(r);
     if (api__req_begin(r))
         goto out;
-    int ok = api__token_create(d, role, name_j->valuestring, containers, n, secret, &id) == OT_OK;
+    int ok = api__token_create(d, role, name_j->valuestring, containers, n, expires_at, secret,
+                               &id) == OT_OK;
     cJSON *au = cJSON_CreateObject();
     if (ok && au) {
         snprintf(target, sizeof target, "token/%lld", (long long)id);
@@ -226,6 +276,12 @@ void api__h_tokens_create(struct api_req *r)
     cJSON *arr = cJSON_AddArrayToObject(o, "containers");
     for (size_t i = 0; arr && i < n; i++)
         cJSON_AddItemToArray(arr, cJSON_CreateString(containers[i]));
+    if (expires_at) {
+        char iso[32];
+        cJSON_AddStringToObject(o, "expires_at", ot_time_format_iso(expires_at, iso, sizeof iso));
+    } else {
+        cJSON_AddNullToObject(o, "expires_at");
+    }
     cJSON_AddStringToObject(o, "token", secret);
     api__reply_json(r, 201, o);
 out:

@@ -81,7 +81,7 @@ static int run(struct gw_config *cfg)
 
     int64_t interval = cfg->poll_interval_ms;
     int64_t next_tick = ot_time_mono_ms(), next_status = next_tick, deadline = 0;
-    int64_t sample_ts = 0, readings_total = 0, overruns = 0;
+    int64_t sample_ts = 0, readings_total = 0, overruns = 0, clock_skips = 0;
     uint64_t cycle = 0;
     int pending = 0;
     while (!ot_signal_stop) {
@@ -96,6 +96,12 @@ static int run(struct gw_config *cfg)
                 readings_total++;
             }
             pending = 0;
+        }
+        if (!pending && now >= next_tick && ot_time_now_ms() < GW_CLOCK_MIN_MS) {
+            /* the clock is unset: a reading stamped now would lie */
+            if (clock_skips++ % 60 == 0)
+                ot_warn("wall clock unset, no reading taken skipped=%" PRId64, clock_skips);
+            next_tick = now + interval;
         }
         if (!pending && now >= next_tick) {
             sample_ts = ot_time_now_ms();

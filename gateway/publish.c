@@ -219,6 +219,7 @@ static char *state_json(struct gw_pub *p, int online, const struct gw_health *h,
         cJSON_AddStringToObject(o, "gateway", p->cfg->gateway) &&
         cJSON_AddBoolToObject(o, "online", online) &&
         cJSON_AddNumberToObject(o, "ts", (double)ot_time_now_ms()) &&
+        cJSON_AddBoolToObject(o, "clock_ok", ot_time_now_ms() >= GW_CLOCK_MIN_MS) &&
         cJSON_AddNumberToObject(o, "boot", (double)st.boot) &&
         cJSON_AddNumberToObject(o, "seq", (double)st.acked) &&
         (!h || !status__add_devices(o, p->cfg, h, nh)))

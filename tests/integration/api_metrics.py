@@ -1,7 +1,9 @@
 """GET /metrics and GET /api/v1/health: Prometheus text with readings
 ingested, rejects by reason, alarms by type, SSE clients and the request
-latency histogram by route; health reports database and broker state."""
+latency histogram by route; health reports database and broker state; the
+text passes `promtool check metrics`."""
 import socket
+import subprocess
 
 import api_common
 import ottest
@@ -52,7 +54,7 @@ def test_api_metrics():
         check(metric(txt, 'organtrack_rejects_total{reason="json"}') == 2, "rejects json")
         check(metric(txt, 'organtrack_alarms{type="temp_high",state="raised"}') == 1, "alarms")
         check(metric(txt, 'organtrack_alarms_total{type="lid_open"}') == 1, "alarms total")
-        check(metric(txt, 'organtrack_counter{name="influx",label="written"}') == 12, "counter")
+        check(metric(txt, 'organtrack_collector_influx_total{label="written"}') == 12, "counter")
         check(metric(txt, "organtrack_sse_clients") == 1, "sse clients")
         check(metric(txt, 'organtrack_http_request_duration_seconds_count{route="shipments"}')
               == 5, "histogram count by route")
@@ -66,6 +68,12 @@ def test_api_metrics():
                 name, _, value = ln.rpartition(" ")
                 float(value)
                 check(name.startswith("organtrack_"), f"metric name {ln}")
+        # promtool (Debian's prometheus) finds nothing to complain about
+        # (issue 15: organtrack_counter was a counter without _total)
+        lint = subprocess.run(["promtool", "check", "metrics"], input=txt, capture_output=True,
+                              text=True, timeout=30)
+        check(lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(),
+              f"promtool check metrics: {lint.returncode} {lint.stdout} {lint.stderr}")
         st.close()
 
 

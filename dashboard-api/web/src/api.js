@@ -23,7 +23,8 @@ export class ApiError extends Error {
 }
 
 const listeners = new Set();
-/** fn(status) is called on 401 so the app can ask for a new token. */
+/** fn(status, code) is called on 401 so the app can ask for a new token
+ * (code "token_expired": the token's time is up). */
 export function onAuthError(fn) {
   listeners.add(fn);
 }
@@ -46,7 +47,7 @@ export async function request(method, path, body, { raw = false } = {}) {
       code = j?.error?.code || '';
       message = j?.error?.message || '';
     } catch { /* not JSON */ }
-    if (res.status === 401) for (const fn of listeners) fn(res.status);
+    if (res.status === 401) for (const fn of listeners) fn(res.status, code);
     throw new ApiError(res.status, code, message);
   }
   if (raw) return res;

@@ -3,6 +3,8 @@
 // custody, shipment) carry JSON. When the stream cannot be opened or is
 // closed by the server, the page polls every 5 s instead and tries the
 // stream again after 30 s. The mode is shown in the header.
+import { request } from './api.js';
+
 const POLL_MS = 5000;
 const RETRY_MS = 30000;
 const EVENTS = ['reading', 'alarm', 'custody', 'shipment'];
@@ -57,6 +59,13 @@ export class Live {
     // The server trimmed events this page never saw (Last-Event-ID older than
     // its oldest): reload everything instead of living with a gap.
     es.addEventListener('reset', () => this.onEvent({ type: 'poll' }));
+    // The server ended the stream: the token was revoked or expired. Ask
+    // once, so the app's 401 handler says which and returns to sign-in.
+    es.addEventListener('unauthorized', () => {
+      es.close();
+      if (this.es === es) this.es = null;
+      request('GET', '/me').catch(() => {});
+    });
     es.onmessage = (ev) => {
       let data = null;
       try { data = JSON.parse(ev.data); } catch { data = null; }

@@ -6,7 +6,7 @@ import { h, keepFocus } from './util.js';
 import { t, getLang, setLang, onLang, LANGS } from './i18n.js';
 import { session, onAuthError } from './api.js';
 import { Live } from './live.js';
-import { loginView } from './views/login.js';
+import { loginView, setLoginNotice } from './views/login.js';
 import { coordinatorView } from './views/coordinator.js';
 import { shipmentView } from './views/shipment.js';
 import { crewView } from './views/crew.js';
@@ -105,8 +105,10 @@ onLang(() => {
   view?.render();
   document.title = `${t(`nav.${routeName}`)} · organtrack`;
 });
-onAuthError(() => {
-  if (routeName !== 'login') logout();
+onAuthError((status, code) => {
+  if (routeName === 'login') return;
+  setLoginNotice(code === 'token_expired' ? 'login.expired' : 'error.401');
+  logout();
 });
 window.addEventListener('hashchange', route);
 

@@ -9,6 +9,11 @@ import { errorText } from '../components.js';
 const ROLES = ['coordinator', 'crew', 'auditor'];
 const state = { role: 'coordinator', error: null, busy: false };
 
+/** Shown on the sign-in page once, e.g. 'login.expired' after a 401. */
+export function setLoginNotice(key) {
+  state.error = t(key);
+}
+
 export function loginView(root, { go, onLogin }) {
   function render() {
     root.replaceChildren();
