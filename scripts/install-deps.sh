@@ -4,6 +4,9 @@
 #   scripts/install-deps.sh --run    build + run (the demo)
 #   scripts/install-deps.sh --check  build only: says in one line what is
 #                                    missing and exits 1; installs nothing
+#   scripts/install-deps.sh --deb [ARCH]  build + Debian packaging tools (make
+#                                    deb); ARCH=arm64 adds the arm64 multiarch
+#                                    cross toolchain, libraries and qemu-user
 # Runs as root (apt-get); a no-op when everything is present.
 set -euo pipefail
 
@@ -14,9 +17,30 @@ build_pkgs=(build-essential cmake pkg-config git ca-certificates
 test_pkgs=(libcmocka-dev influxdb python3 python3-paho-mqtt python3-pymodbus python3-serial-asyncio
   python3-serial python3-psycopg2 postgresql-15 openssl faketime clang-format chromium fonts-dejavu-core clang libclang-rt-14-dev wrk)
 
+# make deb: debhelper and lintian; the test of the packages (tests/packaging)
+# adds debootstrap, systemd (systemd-analyze) and promtool (prometheus)
+deb_pkgs=(debhelper dpkg-dev lintian jq file debootstrap systemd)
+# make deb ARCH=arm64: what the gateway and the ledger link, for arm64, and
+# qemu-user to run their tests (libpq-dev is not Multi-Arch: same in Debian
+# 12, so the cross build goes without PostgreSQL: debian/rules, OT_POSTGRESQL)
+cross_libs=(libmodbus-dev libpaho-mqtt-dev libcjson-dev libsqlite3-dev libssl-dev libcmocka-dev)
+
 mode=${1:-}
 want=("${build_pkgs[@]}")
-if [ "$mode" != "--run" ] && [ "$mode" != "--check" ]; then
+if [ "$mode" = "--deb" ]; then
+  want+=("${deb_pkgs[@]}")
+  deb_arch=${2:-$(dpkg --print-architecture)}
+  if [ "$deb_arch" != "$(dpkg --print-architecture)" ]; then
+    if ! dpkg --print-foreign-architectures | grep -qx "$deb_arch"; then
+      [ "$(id -u)" = 0 ] || { echo "install-deps: dpkg --add-architecture $deb_arch needs root" >&2; exit 1; }
+      echo "install-deps: dpkg --add-architecture $deb_arch" >&2
+      dpkg --add-architecture "$deb_arch"
+      apt-get update -q
+    fi
+    want+=("crossbuild-essential-$deb_arch" qemu-user-static)
+    for p in "${cross_libs[@]}"; do want+=("$p:$deb_arch"); done
+  fi
+elif [ "$mode" != "--run" ] && [ "$mode" != "--check" ]; then
   want+=("${test_pkgs[@]}")
 fi
 
