@@ -6,6 +6,8 @@
 #
 #   scripts/build-deb.sh            -> dist/organtrack-*_<arch>.deb, _all.deb
 #   scripts/build-deb.sh arm64      -> dist/arm64/organtrack-{gateway,ledger}_*_arm64.deb
+#   OT_DEB_CHECK=1 scripts/build-deb.sh arm64   the same, running the unit
+#                                    tests under qemu-user during the build
 #
 # The tree (tracked and untracked, not ignored files) is copied to
 # build-deb/<arch>/ and built there, so dpkg-buildpackage writes its outputs
@@ -25,7 +27,11 @@ die() { log "$*"; exit 1; }
 
 case $arch in
   "$native") profiles=""; out=dist; cross=0 ;;
-  arm64) profiles="cross,nocheck,pkg.organtrack.edge"; out=dist/arm64; cross=1 ;;
+  arm64)
+    # OT_DEB_CHECK=1: without nocheck, the unit tests run under qemu-user
+    # during the build (debian/rules sets ctest's emulator)
+    if [ "${OT_DEB_CHECK:-}" = 1 ]; then profiles="cross,pkg.organtrack.edge"; else profiles="cross,nocheck,pkg.organtrack.edge"; fi
+    out=dist/arm64; cross=1 ;;
   *) log "ARCH=$arch: only the native architecture ($native) and arm64 are supported"; exit 2 ;;
 esac
 
@@ -48,7 +54,7 @@ fi
 args=(-us -uc -b)
 if [ $cross = 1 ]; then
   args+=("-a$arch" "-P$profiles")
-  export DEB_BUILD_OPTIONS="nocheck${DEB_BUILD_OPTIONS:+ $DEB_BUILD_OPTIONS}"
+  case $profiles in *nocheck*) export DEB_BUILD_OPTIONS="nocheck${DEB_BUILD_OPTIONS:+ $DEB_BUILD_OPTIONS}" ;; esac
 fi
 log "building organtrack $version for $arch${profiles:+ (profiles $profiles)} in $src"
 t0=$SECONDS

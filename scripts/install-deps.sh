@@ -23,7 +23,7 @@ deb_pkgs=(debhelper dpkg-dev lintian jq file debootstrap systemd)
 # make deb ARCH=arm64: what the gateway and the ledger link, for arm64, and
 # qemu-user to run their tests (libpq-dev is not Multi-Arch: same in Debian
 # 12, so the cross build goes without PostgreSQL: debian/rules, OT_POSTGRESQL)
-cross_libs=(libmodbus-dev libpaho-mqtt-dev libcjson-dev libsqlite3-dev libssl-dev libcmocka-dev)
+cross_libs=(pkgconf libmodbus-dev libpaho-mqtt-dev libcjson-dev libsqlite3-dev libssl-dev libcmocka-dev)
 
 mode=${1:-}
 want=("${build_pkgs[@]}")
