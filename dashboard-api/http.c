@@ -429,8 +429,12 @@ enum ot_err api__http_run(struct api_ctx *ctx)
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
-    if (cfg->listen_v6)
-        flags |= MHD_USE_IPv6;
+    if (cfg->listen_v6) {
+        /* "[::]:PORT" is every address, IPv4 ones included (dual stack);
+         * any other IPv6 address is that address alone */
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+        flags |= IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+    }
     if (cfg->tls) {
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
             MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) != MHD_YES) {

@@ -14,7 +14,8 @@ own CA (ottest's Env.tls_certs):
   one, the process is the same (same PID, still running) and an event
   stream opened before the reload keeps receiving events; a broken
   renewal is refused with a log line and the previous certificate stays;
-- "[::1]:PORT" listens on IPv6 (HTTPS there too);
+- "[::1]:PORT" listens on IPv6 (HTTPS there too), "[::]:PORT" on IPv6 and
+  IPv4 (dual stack);
 - bad tls / listen values stop the program with one line naming the key.
 """
 import http.client
@@ -234,6 +235,14 @@ def test_api_https():
         check("strict-transport-security" in h, "HSTS over IPv6")
         check(f"listening url=https://[::1]:{p6}/" in a6.log(), "listen log line")
         a6.stop()
+        # "[::]:PORT" is dual stack: IPv4 clients reach it too
+        p6d = ottest.free_port()
+        a6d = env.program("organtrack-api", dict(cfg6, listen=f"[::]:{p6d}"), name="api6any")
+        wait_for(lambda: _open6(p6d) or not a6d.alive(), timeout=15, what="API on [::]")
+        for host in ("::1", "127.0.0.1"):
+            st, _, _ = https(p6d, good, "GET", "/api/v1/health", host=host)
+            check(st == 200, f"[::] listener from {host}: {st}")
+        a6d.stop()
         # plain HTTP on IPv6 too (no tls section)
         p6b = ottest.free_port()
         cfg6b = dict(api.config, listen=f"[::1]:{p6b}")

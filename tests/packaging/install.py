@@ -34,7 +34,10 @@ operator would (SPEC v1.1 "Packages and services"; docs/operate.md).
    organtrack-sensors, and one reading must come back from
    GET /api/v1/shipments/{id}/readings; a custody entry is appended and the
    ledger unit's ExecStart verifies the database (OK); every program stops
-   cleanly (exit 0) on SIGTERM.
+   cleanly (exit 0) on SIGTERM. Then docs/operate.md's procedures: an
+   online `sqlite3 .backup` taken while everything ran; the collector on a
+   database whose schema is newer than it knows exits 1 with one clear
+   line; the backup restored in place verifies with the ledger unit.
 
 Exit 77 (skipped) when not root or when dpkg-buildpackage, debootstrap or
 unshare is missing. OT_DEB_PREBUILT=1 uses dist/ as it is (no build).
@@ -53,7 +56,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CACHE = os.environ.get("OT_DEB_CACHE", "/var/cache/organtrack-test")
 MIRROR = os.environ.get("OT_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-INCLUDE = "mosquitto,curl,jq,ca-certificates,systemd,man-db,procps"
+INCLUDE = "mosquitto,curl,jq,ca-certificates,sqlite3,systemd,man-db,procps"
 SCORE_MAX = 2.0
 # started in this order; stopped in the reverse
 SERVICES = ["organtrack-sensors", "organtrack-collector", "organtrack-api", "organtrack-gateway"]
@@ -135,6 +138,7 @@ def rootfs_tarball():
             with open(os.path.join(tmp, "usr/sbin/policy-rc.d"), "w") as f:
                 f.write("#!/bin/sh\nexit 101\n")
             os.chmod(os.path.join(tmp, "usr/sbin/policy-rc.d"), 0o755)
+            os.chmod(tmp, 0o755)  # mkdtemp's 0700 would become the root's "/" mode
             shutil.rmtree(os.path.join(tmp, "var/cache/apt/archives"), ignore_errors=True)
             os.makedirs(os.path.join(tmp, "var/cache/apt/archives/partial"))
             run(["tar", "--numeric-owner", "-C", tmp, "-cf", tar + ".tmp", "."], "tar")
@@ -285,7 +289,7 @@ health=$(curl -sf $api/health) || die "health"
 echo "$health" | jq -e '.status == "ok" and .broker == "ok"' >/dev/null || die "health: $health"
 log "health $health"
 @GWSTATUS@ >/var/log/ot-gateway-status.log 2>&1 || die "organtrack-gateway status (exit $?)"
-log "gateway status: $(grep -m1 '^link' /var/log/ot-gateway-status.log)"
+log "gateway status: $(grep -m1 '^status' /var/log/ot-gateway-status.log)"
 
 # --- a custody entry, then the ledger unit verifies the whole database
 curl -sf -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
@@ -294,8 +298,25 @@ curl -sf -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
 verdict=$(@LEDGER@ 2>&1) || die "ledger verify: $verdict"
 case $verdict in "OK shipments=1 entries=1 "*) ;; *) die "ledger verify said: $verdict" ;; esac
 log "ledger: $verdict"
+# docs/operate.md "Backups": the online backup while everything runs
+db=/var/lib/organtrack/db/organtrack.db
+sqlite3 "$db" ".backup /root/organtrack-backup.db" || die "sqlite3 .backup"
 
 stop_all || die "a program did not stop cleanly"
+
+# docs/operate.md "Upgrades": a database newer than the programs is refused with one line
+sqlite3 "$db" "PRAGMA user_version = 99" || die "sqlite3 user_version"
+out=$(timeout 20 bash -c "@COLLECTOR@" 2>&1); rc=$?
+[ $rc = 1 ] || die "the collector on a newer schema exited $rc: $out"
+echo "$out" | grep -q "database schema is newer than this program" || die "no clear line for a newer schema: $out"
+log "newer schema refused (exit 1): $(echo "$out" | grep -m1 'schema is newer' | cut -c1-160)"
+
+# docs/operate.md "Restore": the backup back in place, then the ledger verifies it
+rm -f "$db-wal" "$db-shm"
+install -m 0660 -o root -g organtrack /root/organtrack-backup.db "$db"
+verdict=$(@LEDGER@ 2>&1) || die "ledger verify of the restored database: $verdict"
+case $verdict in "OK shipments=1 entries=1 "*) ;; *) die "ledger verify of the restore said: $verdict" ;; esac
+log "restored backup: $verdict"
 log "RESULT ok"
 '''
 
@@ -308,6 +329,7 @@ def test_install():
     try:
         t = time.monotonic()
         run(["tar", "--numeric-owner", "-C", d, "-xf", tar], "unpack the cached root")
+        os.chmod(d, 0o755)  # "/" of the root: every service user must get through it
         os.makedirs(os.path.join(d, "root/debs"), exist_ok=True)
         for f in debs:
             shutil.copy(f, os.path.join(d, "root/debs"))
@@ -362,7 +384,7 @@ def test_install():
         # the programs from their units, the reading end to end
         drv = DRIVER
         for name in SERVICES:
-            drv = drv.replace("@" + name.split("-")[1].upper() + "@", sandboxed(d, name, background=True))
+            drv = drv.replace('"@' + name.split("-")[1].upper() + '@"', shlex.quote(sandboxed(d, name, background=True)))
         drv = drv.replace("@TOKEN@", sandboxed(
             d, "organtrack-api", "/usr/bin/organtrack-api token create --role coordinator "
             "--name install-test --config /etc/organtrack/api.json"))
