@@ -15,7 +15,7 @@ build_pkgs=(build-essential cmake pkg-config git ca-certificates
   libcurl4-openssl-dev libssl-dev libmicrohttpd-dev
   libpq-dev mosquitto mosquitto-clients sqlite3 curl socat procps)
 test_pkgs=(libcmocka-dev influxdb python3 python3-paho-mqtt python3-pymodbus python3-serial-asyncio
-  python3-serial python3-psycopg2 postgresql-15 openssl faketime clang-format chromium fonts-dejavu-core clang libclang-rt-14-dev wrk)
+  python3-serial python3-psycopg2 postgresql-15 openssl faketime clang-format chromium fonts-dejavu-core clang libclang-rt-14-dev wrk prometheus)
 
 # make deb: debhelper and lintian; the test of the packages (tests/packaging)
 # adds debootstrap, systemd (systemd-analyze) and promtool (prometheus)
