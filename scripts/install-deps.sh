@@ -18,7 +18,7 @@ test_pkgs=(libcmocka-dev influxdb python3 python3-paho-mqtt python3-pymodbus pyt
   python3-serial python3-psycopg2 postgresql-15 openssl faketime clang-format chromium fonts-dejavu-core clang libclang-rt-14-dev wrk prometheus)
 
 # make deb: debhelper and lintian; the test of the packages (tests/packaging)
-# adds debootstrap, systemd (systemd-analyze) and promtool (prometheus)
+# adds debootstrap and systemd (systemd-analyze); promtool (prometheus) is a test package
 deb_pkgs=(debhelper dpkg-dev lintian jq file debootstrap systemd)
 # make deb ARCH=arm64: what the gateway and the ledger link, for arm64, and
 # qemu-user to run their tests (libpq-dev is not Multi-Arch: same in Debian
@@ -84,8 +84,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # front-end libraries for the web dashboard (and playwright-core for tests)
-# (and test tooling: playwright-core, ajv + the EPCIS schema), each from its own lock file
-for d in dashboard-api/web tests/epcis; do
+# (and test tooling: playwright-core, ajv + the EPCIS schema, the OpenAPI
+# validators of tests/openapi), each from its own lock file
+for d in dashboard-api/web tests/epcis tests/openapi; do
   if [ -f "$d/package-lock.json" ] && [ ! -d "$d/node_modules" ]; then
     (cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
   fi

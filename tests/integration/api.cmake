@@ -12,3 +12,5 @@ ot_py_test(integration.api_https api_https.py DATABASE)
 # scraping with docs/prometheus.yml, the Grafana dashboard's queries
 ot_py_test(integration.api_prometheus api_prometheus.py DATABASE)
 set_tests_properties(integration.api_prometheus PROPERTIES SKIP_RETURN_CODE 77)
+# docs/openapi.yaml against the running API's answers (tests/openapi: npm validators)
+ot_py_test(integration.api_openapi api_openapi.py DATABASE)
