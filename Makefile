@@ -4,11 +4,16 @@
 #   make test   install what is missing, build, run every test: under ASan+UBSan, plain, then
 #               plain again with the clock moved 400 days ahead and 375 days back (test-clock)
 #   make bench  benchmarks (bench/), figures for docs/performance.md
+#   make deb    Debian 12 packages into dist/ (debian/, dpkg-buildpackage);
+#               make deb ARCH=arm64: the gateway and ledger for arm64 into dist/arm64/
+#   make test-packages  the packages' test: lintian, systemd-analyze, install into a
+#               fresh Debian 12 root, one reading from the simulator to the API (tests/packaging)
 PRESET ?= ci
+ARCH ?=
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build deps deps-run demo test test-debug test-asan test-clock bench fuzz fuzz-run format clean
+.PHONY: all build deps deps-run demo test test-debug test-asan test-clock bench fuzz fuzz-run format clean deb test-packages
 
 all: build
 
@@ -38,7 +43,7 @@ test: deps
 	$(MAKE) test-clock
 
 test-debug: build
-	ctest --test-dir build --output-on-failure -j $(JOBS) --timeout 600
+	ctest --test-dir build --output-on-failure -j $(JOBS) --timeout 600 -LE packaging
 
 # No test may depend on the day it runs: the plain build's suite again under
 # libfaketime, 400 days ahead and 375 days back (before the day the oldest
@@ -46,19 +51,27 @@ test-debug: build
 # outside libfaketime and moves its clock by the same offset; the sanitizer
 # build cannot take libfaketime (ASan must be the first preloaded library).
 test-clock: build
-	faketime -f +400d ctest --test-dir build --output-on-failure -j $(JOBS) --timeout 600 -E '^lint\.'
-	faketime -f -375d ctest --test-dir build --output-on-failure -j $(JOBS) --timeout 600 -E '^lint\.'
+	faketime -f +400d ctest --test-dir build --output-on-failure -j $(JOBS) --timeout 600 -E '^lint\.' -LE packaging
+	faketime -f -375d ctest --test-dir build --output-on-failure -j $(JOBS) --timeout 600 -E '^lint\.' -LE packaging
 
 test-asan:
 	cmake --preset asan-ubsan >/dev/null
 	cmake --build build-asan -j $(JOBS)
-	ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 600
+	ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 600 -LE packaging
 
 # benchmarks measure the optimised, hardened build (release preset)
 bench: deps
 	cmake --preset release >/dev/null
 	cmake --build build-release -j $(JOBS)
 	OT_BIN=$(CURDIR)/build-release/bin bash bench/run.sh
+
+deb:
+	bash scripts/build-deb.sh $(ARCH)
+
+# minutes, not seconds, and root: kept out of `make test`; .ci/run runs it after
+test-packages: build
+	bash scripts/install-deps.sh --deb
+	ctest --test-dir build --output-on-failure -L packaging --timeout 1800
 
 fuzz:
 	cmake --preset fuzz >/dev/null
@@ -72,4 +85,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-asan build-release build-fuzz
+	rm -rf build build-asan build-release build-fuzz build-deb

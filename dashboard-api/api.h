@@ -21,8 +21,13 @@ struct ot_ledger_key;
 /* ---- configuration (config.c) ---- */
 
 struct api_config {
-    char listen_host[64];
+    char listen_host[64]; /* numeric address, no brackets */
     int listen_port;
+    int listen_v6; /* listen was "[V6]:PORT" */
+    int tls;       /* a "tls" section: HTTPS only */
+    char tls_cert_file[512];
+    char tls_key_file[512];
+    int64_t hsts_max_age_s; /* Strict-Transport-Security max-age */
     char database[512];
     char preservation[512];
     char web_root[512];

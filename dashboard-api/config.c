@@ -1,8 +1,10 @@
 /* config.c - organtrack-api's JSON configuration (docs/api.md lists every
  * key). Relative paths are taken from the working directory, as the demo
- * runs from the repository root. Unknown keys are logged, not fatal. */
+ * runs from the repository root. Unknown keys are logged, not fatal. With
+ * "tls", listen serves HTTPS only (http.c, tls.c). */
 #include "api.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,21 +25,72 @@ static enum ot_err copy_str(struct ot_conf *c, const char *key, const char *def,
     return OT_OK;
 }
 
+/* "HOST:PORT" with a numeric IPv4 address, or "[V6]:PORT" with a numeric
+ * IPv6 address (brackets as in a URL). */
 static enum ot_err parse_listen(struct ot_conf *c, struct api_config *cfg)
 {
+    static const char want[] = "expected \"IPV4:PORT\" or \"[IPV6]:PORT\" with a numeric "
+                               "address and a port 0..65535 (e.g. 127.0.0.1:8080, [::1]:8443)";
     char buf[128];
+    unsigned char addr[16];
     int64_t port;
+    const char *host, *ports;
+    size_t hlen;
     enum ot_err rc = copy_str(c, "listen", "127.0.0.1:8080", buf, sizeof buf);
     if (rc)
         return rc;
-    char *colon = strrchr(buf, ':');
-    if (!colon || colon == buf || (size_t)(colon - buf) >= sizeof cfg->listen_host ||
-        ot_parse_i64(colon + 1, 0, 65535, &port))
-        return ot_conf_fail(c, "", "listen",
-                            "expected \"HOST:PORT\" (IPv4 address, port 0..65535)");
-    memcpy(cfg->listen_host, buf, (size_t)(colon - buf));
-    cfg->listen_host[colon - buf] = '\0';
+    if (buf[0] == '[') {
+        char *close = strchr(buf, ']');
+        if (!close || close[1] != ':')
+            return ot_conf_fail(c, "", "listen", "%s", want);
+        host = buf + 1;
+        hlen = (size_t)(close - host);
+        ports = close + 2;
+        cfg->listen_v6 = 1;
+    } else {
+        char *colon = strrchr(buf, ':');
+        if (!colon || memchr(buf, ':', (size_t)(colon - buf)))
+            return ot_conf_fail(c, "", "listen", "%s", want);
+        host = buf;
+        hlen = (size_t)(colon - buf);
+        ports = colon + 1;
+        cfg->listen_v6 = 0;
+    }
+    if (hlen == 0 || hlen >= sizeof cfg->listen_host || ot_parse_i64(ports, 0, 65535, &port))
+        return ot_conf_fail(c, "", "listen", "%s", want);
+    memcpy(cfg->listen_host, host, hlen);
+    cfg->listen_host[hlen] = '\0';
+    if (inet_pton(cfg->listen_v6 ? AF_INET6 : AF_INET, cfg->listen_host, addr) != 1)
+        return ot_conf_fail(c, "", "listen", "%s is not a numeric %s address; %s", cfg->listen_host,
+                            cfg->listen_v6 ? "IPv6" : "IPv4", want);
     cfg->listen_port = (int)port;
+    return OT_OK;
+}
+
+/* "tls": {"cert_file", "key_file", "hsts_max_age_s"}: HTTPS only on listen. */
+static enum ot_err parse_tls(struct ot_conf *c, struct api_config *cfg)
+{
+    static const char *const known[] = {"cert_file", "key_file", "hsts_max_age_s", "comment", NULL};
+    const cJSON *t = NULL;
+    const char *cert = NULL, *key = NULL;
+    enum ot_err rc = ot_conf_child(c, c->root, "", "tls", cJSON_Object, 0, &t);
+    if (rc || !t)
+        return rc;
+    if ((rc = ot_conf_str(c, t, "tls", "cert_file", NULL, &cert)) ||
+        (rc = ot_conf_str(c, t, "tls", "key_file", NULL, &key)) ||
+        (rc = ot_conf_int(c, t, "tls", "hsts_max_age_s", 0, 31536000, 0, 2 * 31536000,
+                          &cfg->hsts_max_age_s)))
+        return rc;
+    if (!*cert || strlen(cert) >= sizeof cfg->tls_cert_file)
+        return ot_conf_fail(c, "tls", "cert_file", "expected a path shorter than %zu",
+                            sizeof cfg->tls_cert_file);
+    if (!*key || strlen(key) >= sizeof cfg->tls_key_file)
+        return ot_conf_fail(c, "tls", "key_file", "expected a path shorter than %zu",
+                            sizeof cfg->tls_key_file);
+    snprintf(cfg->tls_cert_file, sizeof cfg->tls_cert_file, "%s", cert);
+    snprintf(cfg->tls_key_file, sizeof cfg->tls_key_file, "%s", key);
+    cfg->tls = 1;
+    ot_conf_warn_unknown(c, t, "tls", known);
     return OT_OK;
 }
 
@@ -83,6 +136,7 @@ enum ot_err api__config_load(const char *file, struct api_config *cfg, char *err
                                         "per_ip_connection_limit",
                                         "header_timeout_s",
                                         "idle_timeout_s",
+                                        "tls",
                                         "log_level",
                                         "comment",
                                         "_comment",
@@ -121,7 +175,7 @@ enum ot_err api__config_load(const char *file, struct api_config *cfg, char *err
         (rc = ot_conf_int(&c, c.root, "", "clock_skew_min", 0, 5, 0, 60, &cfg->clock_skew_min)) ||
         (rc = ot_conf_int(&c, c.root, "", "list_cache_ms", 0, 1000, 0, 60000,
                           &cfg->list_cache_ms)) ||
-        (rc = parse_mqtt(&c, cfg)))
+        (rc = parse_mqtt(&c, cfg)) || (rc = parse_tls(&c, cfg)))
         goto out;
     if (ot_log_level_parse(cfg->log_level) < 0) {
         rc = ot_conf_fail(&c, "", "log_level", "expected debug, info, warn or error");

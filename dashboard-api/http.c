@@ -5,12 +5,15 @@
  * error leaves as {"error":{"code","message"}}; a failure on a connection
  * that turns out lost (PostgreSQL stopped, failover) leaves as 503
  * "unavailable", and the pool reconnects the slot before its next use.
- * Latency per route goes to the metrics histogram. */
+ * Latency per route goes to the metrics histogram. With a "tls" section the
+ * daemon speaks HTTPS only (TLS 1.2+, the certificate from tls.c, reloaded
+ * on SIGHUP) and every answer carries Strict-Transport-Security. */
 #include "http.h"
 
 #include "conn_guard.h"
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +25,7 @@
 #include "ot_parse.h"
 #include "ot_signal.h"
 #include "ot_time.h"
+#include "tls.h"
 
 static int64_t mono_us(void)
 {
@@ -490,6 +494,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 queue:;
     enum MHD_Result ret = MHD_NO;
     if (r->resp) {
+        if (ctx->cfg.tls) { /* every HTTPS answer, errors and streams included */
+            char hsts[48];
+            snprintf(hsts, sizeof hsts, "max-age=%lld", (long long)ctx->cfg.hsts_max_age_s);
+            MHD_add_response_header(r->resp, "Strict-Transport-Security", hsts);
+        }
         ret = MHD_queue_response(conn, r->status, r->resp);
         MHD_destroy_response(r->resp);
         r->resp = NULL;
@@ -531,15 +540,37 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     ot_warn("libmicrohttpd message=\"%s\"", msg);
 }
 
+/* SIGHUP asks for a certificate reload (the unit's ExecReload); like
+ * ot_signal's handlers it only sets a flag for the main loop. */
+static volatile sig_atomic_t reload_requested;
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    reload_requested = 1;
+}
+
+/* TLS 1.2 and 1.3 only, GnuTLS's NORMAL set otherwise. */
+#define API_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
 enum ot_err api__http_run(struct api_ctx *ctx)
 {
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)ctx->cfg.listen_port);
-    if (inet_pton(AF_INET, ctx->cfg.listen_host, &sa.sin_addr) != 1) {
-        ot_error("listen address is not an IPv4 address listen=%s", ctx->cfg.listen_host);
-        return OT_ERR_CONFIG;
+    const struct api_config *cfg = &ctx->cfg;
+    struct sockaddr_storage ss;
+    struct api_tls *tls = NULL;
+    struct MHD_Daemon *d = NULL;
+    enum ot_err rc = OT_OK;
+    memset(&ss, 0, sizeof ss);
+    if (cfg->listen_v6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)cfg->listen_port);
+        inet_pton(AF_INET6, cfg->listen_host, &s6->sin6_addr); /* checked by config.c */
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)cfg->listen_port);
+        inet_pton(AF_INET, cfg->listen_host, &s4->sin_addr);
     }
     /* idle connections (headers not complete, or keep-alive between
      * requests) get half of an address's hard cap and 3/4 of the whole
@@ -552,35 +583,80 @@ enum ot_err api__http_run(struct api_ctx *ctx)
         return OT_ERR_NOMEM;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
-    struct MHD_Daemon *d = MHD_start_daemon(
-        flags, (uint16_t)ctx->cfg.listen_port, NULL, NULL, on_request, ctx, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)ctx->cfg.threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)ctx->cfg.connection_limit,
+    if (cfg->listen_v6) {
+        /* "[::]:PORT" is every address, IPv4 ones included (dual stack);
+         * any other IPv6 address is that address alone */
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+        flags |= IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+    }
+    if (cfg->tls) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
+            MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) != MHD_YES) {
+            ot_error("tls: this libmicrohttpd was built without TLS (GnuTLS); "
+                     "remove \"tls\" from the config or install a libmicrohttpd with TLS");
+            rc = OT_ERR_CONFIG;
+            goto out;
+        }
+        if (api__tls_open(cfg->tls_cert_file, cfg->tls_key_file, &tls)) {
+            rc = OT_ERR_CONFIG;
+            goto out;
+        }
+        flags |= MHD_USE_TLS;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_hup;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+    /* MHD takes options as varargs: the TLS ones only when tls is on (an
+     * MHD_OPTION_HTTPS_* on a plain daemon is an error) */
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)(uintptr_t)api__tls_retrieve},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)(uintptr_t)API_TLS_PRIORITIES},
+        {MHD_OPTION_END, 0, NULL}};
+    struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
+    d = MHD_start_daemon(
+        flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, ctx, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, ctx, /* first, or MHD logs some to stderr */
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->connection_limit,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MHD_MEMORY_LIMIT,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)ctx->cfg.per_ip_connection_limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ctx->cfg.header_timeout_s,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connection_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->header_timeout_s,
         MHD_OPTION_NOTIFY_CONNECTION, api__guard_notify, ctx->guard, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, ctx, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ctx, MHD_OPTION_END);
+        on_completed, ctx, MHD_OPTION_ARRAY, tls ? tls_opts : no_opts, MHD_OPTION_END);
     if (!d) {
-        ot_error("cannot start HTTP server listen=%s:%d", ctx->cfg.listen_host,
-                 ctx->cfg.listen_port);
-        api__guard_free(ctx->guard);
-        ctx->guard = NULL;
-        return OT_ERR_IO;
+        ot_error("cannot start HTTP server listen=%s%s%s:%d", cfg->listen_v6 ? "[" : "",
+                 cfg->listen_host, cfg->listen_v6 ? "]" : "", cfg->listen_port);
+        rc = OT_ERR_IO;
+        goto out;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    ot_info("listening url=http://%s:%u/ threads=%lld", ctx->cfg.listen_host,
-            info ? (unsigned)info->port : (unsigned)ctx->cfg.listen_port,
-            (long long)ctx->cfg.threads);
+    ot_info("listening url=%s://%s%s%s:%u/ threads=%lld", tls ? "https" : "http",
+            cfg->listen_v6 ? "[" : "", cfg->listen_host, cfg->listen_v6 ? "]" : "",
+            info ? (unsigned)info->port : (unsigned)cfg->listen_port, (long long)cfg->threads);
     while (!ot_signal_stop) {
         ot_time_sleep_ms(200, &ot_signal_stop);
         api__guard_sweep(ctx->guard);
+        if (reload_requested) {
+            reload_requested = 0;
+            if (tls)
+                api__tls_reload(tls);
+            else
+                ot_info("SIGHUP: nothing to reload (no tls section)");
+        }
     }
     ot_info("stopping");
     MHD_quiesce_daemon(d);
-    api__sse_stop(ctx); /* resumes every suspended stream so MHD may stop */
-    MHD_stop_daemon(d);
+out:
+    /* stops the pump thread (main frees the SSE state after us, also when
+     * the daemon never started) and resumes every suspended stream so MHD
+     * may stop */
+    api__sse_stop(ctx);
+    if (d)
+        MHD_stop_daemon(d);
+    api__tls_free(tls);
     api__guard_free(ctx->guard);
     ctx->guard = NULL;
-    return OT_OK;
+    return rc;
 }

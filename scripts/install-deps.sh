@@ -4,6 +4,9 @@
 #   scripts/install-deps.sh --run    build + run (the demo)
 #   scripts/install-deps.sh --check  build only: says in one line what is
 #                                    missing and exits 1; installs nothing
+#   scripts/install-deps.sh --deb [ARCH]  build + Debian packaging tools (make
+#                                    deb); ARCH=arm64 adds the arm64 multiarch
+#                                    cross toolchain, libraries and qemu-user
 # Runs as root (apt-get); a no-op when everything is present.
 set -euo pipefail
 
@@ -13,12 +16,33 @@ build_pkgs=(build-essential cmake pkg-config git ca-certificates
   libpq-dev mosquitto mosquitto-clients sqlite3 curl socat procps
   libcairo2-dev libpango1.0-dev libfontconfig-dev fonts-dejavu-core)
 test_pkgs=(libcmocka-dev influxdb python3 python3-paho-mqtt python3-pymodbus python3-serial-asyncio
-  python3-serial python3-psycopg2 postgresql-15 openssl faketime clang-format chromium clang libclang-rt-14-dev wrk
+  python3-serial python3-psycopg2 postgresql-15 openssl faketime clang-format chromium clang libclang-rt-14-dev wrk prometheus
   poppler-utils qpdf)
+
+# make deb: debhelper and lintian; the test of the packages (tests/packaging)
+# adds debootstrap and systemd (systemd-analyze); promtool (prometheus) is a test package
+deb_pkgs=(debhelper dpkg-dev lintian jq file debootstrap systemd)
+# make deb ARCH=arm64: what the gateway and the ledger link, for arm64, and
+# qemu-user to run their tests (libpq-dev is not Multi-Arch: same in Debian
+# 12, so the cross build goes without PostgreSQL: debian/rules, OT_POSTGRESQL)
+cross_libs=(pkgconf libmodbus-dev libpaho-mqtt-dev libcjson-dev libsqlite3-dev libssl-dev libcmocka-dev)
 
 mode=${1:-}
 want=("${build_pkgs[@]}")
-if [ "$mode" != "--run" ] && [ "$mode" != "--check" ]; then
+if [ "$mode" = "--deb" ]; then
+  want+=("${deb_pkgs[@]}")
+  deb_arch=${2:-$(dpkg --print-architecture)}
+  if [ "$deb_arch" != "$(dpkg --print-architecture)" ]; then
+    if ! dpkg --print-foreign-architectures | grep -qx "$deb_arch"; then
+      [ "$(id -u)" = 0 ] || { echo "install-deps: dpkg --add-architecture $deb_arch needs root" >&2; exit 1; }
+      echo "install-deps: dpkg --add-architecture $deb_arch" >&2
+      dpkg --add-architecture "$deb_arch"
+      apt-get update -q
+    fi
+    want+=("crossbuild-essential-$deb_arch" qemu-user-static)
+    for p in "${cross_libs[@]}"; do want+=("$p:$deb_arch"); done
+  fi
+elif [ "$mode" != "--run" ] && [ "$mode" != "--check" ]; then
   want+=("${test_pkgs[@]}")
 fi
 
@@ -62,8 +86,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # front-end libraries for the web dashboard (and playwright-core for tests)
-# (and test tooling: playwright-core, ajv + the EPCIS schema), each from its own lock file
-for d in dashboard-api/web tests/epcis; do
+# (and test tooling: playwright-core, ajv + the EPCIS schema, the OpenAPI
+# validators of tests/openapi), each from its own lock file
+for d in dashboard-api/web tests/epcis tests/openapi; do
   if [ -f "$d/package-lock.json" ] && [ ! -d "$d/node_modules" ]; then
     (cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
   fi

@@ -9,7 +9,10 @@ if(OT_NODE_E2E)
   set_tests_properties(web_i18n PROPERTIES LABELS "unit;web" TIMEOUT 60)
 endif()
 ot_e2e_test(web_dashboard web_dashboard.py DATABASE)
-foreach(t web_dashboard web_dashboard.pg)
+# the same flow over HTTPS (SPEC v1.1 "HTTPS"): the test CA's certificate,
+# Chromium trusting its key only, no mixed content
+ot_e2e_test(web_dashboard_https web_dashboard.py --https)
+foreach(t web_dashboard web_dashboard.pg web_dashboard_https)
   if(TEST ${t})
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT
       "OT_ARTEFACTS=${CMAKE_BINARY_DIR}/tests/artefacts;OT_NODE=${OT_NODE_E2E}")

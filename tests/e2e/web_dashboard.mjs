@@ -46,7 +46,9 @@ const ctxOpts = {
   executablePath: '/usr/bin/chromium',
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+    '--disable-sync', '--no-first-run', '--disable-dev-shm-usage',
+    // HTTPS run: trust exactly the test server's key, nothing more
+    ...(cfg.spki ? [`--ignore-certificate-errors-spki-list=${cfg.spki}`] : [])],
   viewport: { width: 1366, height: 900 },
   locale: 'en-GB',
 };
@@ -60,10 +62,23 @@ try {
     ? r.continue() : (errors.push(`external request ${r.request().url()}`), r.abort())));
   const page = ctx.pages()[0] || await ctx.newPage();
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  // mixed content (an http:// fetch from an https:// page) is reported on the console
+  const watchConsole = (p) => p.on('console', (m) => {
+    if (/mixed content|insecure/i.test(m.text())) errors.push(`console: ${m.text()}`);
+  });
+  watchConsole(page);
+  ctx.on('requestfailed', (rq) => {
+    if (rq.failure() && /CERT|SSL/i.test(rq.failure().errorText)) errors.push(`TLS failure ${rq.url()}: ${rq.failure().errorText}`);
+  });
 
   // 1. Coordinator: every shipment listed, on the map and as a card.
   await login(page, cfg.tokens.coordinator, 'coordinator');
   await page.waitForSelector('.card', { timeout: 15000 });
+  if (cfg.url.startsWith('https:')) {
+    const sec = await page.evaluate(() => [location.protocol, window.isSecureContext]);
+    if (sec[0] !== 'https:' || sec[1] !== true) fail(`not a secure context over HTTPS: ${sec}`);
+    log('secure context: https');
+  }
   await page.click('button[data-lang=en]');
   for (const s of cfg.shipments) {
     await page.locator(`.card[data-container="${s.container}"]`).waitFor({ timeout: 15000 });
@@ -141,6 +156,7 @@ try {
   const phone = await ctx.newPage();
   await phone.setViewportSize({ width: 390, height: 844 });
   phone.on('pageerror', (e) => errors.push(`crew page error: ${e.message}`));
+  watchConsole(phone);
   await phone.goto(cfg.url + '/');
   await phone.evaluate(() => localStorage.clear());
   await login(phone, cfg.tokens.crew, 'crew');

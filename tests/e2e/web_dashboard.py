@@ -13,12 +13,24 @@ hand-off logged and shown in the trail (crew and auditor views), language
 switch kk/ru/en, the auditor's Kazakh report download (a PDF) and sign-off
 (an electronic signature with the PIN set by `organtrack-api signer set`). Screenshots go to $OT_ARTEFACTS (tests/artefacts in the
 build dir). Exit 77 (ctest: skipped) only when the programs are not built.
+
+`web_dashboard.py --https` (ctest web_dashboard_https) runs the same flow
+over HTTPS: the API gets a "tls" section with a certificate from the test's
+own CA (ottest's Env.tls_certs), Chromium trusts that certificate's key
+(--ignore-certificate-errors-spki-list, the SHA-256 of its
+SubjectPublicKeyInfo) and nothing else, and the page must be a secure
+context that fetches nothing over plain HTTP (no mixed content: every
+request goes to the https:// origin, no console message about it).
 """
+import base64
+import hashlib
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 
 import ottest
 from ottest import check, http, iso, wait_for
@@ -97,6 +109,19 @@ def token(env, api_cfg, role, name, containers=()):
     return p.stdout.strip().splitlines()[-1].strip()
 
 
+HTTPS = "--https" in sys.argv[1:]
+
+
+def spki_sha256(cert_file):
+    """Base64 SHA-256 of a certificate's SubjectPublicKeyInfo (DER), the form
+    Chromium's --ignore-certificate-errors-spki-list takes."""
+    pub = subprocess.run(["openssl", "x509", "-in", cert_file, "-noout", "-pubkey"],
+                         check=True, capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub,
+                         check=True, capture_output=True).stdout
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
 def test_web_dashboard():
     for prog in ("organtrack-api", "organtrack-collector"):
         if not os.access(os.path.join(BIN, prog), os.X_OK):
@@ -117,6 +142,14 @@ def test_web_dashboard():
         port = ottest.free_port()
         api_cfg_obj = {"listen": f"127.0.0.1:{port}", "database": db, "preservation": pres,
                        "web_root": DIST, "ledger_key": env.path("ledger.key")}
+        spki = None
+        if HTTPS:
+            tls = env.tls_certs()
+            api_cfg_obj["tls"] = {"cert_file": tls["cert"], "key_file": tls["key"]}
+            spki = spki_sha256(tls["cert"])
+            # ottest.http (urllib) trusts the test CA from here on
+            urllib.request.install_opener(urllib.request.build_opener(
+                urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=tls["ca"]))))
         api_cfg = env.write_json("api-token.json", api_cfg_obj)
         tokens = {
             "coordinator": token(env, api_cfg, "coordinator", "coord-web"),
@@ -129,7 +162,7 @@ def test_web_dashboard():
                            timeout=60, cwd=env.dir)
         check(p.returncode == 0, f"signer set failed: {p.stderr.strip()}")
         api = env.program("organtrack-api", api_cfg_obj, wait=port)
-        base = f"http://127.0.0.1:{port}"
+        base = f"{'https' if HTTPS else 'http'}://127.0.0.1:{port}"
         wait_for(lambda: http("GET", base + "/api/v1/health")[0] == 200, what="API health")
         st, body, _ = http("GET", base + "/", timeout=5)
         check(st == 200 and "app.js" in str(body), f"GET / does not serve the dashboard: {st}")
@@ -161,7 +194,10 @@ def test_web_dashboard():
             wait_for(stored, timeout=30, what="collector stored the readings of all shipments")
 
             artefacts = ARTEFACTS
-            cfg = {"url": base, "tokens": tokens, "artefacts": artefacts,
+            if HTTPS:
+                artefacts = os.path.join(ARTEFACTS, "https")
+                os.makedirs(artefacts, exist_ok=True)
+            cfg = {"url": base, "tokens": tokens, "artefacts": artefacts, "spki": spki,
                    "shipments": [dict(container=s["container"], id=ids[s["container"]], donation_code=s["donation_code"]) for s in SHIPMENTS],
                    "excursion_container": "KZ-WEB-0003", "crew_container": "KZ-WEB-0001",
                    "signer_pin": signer_pin}

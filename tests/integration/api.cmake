@@ -19,3 +19,10 @@ ot_py_test(integration.api_flood api_flood.py)
 ot_py_test(integration.api_revoke api_revoke.py DATABASE)
 ot_py_test(integration.api_strings api_strings.py DATABASE)
 ot_py_test(integration.api_limits api_limits.py)
+ot_py_test(integration.api_https api_https.py DATABASE)
+# Prometheus and Grafana (issue 11): promtool on a live /metrics, Prometheus
+# scraping with docs/prometheus.yml, the Grafana dashboard's queries
+ot_py_test(integration.api_prometheus api_prometheus.py DATABASE)
+set_tests_properties(integration.api_prometheus PROPERTIES SKIP_RETURN_CODE 77)
+# docs/openapi.yaml against the running API's answers (tests/openapi: npm validators)
+ot_py_test(integration.api_openapi api_openapi.py DATABASE)

@@ -243,7 +243,7 @@ class Env:
         return proc
 
     def tls_certs(self):
-        """A private CA and a server certificate for 127.0.0.1/localhost
+        """A private CA and a server certificate for 127.0.0.1, ::1 and localhost
         (openssl CLI). Returns dict(ca=, cert=, key=) paths."""
         d = os.path.dirname(self.path("tls", ".keep"))
         # valid for two days on every clock in the test: the programs' clock
@@ -259,7 +259,7 @@ class Env:
         run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
             "-keyout", "server.key", "-out", "server.csr")
         with open(os.path.join(d, "san.ext"), "w") as f:
-            f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+            f.write("subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n")
         run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
             "-CAcreateserial", "-days", days, "-extfile", "san.ext", "-out", "server.crt")
         for f in os.listdir(d):
