@@ -97,6 +97,10 @@ def test_api_prometheus():
         send("readings", dict(batch, readings=rd[:20]))
         send("readings", dict(batch, readings=rd[:20]))  # again: duplicates
         send("readings", dict(batch, readings=rd[20:]))
+        # seq 41..42 never sent: a gap, then declared lost with seq 43
+        send("readings", dict(batch, readings=[{"seq": 44, "ts": t0 + 44 * 30000, "temp_c": 4.5}]))
+        send("readings", dict(batch, readings=[{"seq": 43, "ts": t0 + 43 * 30000, "temp_c": 4.5}],
+                              lost=[[41, 42]]))
         send("readings", "{not json")                    # a reject
         pub.loop_stop()
         pub.disconnect()
@@ -105,9 +109,12 @@ def test_api_prometheus():
             return get(base + "/metrics", ctx, prom_token)[1]
         def ready():
             txt = scrape()
-            return ("organtrack_readings_ingested_total 40" in txt and "organtrack_rejects_total{" in txt
-                    and 'organtrack_alarms{type="temp_excursion"' in txt) and txt
-        txt = wait_for(ready, timeout=60, what="40 readings, a reject and the excursion in /metrics")
+            return ("organtrack_readings_ingested_total 42" in txt and "organtrack_rejects_total{" in txt
+                    and 'organtrack_alarms{type="temp_excursion"' in txt
+                    and "organtrack_collector_lost_total{" in txt
+                    and "organtrack_collector_gaps_total{" in txt) and txt
+        txt = wait_for(ready, timeout=60,
+                       what="42 readings, a gap, a loss, a reject and the excursion in /metrics")
         mpath = env.path("metrics.txt")
         with open(mpath, "w") as f:
             f.write(txt)
@@ -164,13 +171,13 @@ def test_api_prometheus():
                 u = query('up{job="organtrack-api"}')["data"]["result"]
             except OSError:  # Prometheus busy (the machine is shared): ask again
                 return False
-            return bool(u and u[0]["value"][1] == "1" and r and r[0]["value"][1] == "40")
+            return bool(u and u[0]["value"][1] == "1" and r and r[0]["value"][1] == "42")
         try:
-            wait_for(scraped, timeout=60, what="Prometheus scraped the API (up == 1, 40 readings)")
+            wait_for(scraped, timeout=60, what="Prometheus scraped the API (up == 1, 42 readings)")
         except TimeoutError:
             print(prom.log()[-3000:])
             raise
-        print("prometheus: up{job=\"organtrack-api\"} == 1, organtrack_readings_ingested_total == 40")
+        print("prometheus: up{job=\"organtrack-api\"} == 1, organtrack_readings_ingested_total == 42")
 
         # every Grafana query: valid PromQL, evaluated by Prometheus; its metrics exist
         with open(os.path.join(ROOT, "docs", "grafana-dashboard.json")) as f:
@@ -181,7 +188,12 @@ def test_api_prometheus():
         for e in exprs:
             r = query(e)
             check(r.get("status") == "success", f"dashboard query {e!r}: {r}")
-            for m in re.findall(r"\b(organtrack_[a-z_]+)", e):
+            # a metric named outright must exist; a __name__ pattern (the
+            # collector's counter families, one per counter name) must match one
+            for pat in re.findall(r'__name__=~"([^"]+)"', e):
+                check(any(re.fullmatch(pat, n) for n in names),
+                      f"dashboard query {e!r}: no metric in /metrics matches {pat}")
+            for m in re.findall(r"\b(organtrack_[a-z_]+)", re.sub(r'__name__(=~|!~)"[^"]+"', "", e)):
                 check(m in names, f"dashboard query {e!r} names {m}, which /metrics does not have")
         print(f"grafana dashboard: {len(exprs)} queries evaluated by Prometheus, every metric present")
         check(api.alive(), "the API died")
