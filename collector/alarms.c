@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ot_legs.h"
 #include "ot_log.h"
 #include "ot_preservation.h"
 #include "ot_time.h"
@@ -28,7 +29,7 @@ static enum ot_err prepare(struct alarms *a)
     struct ot_sql *db = a->db;
     enum ot_err rc;
     if ((rc = sql__prepare(db, &a->st_sel_shipment,
-                           "SELECT id,profile,cross_clamp_at,dest_lat,dest_lon,mode FROM "
+                           "SELECT id,profile,cross_clamp_at,dest_lat,dest_lon,mode,legs FROM "
                            "shipments WHERE container=?1 AND status IN (" OT_TRAIL_OPEN_SQL ")"
                            " ORDER BY id DESC LIMIT 1")) ||
         (rc = sql__prepare(db, &a->st_sel_handoff,
@@ -290,6 +291,35 @@ static enum ot_err restore_open(struct alarms *a, struct alarms_ctr *c)
     return rc;
 }
 
+/* The planned legs as the ETA sees them (none if the stored text does not
+ * parse: the API validated it, so that is logged once and ignored). */
+static void read_legs(struct alarms_ctr *c, const char *text)
+{
+    struct ot_leg legs[OT_LEGS_MAX];
+    size_t n = 0;
+    char why[160];
+    struct rules_shipment *rs = &c->rsh;
+    if (ot_legs_parse_text(text, legs, &n, why, sizeof why)) {
+        if (rs->n_legs || !c->legs_warned)
+            ot_warn("shipment legs ignored container=%s shipment_id=%lld why=\"%s\"", c->name,
+                    (long long)rs->id, why);
+        c->legs_warned = 1;
+        n = 0;
+    }
+    _Static_assert(OT_LEGS_MAX <= RULES_LEGS_MAX, "rules hold every planned leg");
+    rs->n_legs = n;
+    for (size_t i = 0; i < n; i++) {
+        struct rules_leg *l = &rs->legs[i];
+        l->air = legs[i].mode == OT_LEG_AIR;
+        l->from_lat = legs[i].from.lat;
+        l->from_lon = legs[i].from.lon;
+        l->to_lat = legs[i].to.lat;
+        l->to_lon = legs[i].to.lon;
+        l->planned_departure = legs[i].planned_departure;
+        l->planned_arrival = legs[i].planned_arrival;
+    }
+}
+
 /* The container's open shipment: *found, and the rules' view of it. */
 static enum ot_err read_shipment(struct alarms *a, struct alarms_ctr *c, int64_t *found)
 {
@@ -315,6 +345,7 @@ static enum ot_err read_shipment(struct alarms *a, struct alarms_ctr *c, int64_t
         rs->dest_lon = ot_sql_double(st, 4);
         const char *mode = ot_sql_text(st, 5);
         rs->air = mode && (!strcmp(mode, "air") || !strcmp(mode, "mixed"));
+        read_legs(c, ot_sql_text(st, 6));
     }
     ot_sql_reset(st);
     if (rc)

@@ -15,9 +15,8 @@ static const char *const status_names[OT_TRAIL_S_COUNT] = {
 };
 
 const char *const ot_trail_entry_types[] = {
-    OT_TRAIL_PACKED,    OT_TRAIL_HANDOFF,  OT_TRAIL_DEPARTED,
-    OT_TRAIL_ARRIVED,   OT_TRAIL_RECEIVED, OT_TRAIL_OPENED,
-    OT_TRAIL_DISCARDED, OT_TRAIL_NOTE,     NULL};
+    OT_TRAIL_PACKED, OT_TRAIL_HANDOFF,   OT_TRAIL_DEPARTED, OT_TRAIL_ARRIVED,    OT_TRAIL_RECEIVED,
+    OT_TRAIL_OPENED, OT_TRAIL_DISCARDED, OT_TRAIL_NOTE,     OT_TRAIL_REDIRECTED, NULL};
 
 static int is(const char *a, const char *b)
 {
@@ -177,6 +176,13 @@ enum ot_err ot_trail_entry_check(int64_t shipment, const char *status, const str
     } else if (is(t, OT_TRAIL_ARRIVED)) {
         if (!s->in_transit)
             return refuse(no, why, whylen, "arrived before departed");
+    } else if (is(t, OT_TRAIL_REDIRECTED)) {
+        if (!ot_trail_status_is_open(status) || s->received)
+            return refuse(no, why, whylen,
+                          "shipment %lld is %s: only a shipment on its way can be redirected",
+                          (long long)shipment, s->received ? "received" : status);
+        if (blank(e->from) || blank(e->to))
+            return refuse(bad, why, whylen, "a redirect names the old and the new destination");
     } else if (is(t, OT_TRAIL_RECEIVED)) {
         if (!s->departed)
             return refuse(no, why, whylen, "received before departed");

@@ -70,6 +70,8 @@ const char *ot_trail_custody_status(const char *type, const char *cur);
 #define OT_TRAIL_RECEIVED "received"
 #define OT_TRAIL_OPENED "opened"
 #define OT_TRAIL_NOTE "note"
+/* a new destination (PATCH of destination/legs): from = old, to = new */
+#define OT_TRAIL_REDIRECTED "redirected"
 /* OT_TRAIL_DISCARDED ("discarded") is both an entry type and a status */
 
 /* The entry types at which people handle the container with its lid open
@@ -83,7 +85,7 @@ const char *ot_trail_custody_status(const char *type, const char *cur);
 extern const char *const ot_trail_entry_types[];
 /* The same list as text, for messages. */
 #define OT_TRAIL_ENTRY_TYPES_TEXT                                                                  \
-    "packed, handoff, departed, arrived, received, opened, discarded, note"
+    "packed, handoff, departed, arrived, received, opened, discarded, note, redirected"
 int ot_trail_entry_type_known(const char *type);
 
 /* Where a trail stands, from its entries so far: start zeroed and apply

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "ot_err.h"
+#include "ot_legs.h"
 #include "ot_sql.h"
 
 struct ot_preservation_set;
@@ -94,6 +95,7 @@ enum api_stmt {
     ST_TOKEN_LIST,
     ST_TOKEN_REVOKE,
     ST_SHIP_LOCK,
+    ST_SHIP_REDIRECT,
     ST_M_READINGS,
     ST_M_REJECTS,
     ST_M_ALARMS,
@@ -130,6 +132,10 @@ enum api_stmt {
     X(SC_DELIVERED_AT, "s.delivered_at")                                                           \
     X(SC_CLOSED_AT, "s.closed_at")                                                                 \
     X(SC_ETA, "s.eta")                                                                             \
+    X(SC_LEGS, "s.legs")                                                                           \
+    X(SC_LATERALITY, "s.laterality")                                                               \
+    X(SC_ABO, "s.abo")                                                                             \
+    X(SC_ISCHEMIA_ENDED_AT, "s.ischemia_ended_at")                                                 \
     X(SC_R_SEQ, "r.seq")                                                                           \
     X(SC_R_TS, "r.ts")                                                                             \
     X(SC_R_TEMP_C, "r.temp_c")                                                                     \
@@ -376,6 +382,10 @@ struct api_shipment_in {
     int64_t cross_clamp_at;
     struct api_place origin, destination;
     char mode[8];
+    char laterality[8]; /* left, right, both or "" */
+    char abo[4];        /* O, A, B, AB with optional + or -, or "" */
+    size_t n_legs;      /* planned legs (0: none) */
+    struct ot_leg legs[OT_LEGS_MAX];
 };
 
 /* Validates a create-shipment body; on failure fills field (the JSON key
@@ -395,6 +405,31 @@ struct api_custody_in {
 };
 enum ot_err api__custody_parse(const cJSON *body, struct api_custody_in *out, char *field,
                                size_t fieldlen, char *msg, size_t msglen);
+
+/* A redirect (PATCH with destination and/or legs, shipments_redirect.c).
+ * legs_json points into the body (legs are checked against the
+ * destination once it is known); absent or null legs: the plan is dropped. */
+struct api_redirect_in {
+    int has_dest;
+    struct api_place destination;
+    const cJSON *legs_json;
+    size_t n_legs;
+    struct ot_leg legs[OT_LEGS_MAX];
+    char comment[1001];
+};
+enum ot_err api__redirect_parse(const cJSON *body, struct api_redirect_in *out, char *msg,
+                                size_t msglen);
+void api__ship_redirect(struct api_req *r, const cJSON *body);
+
+/* Legs of a create or a redirect: parsed, and the last one must end at the
+ * destination (within 10 km). 0, or -1 with msg. */
+int api__legs_parse(const cJSON *arr, const struct api_place *dest, struct ot_leg *legs, size_t *n,
+                    char *msg, size_t msglen);
+/* 1 if s is a laterality (left, right, both) / an ABO group (O A B AB, +/-). */
+int api__laterality_valid(const char *s);
+/* Binds legs as shipments.legs JSON text, NULL when n is 0 (shipments_write.c). */
+enum ot_err api__bind_legs(struct ot_sql_stmt *st, int i, const struct ot_leg *legs, size_t n);
+int api__abo_valid(const char *s);
 
 /* 1 if s is 1..64 chars of [A-Za-z0-9 ._/:-] (donation codes: ISBT 128 DIN etc). */
 int api__donation_code_valid(const char *s);

@@ -62,8 +62,9 @@ static const char *const sql[ST__COUNT] = {
     [ST_SHIP_INSERT] =
         "INSERT INTO shipments (container, profile, donation_code, cross_clamp_at,"
         " origin_name, origin_lat, origin_lon, dest_name, dest_lat, dest_lon, mode, status,"
-        " created_at, created_by, updated_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'created', ?12, ?13, ?12)"
+        " created_at, created_by, updated_at, legs, laterality, abo)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'created', ?12, ?13, ?12,"
+        " ?14, ?15, ?16)"
         " RETURNING id",
     [ST_SHIP_OPEN_FOR_CONTAINER] = "SELECT id FROM shipments WHERE container = ?1"
                                    " AND status IN ('created','in_transit')",
@@ -111,6 +112,10 @@ static const char *const sql[ST__COUNT] = {
      * holds the database's write lock already): a status read and the
      * writes that depend on it cannot interleave with another API process */
     [ST_SHIP_LOCK] = "UPDATE shipments SET updated_at = updated_at WHERE id = ?1",
+    /* a redirect: the collector's ETA is void until it projects the new one */
+    [ST_SHIP_REDIRECT] = "UPDATE shipments SET dest_name = ?2, dest_lat = ?3, dest_lon = ?4,"
+                         " legs = ?5, eta = NULL, eta_computed_at = NULL, updated_at = ?6"
+                         " WHERE id = ?1 AND status IN ('created','in_transit')",
     /* /metrics (metrics.c): label columns first, the value last */
     [ST_M_READINGS] = "SELECT count(*) FROM readings",
     [ST_M_REJECTS] = "SELECT label, value FROM counters WHERE name = 'rejects' ORDER BY label",

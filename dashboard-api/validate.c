@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ot_geo.h"
 #include "ot_parse.h"
 #include "ot_reading.h"
 #include "ot_time.h"
@@ -151,9 +152,10 @@ enum ot_err api__shipment_parse(const cJSON *body, int64_t now_ms, int64_t skew_
                                 struct api_shipment_in *out, char *field, size_t fieldlen,
                                 char *msg, size_t msglen)
 {
-    static const char *const known[] = {"container",      "profile", "donation_code",
-                                        "cross_clamp_at", "origin",  "destination",
-                                        "mode",           NULL};
+    static const char *const known[] = {
+        "container",   "profile", "donation_code", "cross_clamp_at", "origin",
+        "destination", "mode",    "legs",          "laterality",     "abo",
+        NULL};
     char when[40];
     memset(out, 0, sizeof *out);
     if (!cJSON_IsObject(body))
@@ -195,7 +197,82 @@ enum ot_err api__shipment_parse(const cJSON *body, int64_t now_ms, int64_t skew_
         return OT_ERR_INVAL;
     if (strcmp(out->mode, "ground") && strcmp(out->mode, "air") && strcmp(out->mode, "mixed"))
         return fail(field, fieldlen, "mode", msg, msglen, "mode: expected ground, air or mixed");
+    if (get_str(body, "laterality", 0, 7, out->laterality, sizeof out->laterality, "laterality",
+                field, fieldlen, msg, msglen))
+        return OT_ERR_INVAL;
+    if (out->laterality[0] && !api__laterality_valid(out->laterality))
+        return fail(field, fieldlen, "laterality", msg, msglen,
+                    "laterality: expected left, right or both");
+    if (get_str(body, "abo", 0, 3, out->abo, sizeof out->abo, "abo", field, fieldlen, msg,
+                msglen) ||
+        (out->abo[0] && !api__abo_valid(out->abo)))
+        return fail(field, fieldlen, "abo", msg, msglen,
+                    "abo: expected O, A, B or AB, optionally followed by + or -");
+    const cJSON *legs = cJSON_GetObjectItemCaseSensitive(body, "legs");
+    char why[256];
+    if (legs && !cJSON_IsNull(legs) &&
+        api__legs_parse(legs, &out->destination, out->legs, &out->n_legs, why, sizeof why))
+        return fail(field, fieldlen, "legs", msg, msglen, "%s", why);
     return OT_OK;
+}
+
+enum ot_err api__redirect_parse(const cJSON *body, struct api_redirect_in *out, char *msg,
+                                size_t msglen)
+{
+    static const char *const known[] = {"destination", "legs", "comment", NULL};
+    char field[64], why[256];
+    memset(out, 0, sizeof *out);
+    if (known_keys(body, known, "", field, sizeof field, msg, msglen))
+        return OT_ERR_INVAL;
+    const cJSON *dest = cJSON_GetObjectItemCaseSensitive(body, "destination");
+    if (dest) {
+        if (get_place(body, "destination", &out->destination, field, sizeof field, msg, msglen))
+            return OT_ERR_INVAL;
+        out->has_dest = 1;
+    }
+    const cJSON *legs = cJSON_GetObjectItemCaseSensitive(body, "legs");
+    if (legs && !cJSON_IsNull(legs)) {
+        if (ot_legs_parse(legs, out->legs, &out->n_legs, why, sizeof why))
+            return fail(field, sizeof field, "legs", msg, msglen, "%s", why);
+        out->legs_json = legs;
+    }
+    if (!out->has_dest && !out->n_legs)
+        return fail(field, sizeof field, "destination", msg, msglen,
+                    "destination or legs: a redirect changes at least one");
+    if (get_str(body, "comment", 0, 1000, out->comment, sizeof out->comment, "comment", field,
+                sizeof field, msg, msglen))
+        return OT_ERR_INVAL;
+    return OT_OK;
+}
+
+int api__laterality_valid(const char *s)
+{
+    return !strcmp(s, "left") || !strcmp(s, "right") || !strcmp(s, "both");
+}
+
+int api__abo_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n && (s[n - 1] == '+' || s[n - 1] == '-'))
+        n--;
+    return (n == 1 && (s[0] == 'O' || s[0] == 'A' || s[0] == 'B')) ||
+           (n == 2 && s[0] == 'A' && s[1] == 'B');
+}
+
+int api__legs_parse(const cJSON *arr, const struct api_place *dest, struct ot_leg *legs, size_t *n,
+                    char *msg, size_t msglen)
+{
+    if (ot_legs_parse(arr, legs, n, msg, msglen))
+        return -1;
+    const struct ot_leg *last = &legs[*n - 1];
+    double km = ot_geo_distance_km(last->to.lat, last->to.lon, dest->lat, dest->lon);
+    if (km > 10.0) {
+        snprintf(msg, msglen,
+                 "legs[%zu].to: %.0f km from the destination (the last leg ends there)", *n - 1,
+                 km);
+        return -1;
+    }
+    return 0;
 }
 
 enum ot_err api__custody_parse(const cJSON *body, struct api_custody_in *out, char *field,
