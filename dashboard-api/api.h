@@ -431,7 +431,15 @@ int api__laterality_valid(const char *s);
 enum ot_err api__bind_legs(struct ot_sql_stmt *st, int i, const struct ot_leg *legs, size_t n);
 int api__abo_valid(const char *s);
 
-/* 1 if s is 1..64 chars of [A-Za-z0-9 ._/:-] (donation codes: ISBT 128 DIN etc). */
+/* ISBT 128 DIN (din.c): api__din_check is 1 when code is a DIN with a
+ * right check character, -1 with a wrong one (expected[0]: the right one,
+ * expected[1]: the one given), 0
+ * when code is not a DIN with a check character (free-form). The check
+ * character of 13 DIN characters ('\0' if one is outside 0-9 A-Z *). */
+int api__din_check(const char *code, char expected[2]);
+char api__din_check_char(const char din[13]);
+
+/* 1 if s is 1..64 chars of [A-Za-z0-9 ._/:*-] (donation codes: ISBT 128 DIN etc). */
 int api__donation_code_valid(const char *s);
 /* Optional short free text without control characters; 1 if valid (len <= max). */
 int api__text_valid(const char *s, size_t max);

@@ -50,7 +50,8 @@ int api__donation_code_valid(const char *s)
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == ' ' || c == '.' || c == '_' || c == '/' || c == ':' || c == '-';
+                 c == ' ' || c == '.' || c == '_' || c == '/' || c == ':' || c == '-' ||
+                 (c == '*' && i == n - 1); /* an ISBT 128 check character */
         if (!ok)
             return 0;
     }
@@ -177,6 +178,12 @@ enum ot_err api__shipment_parse(const cJSON *body, int64_t now_ms, int64_t skew_
     if (!api__donation_code_valid(out->donation_code))
         return fail(field, fieldlen, "donation_code", msg, msglen,
                     "donation_code: 1..64 characters of A-Z a-z 0-9 space . _ / : -");
+    char want[2];
+    if (api__din_check(out->donation_code, want) < 0)
+        return fail(field, fieldlen, "donation_code", msg, msglen,
+                    "donation_code: ISBT 128 DIN check character %c is wrong (ISO 7064 mod "
+                    "37-2 gives %c)",
+                    want[1], want[0]);
     if (get_str(body, "cross_clamp_at", 1, 39, when, sizeof when, "cross_clamp_at", field, fieldlen,
                 msg, msglen))
         return OT_ERR_INVAL;
