@@ -29,7 +29,8 @@ static enum ot_err prepare(struct alarms *a)
     struct ot_sql *db = a->db;
     enum ot_err rc;
     if ((rc = sql__prepare(db, &a->st_sel_shipment,
-                           "SELECT id,profile,cross_clamp_at,dest_lat,dest_lon,mode,legs FROM "
+                           "SELECT id,profile,cross_clamp_at,dest_lat,dest_lon,mode,legs,"
+                           "ischemia_ended_at FROM "
                            "shipments WHERE container=?1 AND status IN (" OT_TRAIL_OPEN_SQL ")"
                            " ORDER BY id DESC LIMIT 1")) ||
         (rc = sql__prepare(db, &a->st_sel_handoff,
@@ -346,6 +347,7 @@ static enum ot_err read_shipment(struct alarms *a, struct alarms_ctr *c, int64_t
         const char *mode = ot_sql_text(st, 5);
         rs->air = mode && (!strcmp(mode, "air") || !strcmp(mode, "mixed"));
         read_legs(c, ot_sql_text(st, 6));
+        rs->ischemia_ended_at = ot_sql_is_null(st, 7) ? 0 : ot_sql_int64(st, 7);
     }
     ot_sql_reset(st);
     if (rc)

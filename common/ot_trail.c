@@ -15,8 +15,9 @@ static const char *const status_names[OT_TRAIL_S_COUNT] = {
 };
 
 const char *const ot_trail_entry_types[] = {
-    OT_TRAIL_PACKED, OT_TRAIL_HANDOFF,   OT_TRAIL_DEPARTED, OT_TRAIL_ARRIVED,    OT_TRAIL_RECEIVED,
-    OT_TRAIL_OPENED, OT_TRAIL_DISCARDED, OT_TRAIL_NOTE,     OT_TRAIL_REDIRECTED, NULL};
+    OT_TRAIL_PACKED,     OT_TRAIL_HANDOFF, OT_TRAIL_DEPARTED,   OT_TRAIL_ARRIVED,
+    OT_TRAIL_RECEIVED,   OT_TRAIL_OPENED,  OT_TRAIL_DISCARDED,  OT_TRAIL_NOTE,
+    OT_TRAIL_REDIRECTED, OT_TRAIL_CHECKIN, OT_TRAIL_REPERFUSED, NULL};
 
 static int is(const char *a, const char *b)
 {
@@ -91,6 +92,8 @@ void ot_trail_seq_apply(struct ot_trail_seq *s, const char *type, int64_t ts)
         s->received = 1;
     } else if (is(type, OT_TRAIL_DISCARDED)) {
         s->discarded = 1;
+    } else if (is(type, OT_TRAIL_REPERFUSED)) {
+        s->reperfused = 1;
     }
     s->last_ts = ts;
     s->count++;
@@ -183,6 +186,13 @@ enum ot_err ot_trail_entry_check(int64_t shipment, const char *status, const str
                           (long long)shipment, s->received ? "received" : status);
         if (blank(e->from) || blank(e->to))
             return refuse(bad, why, whylen, "a redirect names the old and the new destination");
+    } else if (is(t, OT_TRAIL_CHECKIN)) {
+        if (blank(e->witness))
+            return refuse(bad, why, whylen,
+                          "a check-in needs a 'witness' who read the label too (two-person check)");
+    } else if (is(t, OT_TRAIL_REPERFUSED)) {
+        if (s->reperfused)
+            return refuse(no, why, whylen, "reperfused twice: cold ischaemia has already ended");
     } else if (is(t, OT_TRAIL_RECEIVED)) {
         if (!s->departed)
             return refuse(no, why, whylen, "received before departed");

@@ -72,6 +72,10 @@ const char *ot_trail_custody_status(const char *type, const char *cur);
 #define OT_TRAIL_NOTE "note"
 /* a new destination (PATCH of destination/legs): from = old, to = new */
 #define OT_TRAIL_REDIRECTED "redirected"
+/* at the receiving centre: the label as read by the receiver and a witness */
+#define OT_TRAIL_CHECKIN "checkin"
+/* first anastomosis / reperfusion: cold ischaemia ends */
+#define OT_TRAIL_REPERFUSED "reperfused"
 /* OT_TRAIL_DISCARDED ("discarded") is both an entry type and a status */
 
 /* The entry types at which people handle the container with its lid open
@@ -85,7 +89,8 @@ const char *ot_trail_custody_status(const char *type, const char *cur);
 extern const char *const ot_trail_entry_types[];
 /* The same list as text, for messages. */
 #define OT_TRAIL_ENTRY_TYPES_TEXT                                                                  \
-    "packed, handoff, departed, arrived, received, opened, discarded, note, redirected"
+    "packed, handoff, departed, arrived, received, opened, discarded, note, redirected, "          \
+    "checkin, reperfused"
 int ot_trail_entry_type_known(const char *type);
 
 /* Where a trail stands, from its entries so far: start zeroed and apply
@@ -95,6 +100,7 @@ struct ot_trail_seq {
     int departed;   /* departed at least once */
     int received;
     int discarded;
+    int reperfused;
     int64_t count;   /* entries */
     int64_t last_ts; /* time of the last entry */
 };

@@ -96,6 +96,14 @@ enum api_stmt {
     ST_TOKEN_REVOKE,
     ST_SHIP_LOCK,
     ST_SHIP_REDIRECT,
+    ST_SHIP_REPERFUSED,
+    ST_ALARM_INSERT,
+    ST_INCIDENT_INSERT,
+    ST_INCIDENT_LIST,
+    ST_INCIDENT_GET,
+    ST_INCIDENT_UPDATE,
+    ST_M_INCIDENTS,
+    ST_M_INCIDENTS_OVERDUE,
     ST_M_READINGS,
     ST_M_REJECTS,
     ST_M_ALARMS,
@@ -402,9 +410,39 @@ struct api_custody_in {
     double lat, lon;
     char seal[65];
     char comment[1001];
+    /* checkin: what the receiver reads on the label (SPEC v1.1) */
+    int has_verify;
+    char v_donation_code[65], v_profile[48], v_laterality[8], v_abo[4];
+    /* reperfused: when (0: now) */
+    int64_t at;
 };
 enum ot_err api__custody_parse(const cJSON *body, struct api_custody_in *out, char *field,
                                size_t fieldlen, char *msg, size_t msglen);
+
+/* Receipt (receipt.c), inside the custody POST's transaction. The label as
+ * the receiver read it, as ledger comment text; and whether it matches the
+ * shipment (`mismatch`: "laterality (label left, shipment right); ...").
+ * api__checkin_effects raises the critical identity_mismatch alarm and
+ * opens its incident when there is a mismatch; api__reperfused_effects ends
+ * cold ischaemia at `at`. 0, -1 after a failed write (reply sent). */
+void api__checkin_text(const struct api_custody_in *in, const char *mismatch, char *buf,
+                       size_t len);
+int api__checkin_compare(const cJSON *ship, const struct api_custody_in *in, char *mismatch,
+                         size_t len);
+int api__checkin_effects(struct api_req *r, struct api_db *d, const char *container,
+                         const char *mismatch, int64_t entry_index);
+int api__reperfused_effects(struct api_req *r, struct api_db *d, int64_t at);
+
+/* Incidents (incidents.c). Opens one (source: what opened it, e.g.
+ * "custody/3/7", so an automatic incident opens once; NULL by hand);
+ * *id = 0 when that source already has one. due_at = opened_at + 5 days. */
+#define API_INCIDENT_DUE_MS (5LL * 24 * 3600 * 1000)
+enum ot_err api__incident_open(struct api_db *d, int64_t shipment_id, const char *kind,
+                               const char *source, const char *detail, int64_t opened_at,
+                               const char *by, int64_t *id);
+void api__h_incident_list(struct api_req *r);
+void api__h_incident_post(struct api_req *r);
+void api__h_incident_patch(struct api_req *r);
 
 /* A redirect (PATCH with destination and/or legs, shipments_redirect.c).
  * legs_json points into the body (legs are checked against the

@@ -285,10 +285,11 @@ int api__legs_parse(const cJSON *arr, const struct api_place *dest, struct ot_le
 enum ot_err api__custody_parse(const cJSON *body, struct api_custody_in *out, char *field,
                                size_t fieldlen, char *msg, size_t msglen)
 {
-    static const char *const known[] = {"type",  "from", "to",      "witness",
-                                        "place", "seal", "comment", NULL};
-    static const char *const types[] = {"packed", "handoff",   "departed", "arrived", "received",
-                                        "opened", "discarded", "note",     NULL};
+    static const char *const known[] = {"type", "from",    "to",     "witness", "place",
+                                        "seal", "comment", "verify", "at",      NULL};
+    static const char *const types[] = {"packed",   "handoff",    "departed",  "arrived",
+                                        "received", "opened",     "discarded", "note",
+                                        "checkin",  "reperfused", NULL};
     memset(out, 0, sizeof *out);
     if (!cJSON_IsObject(body))
         return fail(field, fieldlen, "", msg, msglen, "body: expected a JSON object");
@@ -304,7 +305,7 @@ enum ot_err api__custody_parse(const cJSON *body, struct api_custody_in *out, ch
     if (!ok)
         return fail(field, fieldlen, "type", msg, msglen,
                     "type: expected packed, handoff, departed, arrived, received, opened, "
-                    "discarded or note");
+                    "discarded, note, checkin or reperfused");
     if (get_str(body, "from", 0, 128, out->from, sizeof out->from, "from", field, fieldlen, msg,
                 msglen) ||
         get_str(body, "to", 0, 128, out->to, sizeof out->to, "to", field, fieldlen, msg, msglen) ||
@@ -322,6 +323,38 @@ enum ot_err api__custody_parse(const cJSON *body, struct api_custody_in *out, ch
         if (!out->witness[0])
             return fail(field, fieldlen, "witness", msg, msglen,
                         "witness: a handoff names a second person who verified label and seal");
+    }
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(body, "verify");
+    if (strcmp(out->type, "checkin") == 0) {
+        static const char *const vknown[] = {"donation_code", "profile", "laterality", "abo", NULL};
+        if (!out->witness[0])
+            return fail(field, fieldlen, "witness", msg, msglen,
+                        "witness: a check-in names a second person who read the label too");
+        if (!cJSON_IsObject(ver))
+            return fail(field, fieldlen, "verify", msg, msglen,
+                        "verify: a check-in states the label: {donation_code, profile, "
+                        "laterality, abo}");
+        if (known_keys(ver, vknown, "verify.", field, fieldlen, msg, msglen) ||
+            get_str(ver, "donation_code", 1, 64, out->v_donation_code, sizeof out->v_donation_code,
+                    "verify.donation_code", field, fieldlen, msg, msglen) ||
+            get_str(ver, "profile", 1, 47, out->v_profile, sizeof out->v_profile, "verify.profile",
+                    field, fieldlen, msg, msglen) ||
+            get_str(ver, "laterality", 0, 7, out->v_laterality, sizeof out->v_laterality,
+                    "verify.laterality", field, fieldlen, msg, msglen) ||
+            get_str(ver, "abo", 0, 3, out->v_abo, sizeof out->v_abo, "verify.abo", field, fieldlen,
+                    msg, msglen))
+            return OT_ERR_INVAL;
+        out->has_verify = 1;
+    } else if (ver) {
+        return fail(field, fieldlen, "verify", msg, msglen, "verify: only for a checkin");
+    }
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(body, "at");
+    if (at && !cJSON_IsNull(at)) {
+        if (strcmp(out->type, "reperfused") != 0)
+            return fail(field, fieldlen, "at", msg, msglen, "at: only for reperfused");
+        if (!cJSON_IsString(at) || ot_time_parse_iso(at->valuestring, &out->at))
+            return fail(field, fieldlen, "at", msg, msglen,
+                        "at: expected RFC 3339 time like 2026-11-23T04:10:00Z");
     }
     const cJSON *pl = cJSON_GetObjectItemCaseSensitive(body, "place");
     if (pl && !cJSON_IsNull(pl)) {

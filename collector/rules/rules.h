@@ -27,7 +27,8 @@ struct rules_leg {
 struct rules_shipment {
     int64_t id;
     const struct ot_preservation *profile;
-    int64_t cross_clamp_at; /* epoch ms */
+    int64_t cross_clamp_at;    /* epoch ms */
+    int64_t ischemia_ended_at; /* reperfusion, epoch ms (0: not yet): the clock stops */
     int has_dest;
     double dest_lat, dest_lon;
     int air;               /* mode air/mixed: use air speeds for ETA */

@@ -189,6 +189,12 @@ void rules__eta_check(struct rules_state *s, const struct rules_shipment *sh, in
     struct rules_eta_info e;
     if (sh->cross_clamp_at <= 0 || p->max_cold_ischemia_min <= 0)
         return;
+    if (sh->ischemia_ended_at > 0) {
+        /* reperfused: the organ is in the recipient, the journey is over */
+        rules__clear(s, RULES__ETA_LATE, now, late, 0, emit, ctx,
+                     "cold ischaemia ended at reperfusion");
+        return;
+    }
     rules__legs_track(s, sh);
     rules_eta_explain(s, sh, &e);
     int64_t eta = e.eta;

@@ -95,6 +95,24 @@ static void ischemia_from_late_reading_is_late(void **state)
     rules_state_free(s2);
 }
 
+/* Reperfusion ends cold ischaemia: the clock stops, its alarms clear and
+ * never come back. */
+static void ischemia_stops_at_reperfusion(void **state)
+{
+    struct fx *f = *state;
+    tick(f, T0 + 500 * MIN); /* past the 480 min warning */
+    assert_int_equal(rec_count(&f->rec, "ischemia_warn", RULES_RAISED), 1);
+    f->sh.ischemia_ended_at = T0 + 510 * MIN;
+    tick(f, T0 + 505 * MIN); /* before the reperfusion time: still running */
+    assert_int_equal(rec_count(&f->rec, "ischemia_warn", RULES_CLEARED), 0);
+    tick(f, T0 + 511 * MIN);
+    assert_int_equal(rec_count(&f->rec, "ischemia_warn", RULES_CLEARED), 1);
+    assert_non_null(strstr(rec_last(&f->rec, "ischemia_warn")->message, "510 min"));
+    tick(f, T0 + 700 * MIN); /* past the 600 min limit on the wall: no longer cold */
+    assert_int_equal(rec_count(&f->rec, "ischemia_limit", -1), 0);
+    assert_int_equal(rec_count(&f->rec, "ischemia_warn", RULES_RAISED), 1);
+}
+
 static void distance_known_values(void **state)
 {
     (void)state;
@@ -220,6 +238,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(ischemia_from_late_reading_is_late, setup, teardown),
         cmocka_unit_test(distance_known_values),
         cmocka_unit_test_setup_teardown(eta_air_flight_ahead, setup, teardown),
+        cmocka_unit_test_setup_teardown(ischemia_stops_at_reperfusion, setup, teardown),
         cmocka_unit_test_setup_teardown(eta_deadline_breach_on_tick_when_reports_stop, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(escalation_only_without_ack, setup, teardown),
