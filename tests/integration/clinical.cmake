@@ -2,3 +2,4 @@
 # through the real collector), planned legs and redirects, receipt.
 ot_py_test(integration.clinical_eta clinical_eta.py DATABASE)
 ot_py_test(integration.clinical_redirect clinical_redirect.py DATABASE)
+ot_py_test(integration.clinical_receipt clinical_receipt.py DATABASE)
