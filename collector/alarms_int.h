@@ -56,6 +56,7 @@ struct alarms {
     struct ot_sql_stmt *st_sel_shipment, *st_sel_handoff, *st_sel_open_alarm, *st_ins_alarm;
     struct ot_sql_stmt *st_upd_alarm_raise, *st_upd_alarm_escalate, *st_upd_alarm_clear;
     struct ot_sql_stmt *st_sel_alarm_list, *st_sel_acked, *st_sel_open_alarms, *st_upd_eta;
+    struct ot_sql_stmt *st_ins_incident;
 };
 
 /* What a rule event needs: who, the transaction's clock and outbox, and

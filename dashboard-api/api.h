@@ -432,6 +432,10 @@ int api__checkin_compare(const cJSON *ship, const struct api_custody_in *in, cha
 int api__checkin_effects(struct api_req *r, struct api_db *d, const char *container,
                          const char *mismatch, int64_t entry_index);
 int api__reperfused_effects(struct api_req *r, struct api_db *d, int64_t at);
+/* The incidents a custody entry opens by itself: discarded, and an arrival
+ * (arrived, received, checkin) after the viability deadline (0: none). */
+int api__custody_incidents(struct api_req *r, struct api_db *d, const char *type, int64_t deadline,
+                           int64_t entry_index);
 
 /* Incidents (incidents.c). Opens one (source: what opened it, e.g.
  * "custody/3/7", so an automatic incident opens once; NULL by hand);

@@ -82,9 +82,13 @@ void api__h_custody_post(struct api_req *r)
     }
     /* receipt (receipt.c): the label as stated, the end of ischaemia */
     int64_t now = ot_time_now_ms(), at = in.at ? in.at : now, clamp = 0;
+    int64_t deadline = 0;
     const cJSON *cc = cJSON_GetObjectItemCaseSensitive(ship, "cross_clamp_at");
+    const cJSON *dl = cJSON_GetObjectItemCaseSensitive(ship, "deadline");
     if (cJSON_IsString(cc))
         ot_time_parse_iso(cc->valuestring, &clamp);
+    if (cJSON_IsString(dl))
+        ot_time_parse_iso(dl->valuestring, &deadline);
     if (!strcmp(in.type, "checkin")) {
         api__checkin_compare(ship, &in, mismatch, sizeof mismatch);
         api__checkin_text(&in, mismatch, text, sizeof text);
@@ -148,6 +152,9 @@ void api__h_custody_post(struct api_req *r)
                              cJSON_IsNumber(eidx) ? (int64_t)eidx->valuedouble : 0))
         goto rollback; /* replied */
     if (ok && !strcmp(in.type, "reperfused") && api__reperfused_effects(r, d, at))
+        goto rollback; /* replied */
+    if (ok && api__custody_incidents(r, d, in.type, deadline,
+                                     cJSON_IsNumber(eidx) ? (int64_t)eidx->valuedouble : 0))
         goto rollback; /* replied */
     cJSON *ev = ok ? cJSON_CreateObject() : NULL;
     cJSON *au = ok ? cJSON_CreateObject() : NULL;

@@ -131,3 +131,31 @@ int api__reperfused_effects(struct api_req *r, struct api_db *d, int64_t at)
     }
     return 0;
 }
+
+int api__custody_incidents(struct api_req *r, struct api_db *d, const char *type, int64_t deadline,
+                           int64_t entry_index)
+{
+    char source[48], detail[160];
+    int64_t now = ot_time_now_ms(), id = 0;
+    const char *kind = NULL;
+    if (!strcmp(type, "discarded")) {
+        kind = "discarded";
+        snprintf(detail, sizeof detail, "the organ was discarded");
+    } else if ((!strcmp(type, "arrived") || !strcmp(type, "received") ||
+                !strcmp(type, "checkin")) &&
+               deadline > 0 && now > deadline) {
+        kind = "arrived_too_late";
+        snprintf(detail, sizeof detail, "%s %.0f min after the viability deadline", type,
+                 (double)(now - deadline) / 60000.0);
+    }
+    if (!kind)
+        return 0;
+    /* one per shipment and kind: a late arrival and its reception are one event */
+    snprintf(source, sizeof source, "shipment/%lld/%s", (long long)r->path_id, kind);
+    (void)entry_index;
+    if (api__incident_open(d, r->path_id, kind, source, detail, now, r->who.name, &id)) {
+        api__reply_error(r, 500, "internal", "could not open the incident; nothing was written");
+        return -1;
+    }
+    return 0;
+}

@@ -316,6 +316,9 @@ void api__h_ship_patch(struct api_req *r)
         goto rollback;
     }
     set = api__shipment_set_status(r, d, r->path_id, container, status, to->valuestring, why);
+    if (!set && !strcmp(to->valuestring, "discarded") &&
+        api__custody_incidents(r, d, "discarded", 0, 0))
+        goto rollback; /* replied */
     if (set) {
         if (set > 0)
             api__reply_error(r, 409, "conflict", "status: changed meanwhile, reload");

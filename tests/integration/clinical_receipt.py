@@ -140,6 +140,19 @@ def test():
         ottest.check(s == 201 and j["kind"] == "complaint" and j["state"] == "open", f"{s} {j}")
         s, j, _ = api.req("POST", "/api/v1/incidents", {"detail": "x"}, aud)
         ottest.check(s == 403, f"auditor cannot open: {s}")
+
+        # opened by themselves: declared lost readings (collector), a discard (API)
+        cl.readings("RCPT-1", [reading(5, ts=ottest.now_ms())], lost=[[2, 4]])
+        cl.wait_ack("RCPT-1", 5)
+        ottest.wait_for(lambda: api.sql("SELECT id FROM incidents WHERE shipment_id=? AND "
+                                        "kind='lost_readings'", (sid,)),
+                        timeout=20, what="lost_readings incident")
+        s, j, _ = api.req("PATCH", f"/api/v1/shipments/{other['id']}",
+                          {"status": "discarded", "comment": "damaged packaging"}, coord)
+        ottest.check(s == 200, f"discarded: {s} {j}")
+        kinds = [r[0] for r in api.sql("SELECT kind FROM incidents WHERE shipment_id=?",
+                                       (other["id"],))]
+        ottest.check(kinds == ["discarded"], f"discard opened an incident: {kinds}")
         cl.close()
 
 
