@@ -104,6 +104,8 @@ enum api_stmt {
     ST_INCIDENT_UPDATE,
     ST_M_INCIDENTS,
     ST_M_INCIDENTS_OVERDUE,
+    ST_STATS_SHIPMENTS,
+    ST_STATS_INCIDENTS,
     ST_M_READINGS,
     ST_M_REJECTS,
     ST_M_ALARMS,
@@ -445,6 +447,7 @@ enum ot_err api__incident_open(struct api_db *d, int64_t shipment_id, const char
                                const char *source, const char *detail, int64_t opened_at,
                                const char *by, int64_t *id);
 void api__h_incident_list(struct api_req *r);
+void api__h_stats(struct api_req *r); /* stats.c */
 void api__h_incident_post(struct api_req *r);
 void api__h_incident_patch(struct api_req *r);
 

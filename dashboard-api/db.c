@@ -140,6 +140,19 @@ static const char *const sql[ST__COUNT] = {
     [ST_M_INCIDENTS] = "SELECT state, count(*) FROM incidents GROUP BY state ORDER BY state",
     [ST_M_INCIDENTS_OVERDUE] =
         "SELECT count(*) FROM incidents WHERE state = 'open' AND due_at < ?1",
+    /* GET /api/v1/stats (stats.c): shipments created in [?1, ?2) */
+    [ST_STATS_SHIPMENTS] =
+        "SELECT s.id, s.profile, s.mode, s.cross_clamp_at, s.delivered_at, s.ischemia_ended_at,"
+        " (SELECT count(*) FROM alarms a WHERE a.shipment_id = s.id"
+        "  AND a.type = 'temp_excursion') FROM shipments s"
+        " WHERE s.created_at >= ?1 AND s.created_at < ?2 ORDER BY s.id LIMIT 100001",
+    [ST_STATS_INCIDENTS] =
+        "SELECT count(*),"
+        " CAST(coalesce(sum(CASE WHEN answered_at IS NOT NULL AND answered_at <= due_at"
+        "  THEN 1 ELSE 0 END), 0) AS BIGINT),"
+        " CAST(coalesce(sum(CASE WHEN state = 'open' AND due_at < ?3 THEN 1 ELSE 0 END), 0)"
+        "  AS BIGINT)"
+        " FROM incidents WHERE opened_at >= ?1 AND opened_at < ?2",
     [ST_SHIP_REDIRECT] = "UPDATE shipments SET dest_name = ?2, dest_lat = ?3, dest_lon = ?4,"
                          " legs = ?5, eta = NULL, eta_computed_at = NULL, updated_at = ?6"
                          " WHERE id = ?1 AND status IN ('created','in_transit')",

@@ -38,6 +38,7 @@ const struct api_route api__routes[] = {
     {"GET", "/api/v1/shipments/{id}/export", R_COORD | R_AUD, 0, api__h_export, "export"},
     {"GET", "/api/v1/events", R_READ, F_QTOKEN, api__h_events, "events"},
     {"GET", "/api/v1/incidents", R_COORD | R_AUD, 0, api__h_incident_list, "incidents"},
+    {"GET", "/api/v1/stats", R_COORD | R_AUD, 0, api__h_stats, "stats"},
     {"POST", "/api/v1/incidents", R_COORD, 0, api__h_incident_post, "incidents_create"},
     {"PATCH", "/api/v1/incidents/{id}", R_COORD, 0, api__h_incident_patch, "incident_patch"},
     {"GET", "/api/v1/tokens", R_ADMIN, 0, api__h_tokens_list, "tokens"},

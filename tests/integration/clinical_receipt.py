@@ -153,6 +153,22 @@ def test():
         kinds = [r[0] for r in api.sql("SELECT kind FROM incidents WHERE shipment_id=?",
                                        (other["id"],))]
         ottest.check(kinds == ["discarded"], f"discard opened an incident: {kinds}")
+
+        # the review board's figures
+        s, j, _ = api.req("GET", "/api/v1/stats", token=crew)
+        ottest.check(s == 403, f"crew gets no stats: {s}")
+        s, st, _ = api.req("GET", "/api/v1/stats?from=" + ottest.iso(now - 30 * DAY), token=aud)
+        ottest.check(s == 200, f"stats: {s} {st}")
+        ottest.check(st["shipments"]["total"] == 2 and
+                     st["shipments"]["by_organ"] == {"heart": 1, "kidney": 1} and
+                     st["shipments"]["by_mode"] == {"mixed": 2}, f"shipments: {st}")
+        ottest.check(abs(st["median_cold_ischemia_min"]["heart"] - total) < 0.2 and
+                     "kidney" not in st["median_cold_ischemia_min"], f"median: {st}")
+        ottest.check(st["delivered"] == 0 and st["delivered_within_limit_pct"] is None, f"{st}")
+        ottest.check(st["incidents"] == {"opened": 4, "answered_in_time": 0, "overdue": 0},
+                     f"incidents (the mismatch was answered a day late): {st['incidents']}")
+        s, j, _ = api.req("GET", "/api/v1/stats?from=2026-13-01", token=aud)
+        ottest.check(s == 400 and "from" in j["error"]["message"], f"bad from: {s} {j}")
         cl.close()
 
 
