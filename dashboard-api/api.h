@@ -162,8 +162,11 @@ enum api_stmt {
     X(SC_R_GNSS_FIX, "r.gnss_fix")                                                                 \
     X(SC_R_MISSING, "r.missing")                                                                   \
     X(SC_R_EXTRA, "r.extra")                                                                       \
-    LAST(SC_ALARMS_ACTIVE, "(SELECT count(*) FROM alarms a WHERE a.shipment_id = s.id"             \
-                           " AND a.state IN ('raised','acknowledged'))")
+    X(SC_ALARMS_ACTIVE, "(SELECT count(*) FROM alarms a WHERE a.shipment_id = s.id"                \
+                        " AND a.state IN ('raised','acknowledged'))")                              \
+    LAST(SC_ALARMS_CRITICAL,                                                                       \
+         "(SELECT count(*) FROM alarms a WHERE a.shipment_id = s.id"                               \
+         " AND a.state IN ('raised','acknowledged') AND a.severity = 'critical')")
 
 #define API_SHIP_COL_ENUM(name, expr) name,
 enum api_ship_col { API_SHIP_COLUMNS(API_SHIP_COL_ENUM, API_SHIP_COL_ENUM) SC__COUNT };

@@ -102,6 +102,7 @@ static cJSON *shipment_row(struct api_ctx *ctx, const struct ot_sql_stmt *st, in
     double elapsed = (double)(end - clamp) / 60000.0;
     const struct ot_preservation *pp =
         ctx->pres && profile ? ot_preservation_find(ctx->pres, profile) : NULL;
+    double warn_min = pp ? (double)pp->max_cold_ischemia_min * pp->warn_fraction : 0;
     cJSON *isch = cJSON_AddObjectToObject(o, "ischemia");
     if (isch) {
         api__add_num(isch, "elapsed_min", round1(elapsed));
@@ -114,9 +115,11 @@ static cJSON *shipment_row(struct api_ctx *ctx, const struct ot_sql_stmt *st, in
             api__add_num(isch, "remaining_min",
                          round1((double)pp->max_cold_ischemia_min - elapsed));
             api__add_num(isch, "limit_min", (double)pp->max_cold_ischemia_min);
+            api__add_num(isch, "warn_min", round1(warn_min));
         } else {
             cJSON_AddNullToObject(isch, "remaining_min");
             cJSON_AddNullToObject(isch, "limit_min");
+            cJSON_AddNullToObject(isch, "warn_min");
         }
     }
     if (pp)
@@ -149,7 +152,17 @@ static cJSON *shipment_row(struct api_ctx *ctx, const struct ot_sql_stmt *st, in
         cJSON_AddItemToObject(o, "latest", api__reading_json(st, SC_R_SEQ));
     else
         cJSON_AddNullToObject(o, "latest");
-    api__add_num(o, "alarms_active", (double)ot_sql_int64(st, SC_ALARMS_ACTIVE));
+    int64_t active = ot_sql_int64(st, SC_ALARMS_ACTIVE);
+    int64_t critical = ot_sql_int64(st, SC_ALARMS_CRITICAL);
+    api__add_num(o, "alarms_active", (double)active);
+    api__add_num(o, "alarms_critical", (double)critical);
+    /* the state the screen shows: what the collector raised (alarms) and
+     * the profile's own warning threshold, never a fraction of its own */
+    cJSON_AddStringToObject(o, "state",
+                            critical > 0 || (pp && !ended && elapsed >= pp->max_cold_ischemia_min)
+                                ? "alarm"
+                            : active > 0 || (pp && !ended && elapsed >= warn_min) ? "warning"
+                                                                                  : "ok");
     if (pp) {
         cJSON *band = cJSON_AddObjectToObject(o, "band");
         if (band) {
