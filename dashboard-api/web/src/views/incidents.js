@@ -23,6 +23,7 @@ export function incidentsView(root) {
   let error = null;
   let filter = 'open';
   let note = null;
+  const drafts = {}; // answers being typed survive the live refreshes
   const canAnswer = session.role === 'coordinator';
 
   async function load() {
@@ -49,12 +50,20 @@ export function incidentsView(root) {
 
   function form(inc) {
     if (!canAnswer || inc.state === 'closed') return null;
-    const answer = h('textarea', { 'aria-label': t('inc.answer'), rows: 2, maxlength: 2000, 'data-inc-answer': inc.id }, inc.answer || '');
+    const answer = h('textarea', {
+      'aria-label': t('inc.answer'), rows: 2, maxlength: 2000, 'data-inc-answer': inc.id,
+      oninput: (e) => { drafts[inc.id] = e.target.value; },
+    }, drafts[inc.id] ?? inc.answer ?? '');
     return h('div', { class: 'inc-form' },
       answer,
       inc.state === 'open' ? h('button', {
         type: 'button', 'data-inc-do': `answer-${inc.id}`,
-        onclick: () => answer.value.trim() && update(inc, { state: 'answered', answer: answer.value.trim() }),
+        onclick: () => {
+          const v = answer.value.trim();
+          if (!v) return;
+          delete drafts[inc.id];
+          update(inc, { state: 'answered', answer: v });
+        },
       }, t('inc.do_answer')) : null,
       h('button', { type: 'button', 'data-inc-do': `close-${inc.id}`, onclick: () => update(inc, { state: 'closed' }) }, t('inc.do_close')));
   }
@@ -91,5 +100,8 @@ export function incidentsView(root) {
 
   render();
   load();
-  return { refresh: () => load(), destroy: () => {} };
+  // incidents are not on the event stream: a live refresh reloads the list
+  // only while nobody is typing an answer
+  const typing = () => Object.values(drafts).some((v) => v && v.trim());
+  return { refresh: () => { if (!typing()) load(); }, destroy: () => {} };
 }
