@@ -23,6 +23,7 @@
 
 #define SHIPMENT_RECHECK_MS 1000
 #define HANDOFF_WINDOW_MS (10 * 60 * 1000)
+#define RADIO_SILENCE_MS (15 * 60 * 1000)
 
 static enum ot_err prepare(struct alarms *a)
 {
@@ -206,6 +207,8 @@ void alarms__rollback(struct alarms *a)
 {
     for (size_t i = 0; i < a->n_ct; i++) {
         struct alarms_ctr *c = a->ct[i];
+        c->silence_noted = 0; /* its incident may be gone with the batch: insert again
+                                 (once per source, ON CONFLICT DO NOTHING) */
         if (c->saved.gen != a->gen)
             continue;
         if (restore(c)) {
@@ -443,7 +446,23 @@ enum ot_err alarms__tick(struct alarms *a, struct alarms_ctr *c, int gateway_onl
         return rc;
     struct emit_ctx ctx = {a, c, now, ob, OT_OK};
     rules_on_tick(c->rules, &c->rsh, now, gateway_online, alarm_rows__on_event, &ctx);
-    return ctx.rc;
+    if (ctx.rc)
+        return ctx.rc;
+    /* radio silence outside flight longer than 15 min: an incident, once
+     * per silence (keyed by the last reading before it) */
+    int64_t since = 0;
+    if (rules_radio_silence(c->rules, &c->rsh, now, &since) > RADIO_SILENCE_MS &&
+        since != c->silence_noted) {
+        char source[96], detail[96];
+        snprintf(source, sizeof source, "silence/%lld/%lld", (long long)c->ship_id,
+                 (long long)since);
+        snprintf(detail, sizeof detail, "no readings for %lld min outside flight",
+                 (long long)((now - since) / 60000));
+        if ((rc = alarms__incident(a, c, "radio_silence", source, detail, now)))
+            return rc;
+        c->silence_noted = since;
+    }
+    return OT_OK;
 }
 
 enum ot_err alarms__update_eta(struct alarms *a, int64_t now)

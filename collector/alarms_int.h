@@ -34,6 +34,7 @@ struct alarms_ctr {
     int64_t ship_checked; /* monotonic ms of last look-up */
     int profile_warned;
     int legs_warned;
+    int64_t silence_noted;         /* last reading before the silence an incident was opened for */
     int alarms_dirty;              /* republish the alarm list after commit */
     int64_t alarms_ship_published; /* shipment of the last published list, -1 none */
     int64_t *acked_ids;            /* acknowledged alarms already passed to the rules */

@@ -91,6 +91,12 @@ enum ot_err rules_restore(struct rules_state *s, const char *type, enum rules_se
  * the observed progress (rules_eta.c says how), or 0 if unknown. */
 int64_t rules_eta(const struct rules_state *s, const struct rules_shipment *sh);
 
+/* Radio silence outside flight (SPEC v1.1 "Incidents"): ms since the
+ * newest reading at `now`, 0 when there is none yet or the container is on
+ * a planned flight leg; *since = that reading's ts. */
+int64_t rules_radio_silence(const struct rules_state *s, const struct rules_shipment *sh,
+                            int64_t now, int64_t *since);
+
 /* The same with what it rests on, for messages and the API. */
 struct rules_eta_info {
     int64_t eta;    /* epoch ms, 0: unknown */

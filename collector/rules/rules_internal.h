@@ -97,7 +97,8 @@ struct rules_state {
     int online;           /* gateway_online of the previous tick */
     int late_since_tick;  /* a late reading with temp_c arrived since the last tick */
 
-    int64_t latest; /* highest reading time seen (readings and ticks) */
+    int64_t latest;       /* highest reading time seen (readings and ticks) */
+    int64_t last_reading; /* highest ts of a reading (0: none yet) */
 };
 
 /* Stable type string of an alarm index, and index of a string (-1). */

@@ -3,3 +3,4 @@
 ot_py_test(integration.clinical_eta clinical_eta.py DATABASE)
 ot_py_test(integration.clinical_redirect clinical_redirect.py DATABASE)
 ot_py_test(integration.clinical_receipt clinical_receipt.py DATABASE)
+ot_py_test(integration.clinical_silence clinical_silence.py DATABASE)
