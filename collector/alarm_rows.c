@@ -38,7 +38,11 @@ enum ot_err alarm_rows__prepare(struct alarms *a)
         (rc = sql__prepare(db, &a->st_sel_alarm_list,
                            "SELECT * FROM (SELECT id,type,severity,state,raised_at,cleared_at,"
                            "message,late FROM alarms WHERE shipment_id=?1 ORDER BY id DESC "
-                           "LIMIT 200) AS newest ORDER BY id")))
+                           "LIMIT 200) AS newest ORDER BY id")) ||
+        (rc = sql__prepare(db, &a->st_ins_incident,
+                           "INSERT INTO incidents(shipment_id,kind,source,detail,opened_at,due_at,"
+                           "opened_by) VALUES(?1,?2,?3,?4,?5,?6,'collector') "
+                           "ON CONFLICT (source) DO NOTHING")))
         return rc;
     return OT_OK;
 }
@@ -258,10 +262,48 @@ void alarm_rows__on_event(void *vctx, const struct rules_event *ev)
     if (ctx->rc)
         return;
     write_line(ctx, ev, sev, id);
+    if (!strcmp(ev->type, "temp_excursion") && ev->severity == RULES_CRITICAL &&
+        ev->change != RULES_CLEARED) {
+        /* an excursion that became critical is an incident (SPEC v1.1) */
+        char source[40];
+        snprintf(source, sizeof source, "alarm/%lld", (long long)id);
+        ctx->rc = alarms__incident(ctx->a, c, "temp_excursion", source, ev->message, ctx->now);
+        if (ctx->rc)
+            return;
+    }
     ot_info("alarm %s container=%s shipment_id=%lld type=%s severity=%s at=%s late=%d id=%lld",
             change_name(ev->change), c->name, (long long)c->ship_id, ev->type, sev, at,
             ev->late != 0, (long long)id);
     c->alarms_dirty = 1;
+}
+
+/* ---- incidents ---------------------------------------------------------- */
+
+#define INCIDENT_DUE_MS (5LL * 24 * 3600 * 1000) /* five calendar days to answer */
+
+enum ot_err alarms__incident(struct alarms *a, struct alarms_ctr *c, const char *kind,
+                             const char *source, const char *detail, int64_t now)
+{
+    enum ot_err rc = OT_OK;
+    if (!c || !c->ship_id)
+        return OT_OK;
+    struct ot_sql_stmt *st = a->st_ins_incident;
+    int64_t n = 0;
+    sql__bind_i64(st, 1, c->ship_id, &rc);
+    sql__bind_txt(st, 2, kind, &rc);
+    sql__bind_txt(st, 3, source, &rc);
+    sql__bind_txt(st, 4, detail, &rc);
+    sql__bind_i64(st, 5, now, &rc);
+    sql__bind_i64(st, 6, now + INCIDENT_DUE_MS, &rc);
+    rc = sql__run(st, rc, &n);
+    if (rc)
+        ot_error("incident not stored, the batch is rolled back container=%s shipment_id=%lld "
+                 "kind=%s database=%s error=%s",
+                 c->name, (long long)c->ship_id, kind, ot_sql_name(a->db), ot_strerror(rc));
+    else if (n)
+        ot_info("incident opened container=%s shipment_id=%lld kind=%s source=%s", c->name,
+                (long long)c->ship_id, kind, source);
+    return rc;
 }
 
 /* ---- alarm lists (after COMMIT) --------------------------------------- */

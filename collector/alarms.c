@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ot_legs.h"
 #include "ot_log.h"
 #include "ot_preservation.h"
 #include "ot_time.h"
@@ -23,13 +24,15 @@
 
 #define SHIPMENT_RECHECK_MS 1000
 #define HANDOFF_WINDOW_MS (10 * 60 * 1000)
+#define RADIO_SILENCE_MS (15 * 60 * 1000)
 
 static enum ot_err prepare(struct alarms *a)
 {
     struct ot_sql *db = a->db;
     enum ot_err rc;
     if ((rc = sql__prepare(db, &a->st_sel_shipment,
-                           "SELECT id,profile,cross_clamp_at,dest_lat,dest_lon,mode FROM "
+                           "SELECT id,profile,cross_clamp_at,dest_lat,dest_lon,mode,legs,"
+                           "ischemia_ended_at FROM "
                            "shipments WHERE container=?1 AND status IN (" OT_TRAIL_OPEN_SQL ")"
                            " ORDER BY id DESC LIMIT 1")) ||
         (rc = sql__prepare(db, &a->st_sel_handoff,
@@ -205,7 +208,9 @@ void alarms__rollback(struct alarms *a)
 {
     for (size_t i = 0; i < a->n_ct; i++) {
         struct alarms_ctr *c = a->ct[i];
-        c->clock_ship = 0; /* the gateway_clock row may be rolled back: look again */
+        c->clock_ship = 0;    /* the gateway_clock row may be rolled back: look again */
+        c->silence_noted = 0; /* its incident may be gone with the batch: insert again
+                                 (once per source, ON CONFLICT DO NOTHING) */
         if (c->saved.gen != a->gen)
             continue;
         if (restore(c)) {
@@ -292,6 +297,35 @@ static enum ot_err restore_open(struct alarms *a, struct alarms_ctr *c)
     return rc;
 }
 
+/* The planned legs as the ETA sees them (none if the stored text does not
+ * parse: the API validated it, so that is logged once and ignored). */
+static void read_legs(struct alarms_ctr *c, const char *text)
+{
+    struct ot_leg legs[OT_LEGS_MAX];
+    size_t n = 0;
+    char why[160];
+    struct rules_shipment *rs = &c->rsh;
+    if (ot_legs_parse_text(text, legs, &n, why, sizeof why)) {
+        if (rs->n_legs || !c->legs_warned)
+            ot_warn("shipment legs ignored container=%s shipment_id=%lld why=\"%s\"", c->name,
+                    (long long)rs->id, why);
+        c->legs_warned = 1;
+        n = 0;
+    }
+    _Static_assert(OT_LEGS_MAX <= RULES_LEGS_MAX, "rules hold every planned leg");
+    rs->n_legs = n;
+    for (size_t i = 0; i < n; i++) {
+        struct rules_leg *l = &rs->legs[i];
+        l->air = legs[i].mode == OT_LEG_AIR;
+        l->from_lat = legs[i].from.lat;
+        l->from_lon = legs[i].from.lon;
+        l->to_lat = legs[i].to.lat;
+        l->to_lon = legs[i].to.lon;
+        l->planned_departure = legs[i].planned_departure;
+        l->planned_arrival = legs[i].planned_arrival;
+    }
+}
+
 /* The container's open shipment: *found, and the rules' view of it. */
 static enum ot_err read_shipment(struct alarms *a, struct alarms_ctr *c, int64_t *found)
 {
@@ -317,6 +351,8 @@ static enum ot_err read_shipment(struct alarms *a, struct alarms_ctr *c, int64_t
         rs->dest_lon = ot_sql_double(st, 4);
         const char *mode = ot_sql_text(st, 5);
         rs->air = mode && (!strcmp(mode, "air") || !strcmp(mode, "mixed"));
+        read_legs(c, ot_sql_text(st, 6));
+        rs->ischemia_ended_at = ot_sql_is_null(st, 7) ? 0 : ot_sql_int64(st, 7);
     }
     ot_sql_reset(st);
     if (rc)
@@ -446,7 +482,23 @@ enum ot_err alarms__tick(struct alarms *a, struct alarms_ctr *c, int gateway_onl
         return rc;
     struct emit_ctx ctx = {a, c, now, ob, OT_OK};
     rules_on_tick(c->rules, &c->rsh, now, gateway_online, alarm_rows__on_event, &ctx);
-    return ctx.rc;
+    if (ctx.rc)
+        return ctx.rc;
+    /* radio silence outside flight longer than 15 min: an incident, once
+     * per silence (keyed by the last reading before it) */
+    int64_t since = 0;
+    if (rules_radio_silence(c->rules, &c->rsh, now, &since) > RADIO_SILENCE_MS &&
+        since != c->silence_noted) {
+        char source[96], detail[96];
+        snprintf(source, sizeof source, "silence/%lld/%lld", (long long)c->ship_id,
+                 (long long)since);
+        snprintf(detail, sizeof detail, "no readings for %lld min outside flight",
+                 (long long)((now - since) / 60000));
+        if ((rc = alarms__incident(a, c, "radio_silence", source, detail, now)))
+            return rc;
+        c->silence_noted = since;
+    }
+    return OT_OK;
 }
 
 enum ot_err alarms__update_eta(struct alarms *a, int64_t now)

@@ -68,6 +68,11 @@ enum ot_err alarms__tick(struct alarms *a, struct alarms_ctr *ac, int gateway_on
                          struct outbox *ob);
 /* Writes each tracked shipment's projected arrival. */
 enum ot_err alarms__update_eta(struct alarms *a, int64_t now);
+/* Opens an incident of the internal control for ac's open shipment (none:
+ * nothing), once per source ("lost/C/12-40"), due five days after now
+ * (SPEC v1.1 "Incidents"; alarm_rows.c). In the open transaction. */
+enum ot_err alarms__incident(struct alarms *a, struct alarms_ctr *ac, const char *kind,
+                             const char *source, const char *detail, int64_t now);
 /* Passes acknowledgements written by the API to the rules (once each). */
 enum ot_err alarms__poll_acks(struct alarms *a, int64_t now);
 /* After COMMIT: publishes the alarm list of every dirty container (all:

@@ -33,6 +33,8 @@ struct alarms_ctr {
     char profile[48];
     int64_t ship_checked; /* monotonic ms of last look-up */
     int profile_warned;
+    int legs_warned;
+    int64_t silence_noted;         /* last reading before the silence an incident was opened for */
     int alarms_dirty;              /* republish the alarm list after commit */
     int64_t alarms_ship_published; /* shipment of the last published list, -1 none */
     int64_t *acked_ids;            /* acknowledged alarms already passed to the rules */
@@ -57,6 +59,7 @@ struct alarms {
     struct ot_sql_stmt *st_sel_shipment, *st_sel_handoff, *st_sel_open_alarm, *st_ins_alarm;
     struct ot_sql_stmt *st_upd_alarm_raise, *st_upd_alarm_escalate, *st_upd_alarm_clear;
     struct ot_sql_stmt *st_sel_alarm_list, *st_sel_acked, *st_sel_open_alarms, *st_upd_eta;
+    struct ot_sql_stmt *st_ins_incident;
 };
 
 /* What a rule event needs: who, the transaction's clock and outbox, and

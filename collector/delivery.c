@@ -363,6 +363,17 @@ enum ot_err delivery__lost(struct ingest *in, struct container *c, const struct 
             outbox__count(&in->ob, "lost", "", lr.to - lr.from + 1);
             ot_warn("readings declared lost container=%s from_seq=%lld to_seq=%lld", c->name,
                     (long long)lr.from, (long long)lr.to);
+            /* declared losses are an incident of the shipment (SPEC v1.1) */
+            char source[96], detail[128];
+            snprintf(source, sizeof source, "lost/%s/%lld-%lld", c->name, (long long)lr.from,
+                     (long long)lr.to);
+            snprintf(detail, sizeof detail, "readings %lld..%lld declared lost by the gateway",
+                     (long long)lr.from, (long long)lr.to);
+            rc = alarms__refresh_shipment(in->alarms, c->al, 0);
+            if (!rc)
+                rc = alarms__incident(in->alarms, c->al, "lost_readings", source, detail, in->now);
+            if (rc)
+                break;
         }
         if (!c->known)
             continue; /* taken from the database when the baseline is set */

@@ -230,12 +230,30 @@ static const char *const m0006_clock_expiry[] = {
     "ALTER TABLE readings ADD COLUMN clock_future INTEGER NOT NULL DEFAULT 0;",
     "ALTER TABLE tokens ADD COLUMN expires_at INTEGER;", NULL};
 
+/* 0007 (issue 12, clinical journey): planned legs (JSON text, common/ot_legs.h),
+ * identity fields of the label, the end of cold ischaemia (reperfusion),
+ * and incidents of the internal control (SPEC v1.1 "Incidents"). */
+static const char *const m0007_clinical[] = {
+    "ALTER TABLE shipments ADD COLUMN legs TEXT;"
+    "ALTER TABLE shipments ADD COLUMN laterality TEXT;"
+    "ALTER TABLE shipments ADD COLUMN abo TEXT;"
+    "ALTER TABLE shipments ADD COLUMN ischemia_ended_at INTEGER;",
+    "CREATE TABLE incidents ("
+    " id INTEGER PRIMARY KEY,"
+    " shipment_id INTEGER REFERENCES shipments(id),"
+    " kind TEXT NOT NULL,"
+    " source TEXT UNIQUE," /* what opened it automatically ('alarm/12'): once */
+    " detail TEXT,"
+    " opened_at INTEGER NOT NULL, due_at INTEGER NOT NULL,"
+    " state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open','answered','closed')),"
+    " owner TEXT, answer TEXT, answered_at INTEGER, closed_at INTEGER,"
+    " opened_by TEXT NOT NULL"
+    ");"
+    "CREATE INDEX incidents_state ON incidents(state, due_at);"
+    "CREATE INDEX incidents_shipment ON incidents(shipment_id);",
+    NULL};
+
 const char *const *const ot_db_migrations_sqlite[] = {
-    m0001_init,
-    m0002_custody_readings,
-    m0003_events_ts,
-    m0004_change_notify,
-    m0005_signatures,
-    m0006_clock_expiry,
-    NULL,
+    m0001_init,       m0002_custody_readings, m0003_events_ts, m0004_change_notify,
+    m0005_signatures, m0006_clock_expiry,     m0007_clinical,  NULL,
 };

@@ -15,9 +15,9 @@ static const char *const status_names[OT_TRAIL_S_COUNT] = {
 };
 
 const char *const ot_trail_entry_types[] = {
-    OT_TRAIL_PACKED,    OT_TRAIL_HANDOFF,  OT_TRAIL_DEPARTED,
-    OT_TRAIL_ARRIVED,   OT_TRAIL_RECEIVED, OT_TRAIL_OPENED,
-    OT_TRAIL_DISCARDED, OT_TRAIL_NOTE,     NULL};
+    OT_TRAIL_PACKED,     OT_TRAIL_HANDOFF, OT_TRAIL_DEPARTED,   OT_TRAIL_ARRIVED,
+    OT_TRAIL_RECEIVED,   OT_TRAIL_OPENED,  OT_TRAIL_DISCARDED,  OT_TRAIL_NOTE,
+    OT_TRAIL_REDIRECTED, OT_TRAIL_CHECKIN, OT_TRAIL_REPERFUSED, NULL};
 
 static int is(const char *a, const char *b)
 {
@@ -102,6 +102,8 @@ void ot_trail_seq_apply(struct ot_trail_seq *s, const char *type, int64_t ts)
         s->received = 1;
     } else if (is(type, OT_TRAIL_DISCARDED)) {
         s->discarded = 1;
+    } else if (is(type, OT_TRAIL_REPERFUSED)) {
+        s->reperfused = 1;
     }
     s->last_ts = ts;
     s->count++;
@@ -194,6 +196,20 @@ enum ot_err ot_trail_entry_check(int64_t shipment, const char *status, const str
     } else if (is(t, OT_TRAIL_ARRIVED)) {
         if (!s->in_transit)
             return refuse(no, why, whylen, "arrived before departed");
+    } else if (is(t, OT_TRAIL_REDIRECTED)) {
+        if (!ot_trail_status_is_open(status) || s->received)
+            return refuse(no, why, whylen,
+                          "shipment %lld is %s: only a shipment on its way can be redirected",
+                          (long long)shipment, s->received ? "received" : status);
+        if (blank(e->from) || blank(e->to))
+            return refuse(bad, why, whylen, "a redirect names the old and the new destination");
+    } else if (is(t, OT_TRAIL_CHECKIN)) {
+        if (blank(e->witness))
+            return refuse(bad, why, whylen,
+                          "a check-in needs a 'witness' who read the label too (two-person check)");
+    } else if (is(t, OT_TRAIL_REPERFUSED)) {
+        if (s->reperfused)
+            return refuse(no, why, whylen, "reperfused twice: cold ischaemia has already ended");
     } else if (is(t, OT_TRAIL_RECEIVED)) {
         if (!s->departed)
             return refuse(no, why, whylen, "received before departed");

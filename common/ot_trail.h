@@ -78,6 +78,12 @@ const char *ot_trail_custody_status(const char *type, const char *cur);
 /* Its meanings (custody.meaning). */
 #define OT_TRAIL_MEANINGS_TEXT "released, reviewed, rejected"
 int ot_trail_meaning_known(const char *meaning);
+/* a new destination (PATCH of destination/legs): from = old, to = new */
+#define OT_TRAIL_REDIRECTED "redirected"
+/* at the receiving centre: the label as read by the receiver and a witness */
+#define OT_TRAIL_CHECKIN "checkin"
+/* first anastomosis / reperfusion: cold ischaemia ends */
+#define OT_TRAIL_REPERFUSED "reperfused"
 /* OT_TRAIL_DISCARDED ("discarded") is both an entry type and a status */
 
 /* The entry types at which people handle the container with its lid open
@@ -91,7 +97,8 @@ int ot_trail_meaning_known(const char *meaning);
 extern const char *const ot_trail_entry_types[];
 /* The same list as text, for messages. */
 #define OT_TRAIL_ENTRY_TYPES_TEXT                                                                  \
-    "packed, handoff, departed, arrived, received, opened, discarded, note"
+    "packed, handoff, departed, arrived, received, opened, discarded, note, redirected, "          \
+    "checkin, reperfused"
 int ot_trail_entry_type_known(const char *type);
 /* Every type the ledger stores: the custody types and `signed`. */
 int ot_trail_entry_type_stored(const char *type);
@@ -103,6 +110,7 @@ struct ot_trail_seq {
     int departed;   /* departed at least once */
     int received;
     int discarded;
+    int reperfused;
     int64_t count;   /* entries */
     int64_t last_ts; /* time of the last entry */
 };

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "ot_err.h"
+#include "ot_legs.h"
 #include "ot_sql.h"
 
 struct ot_preservation_set;
@@ -104,6 +105,17 @@ enum api_stmt {
     ST_TOKEN_REVOKE,
     ST_TOKEN_LIVE,
     ST_SHIP_LOCK,
+    ST_SHIP_REDIRECT,
+    ST_SHIP_REPERFUSED,
+    ST_ALARM_INSERT,
+    ST_INCIDENT_INSERT,
+    ST_INCIDENT_LIST,
+    ST_INCIDENT_GET,
+    ST_INCIDENT_UPDATE,
+    ST_M_INCIDENTS,
+    ST_M_INCIDENTS_OVERDUE,
+    ST_STATS_SHIPMENTS,
+    ST_STATS_INCIDENTS,
     ST_M_READINGS,
     ST_M_REJECTS,
     ST_M_ALARMS,
@@ -140,6 +152,10 @@ enum api_stmt {
     X(SC_DELIVERED_AT, "s.delivered_at")                                                           \
     X(SC_CLOSED_AT, "s.closed_at")                                                                 \
     X(SC_ETA, "s.eta")                                                                             \
+    X(SC_LEGS, "s.legs")                                                                           \
+    X(SC_LATERALITY, "s.laterality")                                                               \
+    X(SC_ABO, "s.abo")                                                                             \
+    X(SC_ISCHEMIA_ENDED_AT, "s.ischemia_ended_at")                                                 \
     X(SC_R_SEQ, "r.seq")                                                                           \
     X(SC_R_TS, "r.ts")                                                                             \
     X(SC_R_TEMP_C, "r.temp_c")                                                                     \
@@ -156,8 +172,11 @@ enum api_stmt {
     X(SC_R_GNSS_FIX, "r.gnss_fix")                                                                 \
     X(SC_R_MISSING, "r.missing")                                                                   \
     X(SC_R_EXTRA, "r.extra")                                                                       \
-    LAST(SC_ALARMS_ACTIVE, "(SELECT count(*) FROM alarms a WHERE a.shipment_id = s.id"             \
-                           " AND a.state IN ('raised','acknowledged'))")
+    X(SC_ALARMS_ACTIVE, "(SELECT count(*) FROM alarms a WHERE a.shipment_id = s.id"                \
+                        " AND a.state IN ('raised','acknowledged'))")                              \
+    LAST(SC_ALARMS_CRITICAL,                                                                       \
+         "(SELECT count(*) FROM alarms a WHERE a.shipment_id = s.id"                               \
+         " AND a.state IN ('raised','acknowledged') AND a.severity = 'critical')")
 
 #define API_SHIP_COL_ENUM(name, expr) name,
 enum api_ship_col { API_SHIP_COLUMNS(API_SHIP_COL_ENUM, API_SHIP_COL_ENUM) SC__COUNT };
@@ -422,6 +441,10 @@ struct api_shipment_in {
     int64_t cross_clamp_at;
     struct api_place origin, destination;
     char mode[8];
+    char laterality[8]; /* left, right, both or "" */
+    char abo[4];        /* O, A, B, AB with optional + or -, or "" */
+    size_t n_legs;      /* planned legs (0: none) */
+    struct ot_leg legs[OT_LEGS_MAX];
 };
 
 /* Validates a create-shipment body; on failure fills field (the JSON key
@@ -438,11 +461,79 @@ struct api_custody_in {
     double lat, lon;
     char seal[65];
     char comment[1001];
+    /* checkin: what the receiver reads on the label (SPEC v1.1) */
+    int has_verify;
+    char v_donation_code[65], v_profile[48], v_laterality[8], v_abo[4];
+    /* reperfused: when (0: now) */
+    int64_t at;
 };
 enum ot_err api__custody_parse(const cJSON *body, struct api_custody_in *out, char *field,
                                size_t fieldlen, char *msg, size_t msglen);
 
-/* 1 if s is 1..64 chars of [A-Za-z0-9 ._/:-] (donation codes: ISBT 128 DIN etc). */
+/* Receipt (receipt.c), inside the custody POST's transaction. The label as
+ * the receiver read it, as ledger comment text; and whether it matches the
+ * shipment (`mismatch`: "laterality (label left, shipment right); ...").
+ * api__checkin_effects raises the critical identity_mismatch alarm and
+ * opens its incident when there is a mismatch; api__reperfused_effects ends
+ * cold ischaemia at `at`. 0, -1 after a failed write (reply sent). */
+void api__checkin_text(const struct api_custody_in *in, const char *mismatch, char *buf,
+                       size_t len);
+int api__checkin_compare(const cJSON *ship, const struct api_custody_in *in, char *mismatch,
+                         size_t len);
+int api__checkin_effects(struct api_req *r, struct api_db *d, const char *container,
+                         const char *mismatch, int64_t entry_index);
+int api__reperfused_effects(struct api_req *r, struct api_db *d, int64_t at);
+/* The incidents a custody entry opens by itself: discarded, and an arrival
+ * (arrived, received, checkin) after the viability deadline (0: none). */
+int api__custody_incidents(struct api_req *r, struct api_db *d, const char *type, int64_t deadline,
+                           int64_t entry_index);
+
+/* Incidents (incidents.c). Opens one (source: what opened it, e.g.
+ * "custody/3/7", so an automatic incident opens once; NULL by hand);
+ * *id = 0 when that source already has one. due_at = opened_at + 5 days. */
+#define API_INCIDENT_DUE_MS (5LL * 24 * 3600 * 1000)
+enum ot_err api__incident_open(struct api_db *d, int64_t shipment_id, const char *kind,
+                               const char *source, const char *detail, int64_t opened_at,
+                               const char *by, int64_t *id);
+void api__h_incident_list(struct api_req *r);
+void api__h_stats(struct api_req *r); /* stats.c */
+void api__h_incident_post(struct api_req *r);
+void api__h_incident_patch(struct api_req *r);
+
+/* A redirect (PATCH with destination and/or legs, shipments_redirect.c).
+ * legs_json points into the body (legs are checked against the
+ * destination once it is known); absent or null legs: the plan is dropped. */
+struct api_redirect_in {
+    int has_dest;
+    struct api_place destination;
+    const cJSON *legs_json;
+    size_t n_legs;
+    struct ot_leg legs[OT_LEGS_MAX];
+    char comment[1001];
+};
+enum ot_err api__redirect_parse(const cJSON *body, struct api_redirect_in *out, char *msg,
+                                size_t msglen);
+void api__ship_redirect(struct api_req *r, const cJSON *body);
+
+/* Legs of a create or a redirect: parsed, and the last one must end at the
+ * destination (within 10 km). 0, or -1 with msg. */
+int api__legs_parse(const cJSON *arr, const struct api_place *dest, struct ot_leg *legs, size_t *n,
+                    char *msg, size_t msglen);
+/* 1 if s is a laterality (left, right, both) / an ABO group (O A B AB, +/-). */
+int api__laterality_valid(const char *s);
+/* Binds legs as shipments.legs JSON text, NULL when n is 0 (shipments_write.c). */
+enum ot_err api__bind_legs(struct ot_sql_stmt *st, int i, const struct ot_leg *legs, size_t n);
+int api__abo_valid(const char *s);
+
+/* ISBT 128 DIN (din.c): api__din_check is 1 when code is a DIN with a
+ * right check character, -1 with a wrong one (expected[0]: the right one,
+ * expected[1]: the one given), 0
+ * when code is not a DIN with a check character (free-form). The check
+ * character of 13 DIN characters ('\0' if one is outside 0-9 A-Z *). */
+int api__din_check(const char *code, char expected[2]);
+char api__din_check_char(const char din[13]);
+
+/* 1 if s is 1..64 chars of [A-Za-z0-9 ._/:*-] (donation codes: ISBT 128 DIN etc). */
 int api__donation_code_valid(const char *s);
 /* Optional short free text without control characters; 1 if valid (len <= max). */
 int api__text_valid(const char *s, size_t max);

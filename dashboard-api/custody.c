@@ -5,7 +5,8 @@
  * lock, its status read, the ledger entry (ot_ledger_append runs in the
  * caller's transaction: chain check, readings digest, hash, signed head),
  * the consequences for the shipment (departed -> in_transit, received ->
- * delivered, discarded -> discarded), the SSE event and the audit row
+ * delivered, discarded -> discarded; a check-in's identity check and a
+ * reperfusion, receipt.c), the SSE event and the audit row
  * commit together or not at all: a failed follow-up write leaves no entry
  * behind and answers 5xx. */
 #include "api.h"
@@ -49,6 +50,7 @@ void api__h_custody_post(struct api_req *r)
 {
     struct api_custody_in in;
     char field[64], msg[256], why[256] = "", container[65], status[16], target[32];
+    char mismatch[400] = "", text[1001] = "";
     cJSON *entry = NULL;
     cJSON *body = api__body_json(r);
     if (!body)
@@ -73,12 +75,38 @@ void api__h_custody_post(struct api_req *r)
         api__shipment_load(r, d, r->path_id, container, sizeof container, status, sizeof status);
     if (!ship)
         goto rollback;
-    cJSON_Delete(ship);
     if (strcmp(status, "closed") == 0 || strcmp(status, "discarded") == 0) {
+        cJSON_Delete(ship);
         api__reply_error(r, 409, "conflict", "shipment %lld is %s: the trail is closed",
                          (long long)r->path_id, status);
         goto rollback;
     }
+    /* receipt (receipt.c): the label as stated, the end of ischaemia */
+    int64_t now = ot_time_now_ms(), at = in.at ? in.at : now, clamp = 0;
+    int64_t deadline = 0;
+    const cJSON *cc = cJSON_GetObjectItemCaseSensitive(ship, "cross_clamp_at");
+    const cJSON *dl = cJSON_GetObjectItemCaseSensitive(ship, "deadline");
+    if (cJSON_IsString(cc))
+        ot_time_parse_iso(cc->valuestring, &clamp);
+    if (cJSON_IsString(dl))
+        ot_time_parse_iso(dl->valuestring, &deadline);
+    if (!strcmp(in.type, "checkin")) {
+        api__checkin_compare(ship, &in, mismatch, sizeof mismatch);
+        api__checkin_text(&in, mismatch, text, sizeof text);
+    } else if (!strcmp(in.type, "reperfused")) {
+        char iso[32];
+        if (at > now + r->ctx->cfg.clock_skew_min * 60000 || at < now - 6 * 3600000LL ||
+            at < clamp) {
+            cJSON_Delete(ship);
+            api__reply_error(r, 400, "invalid_field",
+                             "at: reperfusion is at most 6 h in the past, not in the future and "
+                             "not before the cross-clamp");
+            goto rollback;
+        }
+        snprintf(text, sizeof text, "reperfusion at %s%s%.900s",
+                 ot_time_format_iso(at, iso, sizeof iso), in.comment[0] ? ": " : "", in.comment);
+    }
+    cJSON_Delete(ship);
     struct ot_custody_input ci = {
         .type = in.type,
         .actor_name = r->who.name,
@@ -90,8 +118,10 @@ void api__h_custody_post(struct api_req *r)
         .lat = in.lat,
         .lon = in.lon,
         .seal = in.seal[0] ? in.seal : NULL,
-        .comment = in.comment[0] ? in.comment : NULL,
-        .ts = ot_time_now_ms(),
+        .comment = text[0]         ? text
+                   : in.comment[0] ? in.comment
+                                   : NULL,
+        .ts = now,
     };
     enum ot_err rc =
         ot_ledger_append(d->sql, r->ctx->key, r->path_id, &ci, &entry, why, sizeof why);
@@ -117,6 +147,16 @@ void api__h_custody_post(struct api_req *r)
         api__shipment_set_status(r, d, r->path_id, container, status, next,
                                  in.comment[0] ? in.comment : in.type) != 0)
         ok = 0; /* the row lock keeps the status: only a failed write gets here */
+    const cJSON *eidx = entry ? cJSON_GetObjectItemCaseSensitive(entry, "index") : NULL;
+    if (ok && !strcmp(in.type, "checkin") &&
+        api__checkin_effects(r, d, container, mismatch,
+                             cJSON_IsNumber(eidx) ? (int64_t)eidx->valuedouble : 0))
+        goto rollback; /* replied */
+    if (ok && !strcmp(in.type, "reperfused") && api__reperfused_effects(r, d, at))
+        goto rollback; /* replied */
+    if (ok && api__custody_incidents(r, d, in.type, deadline,
+                                     cJSON_IsNumber(eidx) ? (int64_t)eidx->valuedouble : 0))
+        goto rollback; /* replied */
     cJSON *ev = ok ? cJSON_CreateObject() : NULL;
     cJSON *au = ok ? cJSON_CreateObject() : NULL;
     if (ok && ev && au) {

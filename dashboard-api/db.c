@@ -31,6 +31,10 @@
     "  (SELECT r2.seq FROM readings r2 WHERE r2.shipment_id = s.id AND r2.clock_future = 0"        \
     "   ORDER BY r2.ts DESC LIMIT 1) "
 
+#define INCIDENT_COLS                                                                              \
+    "SELECT id, shipment_id, kind, opened_at, due_at, state, owner, answer, answered_at,"          \
+    " closed_at, detail, opened_by FROM incidents "
+
 #define ALARM_COLS                                                                                 \
     "SELECT id, type, severity, state, raised_at, cleared_at, acked_at, acked_by,"                 \
     " ack_comment, escalated_at, late, message, value, container, shipment_id FROM alarms "
@@ -62,8 +66,9 @@ static const char *const sql[ST__COUNT] = {
     [ST_SHIP_INSERT] =
         "INSERT INTO shipments (container, profile, donation_code, cross_clamp_at,"
         " origin_name, origin_lat, origin_lon, dest_name, dest_lat, dest_lon, mode, status,"
-        " created_at, created_by, updated_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'created', ?12, ?13, ?12)"
+        " created_at, created_by, updated_at, legs, laterality, abo)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'created', ?12, ?13, ?12,"
+        " ?14, ?15, ?16)"
         " RETURNING id",
     [ST_SHIP_OPEN_FOR_CONTAINER] = "SELECT id FROM shipments WHERE container = ?1"
                                    " AND status IN ('created','in_transit')",
@@ -115,6 +120,46 @@ static const char *const sql[ST__COUNT] = {
      * holds the database's write lock already): a status read and the
      * writes that depend on it cannot interleave with another API process */
     [ST_SHIP_LOCK] = "UPDATE shipments SET updated_at = updated_at WHERE id = ?1",
+    /* a redirect: the collector's ETA is void until it projects the new one */
+    [ST_SHIP_REPERFUSED] = "UPDATE shipments SET ischemia_ended_at = ?2, updated_at = ?3"
+                           " WHERE id = ?1 AND ischemia_ended_at IS NULL",
+    /* alarms the API raises itself (identity_mismatch at a check-in) */
+    [ST_ALARM_INSERT] = "INSERT INTO alarms (shipment_id, container, type, severity, state,"
+                        " raised_at, late, message, updated_at)"
+                        " VALUES (?1, ?2, ?3, 'critical', 'raised', ?4, 0, ?5, ?4) RETURNING id",
+    [ST_INCIDENT_INSERT] = "INSERT INTO incidents (shipment_id, kind, source, detail, opened_at,"
+                           " due_at, opened_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                           " ON CONFLICT (source) DO NOTHING RETURNING id",
+    [ST_INCIDENT_LIST] = INCIDENT_COLS "WHERE (CAST(?1 AS TEXT) IS NULL OR state = ?1)"
+                                       " AND (CAST(?2 AS BIGINT) IS NULL OR shipment_id = ?2)"
+                                       " AND id > ?3 ORDER BY id LIMIT ?4",
+    [ST_INCIDENT_GET] = INCIDENT_COLS "WHERE id = ?1",
+    [ST_INCIDENT_UPDATE] =
+        "UPDATE incidents SET state = ?2, owner = coalesce(CAST(?3 AS TEXT), owner),"
+        " answer = coalesce(CAST(?4 AS TEXT), answer),"
+        " answered_at = CASE WHEN ?2 = 'answered' AND answered_at IS NULL THEN ?5"
+        "  ELSE answered_at END,"
+        " closed_at = CASE WHEN ?2 = 'closed' THEN ?5 ELSE closed_at END"
+        " WHERE id = ?1 AND state = ?6",
+    [ST_M_INCIDENTS] = "SELECT state, count(*) FROM incidents GROUP BY state ORDER BY state",
+    [ST_M_INCIDENTS_OVERDUE] =
+        "SELECT count(*) FROM incidents WHERE state = 'open' AND due_at < ?1",
+    /* GET /api/v1/stats (stats.c): shipments created in [?1, ?2) */
+    [ST_STATS_SHIPMENTS] =
+        "SELECT s.id, s.profile, s.mode, s.cross_clamp_at, s.delivered_at, s.ischemia_ended_at,"
+        " (SELECT count(*) FROM alarms a WHERE a.shipment_id = s.id"
+        "  AND a.type = 'temp_excursion') FROM shipments s"
+        " WHERE s.created_at >= ?1 AND s.created_at < ?2 ORDER BY s.id LIMIT 100001",
+    [ST_STATS_INCIDENTS] =
+        "SELECT count(*),"
+        " CAST(coalesce(sum(CASE WHEN answered_at IS NOT NULL AND answered_at <= due_at"
+        "  THEN 1 ELSE 0 END), 0) AS BIGINT),"
+        " CAST(coalesce(sum(CASE WHEN state = 'open' AND due_at < ?3 THEN 1 ELSE 0 END), 0)"
+        "  AS BIGINT)"
+        " FROM incidents WHERE opened_at >= ?1 AND opened_at < ?2",
+    [ST_SHIP_REDIRECT] = "UPDATE shipments SET dest_name = ?2, dest_lat = ?3, dest_lon = ?4,"
+                         " legs = ?5, eta = NULL, eta_computed_at = NULL, updated_at = ?6"
+                         " WHERE id = ?1 AND status IN ('created','in_transit')",
     /* /metrics (metrics.c): label columns first, the value last */
     [ST_M_READINGS] = "SELECT count(*) FROM readings",
     [ST_M_REJECTS] = "SELECT label, value FROM counters WHERE name = 'rejects' ORDER BY label",

@@ -7,6 +7,7 @@
  * prepared once per connection). */
 #include "http.h"
 #include "conn_guard.h"
+#include "ot_time.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -215,6 +216,21 @@ void api__h_metrics(struct api_req *r)
              "# TYPE organtrack_shipments gauge\n");
     bad |= db_series(&o, d, ST_M_SHIPMENTS, "organtrack_shipments", "status", NULL);
     bad |= counter_families(&o, d);
+    outf(&o, "# HELP organtrack_incidents Incidents (internal control) by state.\n"
+             "# TYPE organtrack_incidents gauge\n");
+    bad |= db_series(&o, d, ST_M_INCIDENTS, "organtrack_incidents", "state", NULL);
+    struct ot_sql_stmt *ov = api__stmt(d, ST_M_INCIDENTS_OVERDUE);
+    int orow = 0;
+    if (!ov || ot_sql_bind_int64(ov, 1, ot_time_now_ms()) || ot_sql_step(ov, &orow) || !orow)
+        bad = 1;
+    else
+        outf(&o,
+             "# HELP organtrack_incidents_overdue Open incidents past their five-day answer "
+             "deadline.\n# TYPE organtrack_incidents_overdue gauge\n"
+             "organtrack_incidents_overdue %lld\n",
+             (long long)ot_sql_int64(ov, 0));
+    if (ov)
+        ot_sql_reset(ov);
     if (bad) {
         free(o.buf);
         api__reply_error(r, 500, "internal", "metrics: the database did not answer");

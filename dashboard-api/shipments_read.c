@@ -10,6 +10,7 @@
  * wrote one, else distance to destination over the current speed). */
 #include "ot_geo.h"
 #include "api.h"
+#include "ot_log.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -35,6 +36,21 @@ static cJSON *place_json(const struct ot_sql_stmt *st, int name, int lat, int lo
         api__add_num(o, "lon", ot_sql_double(st, lon));
     }
     return o;
+}
+
+/* The stored plan, [] without one (a stored plan that no longer parses is
+ * logged and shown as []: it was valid when written). */
+static cJSON *legs_json(const struct ot_sql_stmt *st)
+{
+    struct ot_leg legs[OT_LEGS_MAX];
+    size_t n = 0;
+    char why[160];
+    if (ot_legs_parse_text(ot_sql_text(st, SC_LEGS), legs, &n, why, sizeof why)) {
+        ot_warn("shipment legs unreadable id=%lld why=\"%s\"", (long long)ot_sql_int64(st, SC_ID),
+                why);
+        n = 0;
+    }
+    return ot_legs_json(legs, n);
 }
 
 /* the reading columns of a shipment row are laid out as reading_json reads them */
@@ -64,15 +80,22 @@ static cJSON *shipment_row(struct api_ctx *ctx, const struct ot_sql_stmt *st, in
                           place_json(st, SC_ORIGIN_NAME, SC_ORIGIN_LAT, SC_ORIGIN_LON));
     cJSON_AddItemToObject(o, "destination", place_json(st, SC_DEST_NAME, SC_DEST_LAT, SC_DEST_LON));
     api__add_text(o, "mode", st, SC_MODE);
+    api__add_text(o, "laterality", st, SC_LATERALITY);
+    api__add_text(o, "abo", st, SC_ABO);
+    cJSON_AddItemToObject(o, "legs", legs_json(st));
     api__add_iso(o, "created_at", st, SC_CREATED_AT);
     api__add_text(o, "created_by", st, SC_CREATED_BY);
     api__add_iso(o, "updated_at", st, SC_UPDATED_AT);
     api__add_iso(o, "delivered_at", st, SC_DELIVERED_AT);
     api__add_iso(o, "closed_at", st, SC_CLOSED_AT);
 
-    /* cold ischaemia runs from cross-clamp until delivery (or closure) */
+    /* cold ischaemia runs from cross-clamp until reperfusion, else until
+     * delivery (or closure) */
     int64_t end = now;
-    if (!ot_sql_is_null(st, SC_DELIVERED_AT))
+    int ended = !ot_sql_is_null(st, SC_ISCHEMIA_ENDED_AT);
+    if (ended)
+        end = ot_sql_int64(st, SC_ISCHEMIA_ENDED_AT);
+    else if (!ot_sql_is_null(st, SC_DELIVERED_AT))
         end = ot_sql_int64(st, SC_DELIVERED_AT);
     else if (!ot_sql_is_null(st, SC_CLOSED_AT))
         end = ot_sql_int64(st, SC_CLOSED_AT);
@@ -82,16 +105,24 @@ static cJSON *shipment_row(struct api_ctx *ctx, const struct ot_sql_stmt *st, in
     double elapsed = end > clamp ? (double)(end - clamp) / 60000.0 : 0.0;
     const struct ot_preservation *pp =
         ctx->pres && profile ? ot_preservation_find(ctx->pres, profile) : NULL;
+    double warn_min = pp ? (double)pp->max_cold_ischemia_min * pp->warn_fraction : 0;
     cJSON *isch = cJSON_AddObjectToObject(o, "ischemia");
     if (isch) {
         api__add_num(isch, "elapsed_min", round1(elapsed));
+        api__add_iso(isch, "ended_at", st, SC_ISCHEMIA_ENDED_AT);
+        if (ended)
+            api__add_num(isch, "total_min", round1(elapsed));
+        else
+            cJSON_AddNullToObject(isch, "total_min");
         if (pp) {
             api__add_num(isch, "remaining_min",
                          round1((double)pp->max_cold_ischemia_min - elapsed));
             api__add_num(isch, "limit_min", (double)pp->max_cold_ischemia_min);
+            api__add_num(isch, "warn_min", round1(warn_min));
         } else {
             cJSON_AddNullToObject(isch, "remaining_min");
             cJSON_AddNullToObject(isch, "limit_min");
+            cJSON_AddNullToObject(isch, "warn_min");
         }
     }
     if (pp)
@@ -124,7 +155,17 @@ static cJSON *shipment_row(struct api_ctx *ctx, const struct ot_sql_stmt *st, in
         cJSON_AddItemToObject(o, "latest", api__reading_json(st, SC_R_SEQ));
     else
         cJSON_AddNullToObject(o, "latest");
-    api__add_num(o, "alarms_active", (double)ot_sql_int64(st, SC_ALARMS_ACTIVE));
+    int64_t active = ot_sql_int64(st, SC_ALARMS_ACTIVE);
+    int64_t critical = ot_sql_int64(st, SC_ALARMS_CRITICAL);
+    api__add_num(o, "alarms_active", (double)active);
+    api__add_num(o, "alarms_critical", (double)critical);
+    /* the state the screen shows: what the collector raised (alarms) and
+     * the profile's own warning threshold, never a fraction of its own */
+    cJSON_AddStringToObject(o, "state",
+                            critical > 0 || (pp && !ended && elapsed >= pp->max_cold_ischemia_min)
+                                ? "alarm"
+                            : active > 0 || (pp && !ended && elapsed >= warn_min) ? "warning"
+                                                                                  : "ok");
     if (pp) {
         cJSON *band = cJSON_AddObjectToObject(o, "band");
         if (band) {

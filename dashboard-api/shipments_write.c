@@ -15,11 +15,34 @@
 #include "ot_time.h"
 #include "ot_trail.h"
 
-/* The shipment row's values, ?1..?13 of ST_SHIP_INSERT. */
+/* Binds the legs as stored JSON text (NULL when there are none). */
+enum ot_err api__bind_legs(struct ot_sql_stmt *st, int i, const struct ot_leg *legs, size_t n)
+{
+    if (!n)
+        return ot_sql_bind_null(st, i);
+    cJSON *arr = ot_legs_json(legs, n);
+    char *txt = arr ? cJSON_PrintUnformatted(arr) : NULL;
+    cJSON_Delete(arr);
+    if (!txt)
+        return OT_ERR_NOMEM;
+    enum ot_err rc = ot_sql_bind_text(st, i, txt, -1);
+    cJSON_free(txt);
+    return rc;
+}
+
+static enum ot_err bind_opt(struct ot_sql_stmt *st, int i, const char *s)
+{
+    return *s ? ot_sql_bind_text(st, i, s, -1) : ot_sql_bind_null(st, i);
+}
+
+/* The shipment row's values, ?1..?16 of ST_SHIP_INSERT. */
 static enum ot_err bind_shipment(struct ot_sql_stmt *st, const struct api_shipment_in *in,
                                  int64_t now, const char *by)
 {
     enum ot_err rc;
+    if ((rc = api__bind_legs(st, 14, in->legs, in->n_legs)) ||
+        (rc = bind_opt(st, 15, in->laterality)) || (rc = bind_opt(st, 16, in->abo)))
+        return rc;
     if ((rc = ot_sql_bind_text(st, 1, in->container, -1)) ||
         (rc = ot_sql_bind_text(st, 2, in->profile, -1)) ||
         (rc = ot_sql_bind_text(st, 3, in->donation_code, -1)) ||
@@ -233,7 +256,21 @@ void api__h_ship_patch(struct api_req *r)
     cJSON *body = api__body_json(r);
     if (!body)
         return;
-    if (api__body_check(r, body, (const char *const[]){"status", "comment", NULL})) {
+    if (api__body_check(r, body,
+                        (const char *const[]){"status", "comment", "destination", "legs", NULL})) {
+        cJSON_Delete(body);
+        return;
+    }
+    int redirect = cJSON_GetObjectItemCaseSensitive(body, "destination") ||
+                   cJSON_GetObjectItemCaseSensitive(body, "legs");
+    if (redirect && cJSON_GetObjectItemCaseSensitive(body, "status")) {
+        api__reply_error(r, 400, "invalid_field",
+                         "status: change the status or redirect (destination, legs), not both");
+        cJSON_Delete(body);
+        return;
+    }
+    if (redirect) {
+        api__ship_redirect(r, body);
         cJSON_Delete(body);
         return;
     }
@@ -279,6 +316,9 @@ void api__h_ship_patch(struct api_req *r)
         goto rollback;
     }
     set = api__shipment_set_status(r, d, r->path_id, container, status, to->valuestring, why);
+    if (!set && !strcmp(to->valuestring, "discarded") &&
+        api__custody_incidents(r, d, "discarded", 0, 0))
+        goto rollback; /* replied */
     if (set) {
         if (set > 0)
             api__reply_error(r, 409, "conflict", "status: changed meanwhile, reload");

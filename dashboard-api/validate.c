@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ot_geo.h"
 #include "ot_parse.h"
 #include "ot_reading.h"
 #include "ot_time.h"
@@ -49,7 +50,8 @@ int api__donation_code_valid(const char *s)
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == ' ' || c == '.' || c == '_' || c == '/' || c == ':' || c == '-';
+                 c == ' ' || c == '.' || c == '_' || c == '/' || c == ':' || c == '-' ||
+                 (c == '*' && i == n - 1); /* an ISBT 128 check character */
         if (!ok)
             return 0;
     }
@@ -151,9 +153,10 @@ enum ot_err api__shipment_parse(const cJSON *body, int64_t now_ms, int64_t skew_
                                 struct api_shipment_in *out, char *field, size_t fieldlen,
                                 char *msg, size_t msglen)
 {
-    static const char *const known[] = {"container",      "profile", "donation_code",
-                                        "cross_clamp_at", "origin",  "destination",
-                                        "mode",           NULL};
+    static const char *const known[] = {
+        "container",   "profile", "donation_code", "cross_clamp_at", "origin",
+        "destination", "mode",    "legs",          "laterality",     "abo",
+        NULL};
     char when[40];
     memset(out, 0, sizeof *out);
     if (!cJSON_IsObject(body))
@@ -175,6 +178,12 @@ enum ot_err api__shipment_parse(const cJSON *body, int64_t now_ms, int64_t skew_
     if (!api__donation_code_valid(out->donation_code))
         return fail(field, fieldlen, "donation_code", msg, msglen,
                     "donation_code: 1..64 characters of A-Z a-z 0-9 space . _ / : -");
+    char want[2];
+    if (api__din_check(out->donation_code, want) < 0)
+        return fail(field, fieldlen, "donation_code", msg, msglen,
+                    "donation_code: ISBT 128 DIN check character %c is wrong (ISO 7064 mod "
+                    "37-2 gives %c)",
+                    want[1], want[0]);
     if (get_str(body, "cross_clamp_at", 1, 39, when, sizeof when, "cross_clamp_at", field, fieldlen,
                 msg, msglen))
         return OT_ERR_INVAL;
@@ -195,16 +204,92 @@ enum ot_err api__shipment_parse(const cJSON *body, int64_t now_ms, int64_t skew_
         return OT_ERR_INVAL;
     if (strcmp(out->mode, "ground") && strcmp(out->mode, "air") && strcmp(out->mode, "mixed"))
         return fail(field, fieldlen, "mode", msg, msglen, "mode: expected ground, air or mixed");
+    if (get_str(body, "laterality", 0, 7, out->laterality, sizeof out->laterality, "laterality",
+                field, fieldlen, msg, msglen))
+        return OT_ERR_INVAL;
+    if (out->laterality[0] && !api__laterality_valid(out->laterality))
+        return fail(field, fieldlen, "laterality", msg, msglen,
+                    "laterality: expected left, right or both");
+    if (get_str(body, "abo", 0, 3, out->abo, sizeof out->abo, "abo", field, fieldlen, msg,
+                msglen) ||
+        (out->abo[0] && !api__abo_valid(out->abo)))
+        return fail(field, fieldlen, "abo", msg, msglen,
+                    "abo: expected O, A, B or AB, optionally followed by + or -");
+    const cJSON *legs = cJSON_GetObjectItemCaseSensitive(body, "legs");
+    char why[256];
+    if (legs && !cJSON_IsNull(legs) &&
+        api__legs_parse(legs, &out->destination, out->legs, &out->n_legs, why, sizeof why))
+        return fail(field, fieldlen, "legs", msg, msglen, "%s", why);
     return OT_OK;
+}
+
+enum ot_err api__redirect_parse(const cJSON *body, struct api_redirect_in *out, char *msg,
+                                size_t msglen)
+{
+    static const char *const known[] = {"destination", "legs", "comment", NULL};
+    char field[64], why[256];
+    memset(out, 0, sizeof *out);
+    if (known_keys(body, known, "", field, sizeof field, msg, msglen))
+        return OT_ERR_INVAL;
+    const cJSON *dest = cJSON_GetObjectItemCaseSensitive(body, "destination");
+    if (dest) {
+        if (get_place(body, "destination", &out->destination, field, sizeof field, msg, msglen))
+            return OT_ERR_INVAL;
+        out->has_dest = 1;
+    }
+    const cJSON *legs = cJSON_GetObjectItemCaseSensitive(body, "legs");
+    if (legs && !cJSON_IsNull(legs)) {
+        if (ot_legs_parse(legs, out->legs, &out->n_legs, why, sizeof why))
+            return fail(field, sizeof field, "legs", msg, msglen, "%s", why);
+        out->legs_json = legs;
+    }
+    if (!out->has_dest && !out->n_legs)
+        return fail(field, sizeof field, "destination", msg, msglen,
+                    "destination or legs: a redirect changes at least one");
+    if (get_str(body, "comment", 0, 1000, out->comment, sizeof out->comment, "comment", field,
+                sizeof field, msg, msglen))
+        return OT_ERR_INVAL;
+    return OT_OK;
+}
+
+int api__laterality_valid(const char *s)
+{
+    return !strcmp(s, "left") || !strcmp(s, "right") || !strcmp(s, "both");
+}
+
+int api__abo_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n && (s[n - 1] == '+' || s[n - 1] == '-'))
+        n--;
+    return (n == 1 && (s[0] == 'O' || s[0] == 'A' || s[0] == 'B')) ||
+           (n == 2 && s[0] == 'A' && s[1] == 'B');
+}
+
+int api__legs_parse(const cJSON *arr, const struct api_place *dest, struct ot_leg *legs, size_t *n,
+                    char *msg, size_t msglen)
+{
+    if (ot_legs_parse(arr, legs, n, msg, msglen))
+        return -1;
+    const struct ot_leg *last = &legs[*n - 1];
+    double km = ot_geo_distance_km(last->to.lat, last->to.lon, dest->lat, dest->lon);
+    if (km > 10.0) {
+        snprintf(msg, msglen,
+                 "legs[%zu].to: %.0f km from the destination (the last leg ends there)", *n - 1,
+                 km);
+        return -1;
+    }
+    return 0;
 }
 
 enum ot_err api__custody_parse(const cJSON *body, struct api_custody_in *out, char *field,
                                size_t fieldlen, char *msg, size_t msglen)
 {
-    static const char *const known[] = {"type",  "from", "to",      "witness",
-                                        "place", "seal", "comment", NULL};
-    static const char *const types[] = {"packed", "handoff",   "departed", "arrived", "received",
-                                        "opened", "discarded", "note",     NULL};
+    static const char *const known[] = {"type", "from",    "to",     "witness", "place",
+                                        "seal", "comment", "verify", "at",      NULL};
+    static const char *const types[] = {"packed",   "handoff",    "departed",  "arrived",
+                                        "received", "opened",     "discarded", "note",
+                                        "checkin",  "reperfused", NULL};
     memset(out, 0, sizeof *out);
     if (!cJSON_IsObject(body))
         return fail(field, fieldlen, "", msg, msglen, "body: expected a JSON object");
@@ -220,7 +305,7 @@ enum ot_err api__custody_parse(const cJSON *body, struct api_custody_in *out, ch
     if (!ok)
         return fail(field, fieldlen, "type", msg, msglen,
                     "type: expected packed, handoff, departed, arrived, received, opened, "
-                    "discarded or note");
+                    "discarded, note, checkin or reperfused");
     if (get_str(body, "from", 0, 128, out->from, sizeof out->from, "from", field, fieldlen, msg,
                 msglen) ||
         get_str(body, "to", 0, 128, out->to, sizeof out->to, "to", field, fieldlen, msg, msglen) ||
@@ -238,6 +323,38 @@ enum ot_err api__custody_parse(const cJSON *body, struct api_custody_in *out, ch
         if (!out->witness[0])
             return fail(field, fieldlen, "witness", msg, msglen,
                         "witness: a handoff names a second person who verified label and seal");
+    }
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(body, "verify");
+    if (strcmp(out->type, "checkin") == 0) {
+        static const char *const vknown[] = {"donation_code", "profile", "laterality", "abo", NULL};
+        if (!out->witness[0])
+            return fail(field, fieldlen, "witness", msg, msglen,
+                        "witness: a check-in names a second person who read the label too");
+        if (!cJSON_IsObject(ver))
+            return fail(field, fieldlen, "verify", msg, msglen,
+                        "verify: a check-in states the label: {donation_code, profile, "
+                        "laterality, abo}");
+        if (known_keys(ver, vknown, "verify.", field, fieldlen, msg, msglen) ||
+            get_str(ver, "donation_code", 1, 64, out->v_donation_code, sizeof out->v_donation_code,
+                    "verify.donation_code", field, fieldlen, msg, msglen) ||
+            get_str(ver, "profile", 1, 47, out->v_profile, sizeof out->v_profile, "verify.profile",
+                    field, fieldlen, msg, msglen) ||
+            get_str(ver, "laterality", 0, 7, out->v_laterality, sizeof out->v_laterality,
+                    "verify.laterality", field, fieldlen, msg, msglen) ||
+            get_str(ver, "abo", 0, 3, out->v_abo, sizeof out->v_abo, "verify.abo", field, fieldlen,
+                    msg, msglen))
+            return OT_ERR_INVAL;
+        out->has_verify = 1;
+    } else if (ver) {
+        return fail(field, fieldlen, "verify", msg, msglen, "verify: only for a checkin");
+    }
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(body, "at");
+    if (at && !cJSON_IsNull(at)) {
+        if (strcmp(out->type, "reperfused") != 0)
+            return fail(field, fieldlen, "at", msg, msglen, "at: only for reperfused");
+        if (!cJSON_IsString(at) || ot_time_parse_iso(at->valuestring, &out->at))
+            return fail(field, fieldlen, "at", msg, msglen,
+                        "at: expected RFC 3339 time like 2026-11-23T04:10:00Z");
     }
     const cJSON *pl = cJSON_GetObjectItemCaseSensitive(body, "place");
     if (pl && !cJSON_IsNull(pl)) {

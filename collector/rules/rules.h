@@ -15,15 +15,26 @@
 #include "ot_preservation.h"
 #include "ot_reading.h"
 
+/* A planned leg as the ETA sees it (common/ot_legs.h is the full record). */
+#define RULES_LEGS_MAX 8
+struct rules_leg {
+    int air; /* a flight: planned times, not observed speed */
+    double from_lat, from_lon, to_lat, to_lon;
+    int64_t planned_departure, planned_arrival; /* epoch ms */
+};
+
 /* What the rules need to know of the shipment the container carries. */
 struct rules_shipment {
     int64_t id;
     const struct ot_preservation *profile;
-    int64_t cross_clamp_at; /* epoch ms */
+    int64_t cross_clamp_at;    /* epoch ms */
+    int64_t ischemia_ended_at; /* reperfusion, epoch ms (0: not yet): the clock stops */
     int has_dest;
     double dest_lat, dest_lon;
     int air;               /* mode air/mixed: use air speeds for ETA */
     int64_t handoff_until; /* lid may be open until this time (hand-off in progress) */
+    size_t n_legs;         /* planned legs (0: none, the ETA goes straight to dest) */
+    struct rules_leg legs[RULES_LEGS_MAX];
 };
 
 enum rules_severity { RULES_INFO = 0, RULES_WARNING, RULES_CRITICAL };
@@ -76,8 +87,25 @@ int rules_alarm_active(const struct rules_state *s, const char *type,
 enum ot_err rules_restore(struct rules_state *s, const char *type, enum rules_severity severity,
                           int64_t raised_at, int acknowledged);
 
-/* Projected arrival (epoch ms) from the last position and recent speed, or
- * 0 if unknown. */
+/* Projected arrival (epoch ms) from the last position, the planned legs and
+ * the observed progress (rules_eta.c says how), or 0 if unknown. */
 int64_t rules_eta(const struct rules_state *s, const struct rules_shipment *sh);
+
+/* Radio silence outside flight (SPEC v1.1 "Incidents"): ms since the
+ * newest reading at `now`, 0 when there is none yet or the container is on
+ * a planned flight leg; *since = that reading's ts. */
+int64_t rules_radio_silence(const struct rules_state *s, const struct rules_shipment *sh,
+                            int64_t now, int64_t *since);
+
+/* The same with what it rests on, for messages and the API. */
+struct rules_eta_info {
+    int64_t eta;    /* epoch ms, 0: unknown */
+    double km_left; /* great-circle km to the destination */
+    double kmh;     /* speed the current ground stretch is projected at (0: by the plan) */
+    int observed;   /* 1: kmh blends observed progress; 0: the prior (not under way yet) */
+    size_t leg;     /* index of the current leg (n_legs: past the last, or no legs) */
+};
+void rules_eta_explain(const struct rules_state *s, const struct rules_shipment *sh,
+                       struct rules_eta_info *out);
 
 #endif

@@ -51,9 +51,15 @@ struct rules__alarm {
 #define RULES__FC_MIN_POINTS 5
 #define RULES__FC_MIN_SPAN_MS (5 * 60 * 1000LL)
 
-/* ETA speed window */
-#define RULES__SPEED_CAP 64
-#define RULES__SPEED_WINDOW_MS (10 * 60 * 1000LL)
+/* ETA: positions of the last RULES__POS_WINDOW_MS, one per RULES__POS_STEP_MS */
+#define RULES__POS_CAP 160
+#define RULES__POS_WINDOW_MS (30 * 60 * 1000LL)
+#define RULES__POS_STEP_MS (15 * 1000LL)
+
+struct rules__fix {
+    int64_t ts;
+    double lat, lon;
+};
 
 struct rules__sample {
     int64_t ts;
@@ -71,15 +77,16 @@ struct rules_state {
     size_t fc_n;
     double fc_proj; /* last projection at the horizon */
 
-    /* position and speed (eta_late, gnss_lost) */
+    /* position and progress (eta_late, gnss_lost) */
     int has_pos;
     double lat, lon;
     int64_t pos_ts;
-    struct rules__sample speed[RULES__SPEED_CAP];
-    size_t speed_n;
-    double anchor_lat, anchor_lon; /* fix the derived speed is measured from */
-    int64_t anchor_ts;
-    int gnss_seen; /* container reports GNSS at all: arms gnss_lost */
+    struct rules__fix pos[RULES__POS_CAP]; /* recent fixes, oldest first */
+    size_t pos_n;
+    struct rules__fix leg_start; /* first fix on the current leg (ts 0: none) */
+    size_t legs_done;            /* planned legs completed (a fix reached the leg's end) */
+    uint64_t legs_hash;          /* of the legs legs_done counts, to notice a new plan */
+    int gnss_seen;               /* container reports GNSS at all: arms gnss_lost */
 
     /* lid, shock */
     int64_t lid_open_since; /* -1: closed */
@@ -90,7 +97,8 @@ struct rules_state {
     int online;           /* gateway_online of the previous tick */
     int late_since_tick;  /* a late reading with temp_c arrived since the last tick */
 
-    int64_t latest; /* highest reading time seen (readings and ticks) */
+    int64_t latest;       /* highest reading time seen (readings and ticks) */
+    int64_t last_reading; /* highest ts of a reading (0: none yet) */
 };
 
 /* Stable type string of an alarm index, and index of a string (-1). */
@@ -126,6 +134,16 @@ void rules__eta_on_reading(struct rules_state *s, const struct rules_shipment *s
                            const struct ot_reading *r, int late, rules_emit_fn emit, void *ctx);
 void rules__eta_check(struct rules_state *s, const struct rules_shipment *sh, int64_t now, int late,
                       rules_emit_fn emit, void *ctx);
+/* rules_legs.c: which planned leg the container is on, and the plan's ETA */
+void rules__legs_track(struct rules_state *s, const struct rules_shipment *sh);
+size_t rules__legs_current(const struct rules_state *s, const struct rules_shipment *sh);
+int64_t rules__legs_eta(const struct rules_state *s, const struct rules_shipment *sh,
+                        struct rules_eta_info *out);
+/* rules_eta.c: projected arrival at (lat, lon) on the ground from the last
+ * fix: prior_kmh until the vehicle is under way, then prior blended with the
+ * observed progress; not before not_before (a planned departure). */
+int64_t rules__ground_eta(const struct rules_state *s, double lat, double lon, double prior_kmh,
+                          int64_t not_before, struct rules_eta_info *out);
 void rules__lid_on_reading(struct rules_state *s, const struct rules_shipment *sh,
                            const struct ot_reading *r, int late, rules_emit_fn emit, void *ctx);
 void rules__shock_on_reading(struct rules_state *s, const struct rules_shipment *sh,

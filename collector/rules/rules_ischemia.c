@@ -39,6 +39,14 @@ void rules__ischemia_check(struct rules_state *s, const struct rules_shipment *s
         return;
     int64_t limit_ms = p->max_cold_ischemia_min * 60000;
     int64_t warn_ms = (int64_t)((double)limit_ms * p->warn_fraction);
+    int64_t end = sh->ischemia_ended_at;
+    if (end > 0 && now >= end) {
+        double total = (double)(end - sh->cross_clamp_at) / 60000.0;
+        for (int k = 0; k < 2; k++)
+            rules__clear(s, k ? RULES__ISCHEMIA_LIMIT : RULES__ISCHEMIA_WARN, now, late, total,
+                         emit, ctx, "cold ischaemia ended at reperfusion after %.0f min", total);
+        return;
+    }
     ischemia_one(s, RULES__ISCHEMIA_WARN, sh->cross_clamp_at, warn_ms, now, late, RULES_WARNING,
                  p->max_cold_ischemia_min, emit, ctx);
     ischemia_one(s, RULES__ISCHEMIA_LIMIT, sh->cross_clamp_at, limit_ms, now, late, RULES_CRITICAL,

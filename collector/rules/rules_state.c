@@ -139,6 +139,8 @@ void rules_on_reading(struct rules_state *s, const struct rules_shipment *sh,
         return;
     if (r->ts > s->latest)
         s->latest = r->ts;
+    if (r->ts > s->last_reading)
+        s->last_reading = r->ts;
     rules__silence_on_reading(s, sh, r, late, emit, ctx);
     rules__temp_on_reading(s, sh, r, late, emit, ctx);
     rules__forecast_on_reading(s, sh, r, late, emit, ctx);
@@ -213,4 +215,18 @@ enum ot_err rules_restore(struct rules_state *s, const char *type, enum rules_se
     else if (t == RULES__GNSS_LOST)
         s->gnss_seen = 1;
     return OT_OK;
+}
+
+int64_t rules_radio_silence(const struct rules_state *s, const struct rules_shipment *sh,
+                            int64_t now, int64_t *since)
+{
+    struct rules_eta_info e;
+    *since = 0;
+    if (!s || !sh || s->last_reading <= 0 || now <= s->last_reading)
+        return 0;
+    rules_eta_explain(s, sh, &e);
+    if (sh->n_legs && e.leg < sh->n_legs && sh->legs[e.leg].air)
+        return 0; /* in flight the container is expected to be quiet */
+    *since = s->last_reading;
+    return now - s->last_reading;
 }

@@ -220,6 +220,30 @@ try {
   log('signed off (reviewed)');
   await shot(page, 'web-auditor');
 
+  // 8. Incidents (issue 12): the auditor reads the list without forms; the
+  //    coordinator answers the complaint and it leaves the open list.
+  await page.goto(`${cfg.url}/#/incidents`);
+  await page.locator('li[data-incident]').filter({ hasText: 'recipient centre asked' }).waitFor({ timeout: 15000 })
+    .catch(() => fail('complaint not in the auditor\'s incidents list'));
+  await expectText(page, 'h1', 'read only', 'auditor incidents title');
+  if (await page.locator('li[data-incident] textarea').count() !== 0) fail('auditor sees an answer form');
+  await shot(page, 'web-incidents-auditor');
+  await page.evaluate(() => localStorage.clear());
+  await login(page, cfg.tokens.coordinator, 'coordinator');
+  await page.locator('nav a[href="#/incidents"]').waitFor({ timeout: 15000 }).catch(() => fail('no incidents link for the coordinator'));
+  await page.click('nav a[href="#/incidents"]');
+  await expectText(page, 'h1', 'answer within five days', 'coordinator incidents title');
+  const inc = page.locator('li[data-incident]').filter({ hasText: 'recipient centre asked' });
+  await inc.waitFor({ timeout: 15000 }).catch(() => fail('complaint not in the coordinator\'s incidents list'));
+  await inc.locator('textarea').fill('called the centre: the flight left 20 min late');
+  await inc.locator('button[data-inc-do^=answer]').click();
+  await page.locator('li[data-incident]').filter({ hasText: 'recipient centre asked' }).waitFor({ state: 'detached', timeout: 15000 })
+    .catch(() => fail('answered incident still in the open list'));
+  await page.click('button[data-inc-filter=answered]');
+  await page.locator('li.inc-answered').filter({ hasText: 'flight left 20 min late' }).waitFor({ timeout: 15000 })
+    .catch(() => fail('answer not shown in the answered list'));
+  await shot(page, 'web-incidents-coordinator');
+
   if (errors.length) fail(errors.join('; '));
   log('all browser checks passed');
 } catch (e) {

@@ -193,6 +193,12 @@ def test_web_dashboard():
                 return True
             wait_for(stored, timeout=30, what="collector stored the readings of all shipments")
 
+            # a complaint for the incidents lists (issue 12)
+            st, body, _ = http("POST", base + "/api/v1/incidents",
+                               {"shipment_id": ids["KZ-WEB-0001"], "detail": "recipient centre asked about the delay"},
+                               token=tokens["coordinator"])
+            check(st == 201, f"open an incident: {st} {body}")
+
             artefacts = ARTEFACTS
             if HTTPS:
                 artefacts = os.path.join(ARTEFACTS, "https")

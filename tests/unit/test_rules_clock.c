@@ -1,5 +1,6 @@
 /* test_rules_clock.c - rules driven by the clock: cold-ischaemia thresholds,
- * ETA against the viability deadline, escalation of unacknowledged alarms. */
+ * the ETA's deadline on ticks (test_rules_eta.c: the ETA itself), escalation of unacknowledged
+ * alarms. */
 /* cmocka needs these first, in this order */
 /* clang-format off */
 #include <setjmp.h>
@@ -94,6 +95,24 @@ static void ischemia_from_late_reading_is_late(void **state)
     rules_state_free(s2);
 }
 
+/* Reperfusion ends cold ischaemia: the clock stops, its alarms clear and
+ * never come back. */
+static void ischemia_stops_at_reperfusion(void **state)
+{
+    struct fx *f = *state;
+    tick(f, T0 + 500 * MIN); /* past the 480 min warning */
+    assert_int_equal(rec_count(&f->rec, "ischemia_warn", RULES_RAISED), 1);
+    f->sh.ischemia_ended_at = T0 + 510 * MIN;
+    tick(f, T0 + 505 * MIN); /* before the reperfusion time: still running */
+    assert_int_equal(rec_count(&f->rec, "ischemia_warn", RULES_CLEARED), 0);
+    tick(f, T0 + 511 * MIN);
+    assert_int_equal(rec_count(&f->rec, "ischemia_warn", RULES_CLEARED), 1);
+    assert_non_null(strstr(rec_last(&f->rec, "ischemia_warn")->message, "510 min"));
+    tick(f, T0 + 700 * MIN); /* past the 600 min limit on the wall: no longer cold */
+    assert_int_equal(rec_count(&f->rec, "ischemia_limit", -1), 0);
+    assert_int_equal(rec_count(&f->rec, "ischemia_warn", RULES_RAISED), 1);
+}
+
 static void distance_known_values(void **state)
 {
     (void)state;
@@ -105,59 +124,6 @@ static void distance_known_values(void **state)
     /* Oral (51.20, 51.37) to Astana (51.13, 71.43): about 1395 km */
     double d = ot_geo_distance_km(51.20, 51.37, 51.13, 71.43);
     assert_true(d > 1380 && d < 1410);
-}
-
-static void eta_from_speed_and_deadline(void **state)
-{
-    struct fx *f = *state;
-    f->sh.has_dest = 1;
-    f->sh.dest_lat = 0;
-    f->sh.dest_lon = 1;                           /* 111.195 km east of (0,0) */
-    assert_int_equal(rules_eta(f->s, &f->sh), 0); /* no position yet */
-    struct ot_reading r = pos(T0 + 100 * MIN, 0, 0, 100);
-    rules_on_reading(f->s, &f->sh, &r, 0, rec_emit, &f->rec);
-    int64_t eta = rules_eta(f->s, &f->sh);
-    int64_t expect = T0 + 100 * MIN + (int64_t)(111.1951 / 100.0 * 3600000.0);
-    assert_true(llabs(eta - expect) < 2000);
-    assert_int_equal(rec_count(&f->rec, "eta_late", -1), 0);
-    /* stuck in traffic at 5.5 km/h: arrival ~20 h later, past the 600 min deadline */
-    for (int i = 1; i <= 20; i++) {
-        r = pos(T0 + 100 * MIN + i * 30 * SEC, 0, 0, 5.5);
-        rules_on_reading(f->s, &f->sh, &r, 0, rec_emit, &f->rec);
-    }
-    /* the window still holds the 100 km/h sample: mean (100 + 20*5.5)/21 = 10 km/h */
-    assert_int_equal(rec_count(&f->rec, "eta_late", RULES_RAISED), 1);
-    const struct rules_event *ev = rec_last(&f->rec, "eta_late");
-    assert_int_equal(ev->severity, RULES_WARNING);
-    assert_non_null(strstr(ev->message, "after the viability deadline"));
-    /* moving again at 120 km/h for 11 min: the window forgets the jam */
-    for (int i = 0; i < 22; i++) {
-        r = pos(T0 + 111 * MIN + i * 30 * SEC, 0, 0.0 + 0.01 * i, 120);
-        rules_on_reading(f->s, &f->sh, &r, 0, rec_emit, &f->rec);
-    }
-    assert_int_equal(rec_count(&f->rec, "eta_late", RULES_CLEARED), 1);
-}
-
-static void eta_fallback_speeds(void **state)
-{
-    struct fx *f = *state;
-    f->sh.has_dest = 1;
-    f->sh.dest_lat = 0;
-    f->sh.dest_lon = 1;
-    struct ot_reading r = pos(T0, 0, 0, -1); /* no speed channel, one fix */
-    rules_on_reading(f->s, &f->sh, &r, 0, rec_emit, &f->rec);
-    int64_t ground = rules_eta(f->s, &f->sh) - T0;
-    assert_true(llabs(ground - (int64_t)(111.1951 / 60.0 * 3600000.0)) < 2000);
-    f->sh.air = 1;
-    int64_t air = rules_eta(f->s, &f->sh) - T0;
-    assert_true(llabs(air - (int64_t)(111.1951 / 500.0 * 3600000.0)) < 2000);
-    f->sh.air = 0;
-    /* speed over ground from successive fixes: 0.1° of longitude in 60 s */
-    r = pos(T0 + 60 * SEC, 0, 0.1, -1);
-    rules_on_reading(f->s, &f->sh, &r, 0, rec_emit, &f->rec);
-    double kmh = 11.11951 / (60.0 / 3600.0); /* about 667 km/h: an aircraft */
-    int64_t eta = rules_eta(f->s, &f->sh) - (T0 + 60 * SEC);
-    assert_true(llabs(eta - (int64_t)(100.0756 / kmh * 3600000.0)) < 2000);
 }
 
 /* By air, far from the destination and still at ambulance speed: the flight
@@ -271,9 +237,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(ischemia_warn_and_limit_on_ticks, setup, teardown),
         cmocka_unit_test_setup_teardown(ischemia_from_late_reading_is_late, setup, teardown),
         cmocka_unit_test(distance_known_values),
-        cmocka_unit_test_setup_teardown(eta_from_speed_and_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(eta_air_flight_ahead, setup, teardown),
-        cmocka_unit_test_setup_teardown(eta_fallback_speeds, setup, teardown),
+        cmocka_unit_test_setup_teardown(ischemia_stops_at_reperfusion, setup, teardown),
         cmocka_unit_test_setup_teardown(eta_deadline_breach_on_tick_when_reports_stop, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(escalation_only_without_ack, setup, teardown),

@@ -2,7 +2,7 @@
 // stripe, readings a line, readings outside the band red dots. The y range
 // always shows the whole band plus 1 °C; the x range spans the readings.
 import { s, toMs, num } from './util.js';
-import { t, fmtTime, fmtTemp } from './i18n.js';
+import { t, fmtClock, fmtTemp } from './i18n.js';
 
 function points(readings) {
   return readings
@@ -45,7 +45,7 @@ export function renderChart(readings, band, { width = 240, height = 56, spark = 
     if (pts.length) {
       for (let i = 0; i <= 4; i++) {
         const x = x0 + ((x1 - x0) * i) / 4;
-        svg.append(s('text', { x: X(x), y: height - 6, 'text-anchor': i === 0 ? 'start' : i === 4 ? 'end' : 'middle', class: 'axis' }, fmtTime(x)));
+        svg.append(s('text', { x: X(x), y: height - 6, 'text-anchor': i === 0 ? 'start' : i === 4 ? 'end' : 'middle', class: 'axis' }, fmtClock(x)));
       }
     }
   }

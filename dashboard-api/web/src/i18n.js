@@ -46,9 +46,20 @@ export function tv(prefix, value) {
   return LANGS[lang][k] !== undefined ? LANGS[lang][k] : String(value ?? '—');
 }
 
-export function fmtTime(ms) {
+/** Clock time only (chart axes, where the day is on the axis already). */
+export function fmtClock(ms) {
   if (!Number.isFinite(ms)) return '—';
   return new Intl.DateTimeFormat(LOCALE[lang], { hour: '2-digit', minute: '2-digit' }).format(ms);
+}
+
+/** A moment people act on (ETA, deadline, alarms): day, time and the
+ * browser's zone, so an ETA tomorrow and a deadline today do not look
+ * alike ("2 Dec, 14:05 GMT+5"). */
+export function fmtTime(ms) {
+  if (!Number.isFinite(ms)) return '—';
+  return new Intl.DateTimeFormat(LOCALE[lang], {
+    day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZoneName: 'short',
+  }).format(ms);
 }
 
 export function fmtDateTime(ms) {

@@ -11,6 +11,7 @@ import { coordinatorView } from './views/coordinator.js';
 import { shipmentView } from './views/shipment.js';
 import { crewView } from './views/crew.js';
 import { auditorView } from './views/auditor.js';
+import { incidentsView } from './views/incidents.js';
 
 const ROUTES = {
   login: loginView,
@@ -18,6 +19,7 @@ const ROUTES = {
   shipment: shipmentView,
   crew: crewView,
   auditor: auditorView,
+  incidents: incidentsView,
 };
 const LANG_LABEL = { kk: 'ҚАЗ', ru: 'РУС', en: 'ENG' };
 
@@ -78,7 +80,7 @@ function renderHeader() {
 function drawHeader() {
   const logged = !!session.token;
   const nav = logged ? h('nav', { 'aria-label': t('nav.label') },
-    ['coordinator', 'crew', 'auditor'].map((n) => h('a', { href: `#/${n}`, 'data-focus': `nav-${n}`, 'aria-current': routeName === n ? 'page' : null }, t(`nav.${n}`)))) : null;
+    ['coordinator', 'crew', 'auditor', ...(session.role === 'crew' ? [] : ['incidents'])].map((n) => h('a', { href: `#/${n}`, 'data-focus': `nav-${n}`, 'aria-current': routeName === n ? 'page' : null }, t(`nav.${n}`)))) : null;
   header.replaceChildren(
     h('a', { class: 'skip', href: '#view', onclick: (e) => { e.preventDefault(); main.focus(); } }, t('skip')),
     h('a', { class: 'brand', href: '#/' }, h('span', { 'aria-hidden': 'true' }, '❄ '), 'organtrack', h('span', { class: 'tag' }, t('app.tagline'))),

@@ -40,8 +40,15 @@ export function isActiveAlarm(a) {
   return a && a.state !== 'cleared';
 }
 
-/** 'alarm' | 'warning' | 'ok' from alarms, band and ischaemia. */
+/** 'alarm' | 'warning' | 'ok': the state the server computed from the
+ * collector's alarms and the profile's own thresholds (sh.state); the
+ * screen does not recompute it. Older servers without sh.state: from the
+ * alarms, the band and the profile's warning threshold (ischemia.warn_min). */
 export function status(sh, alarms) {
+  if (sh && ['alarm', 'warning', 'ok'].includes(sh.state)) {
+    const crit = (alarms || []).some((a) => (a.state === 'raised' || a.state === 'acknowledged') && a.severity === 'critical');
+    return crit ? 'alarm' : sh.state;
+  }
   const active = (alarms || []).filter((a) => a.state === 'raised' || a.state === 'acknowledged');
   const temp = num(latest(sh)?.temp_c);
   const b = band(sh);
@@ -50,7 +57,9 @@ export function status(sh, alarms) {
   const lim = num(sh?.ischemia?.limit_min);
   if (active.some((a) => a.severity === 'critical') || outside || (Number.isFinite(rem) && rem <= 0)) return 'alarm';
   if (alarms === undefined && activeAlarmCount(sh) > 0) return 'alarm';
-  if (active.length || isLate(sh) || (Number.isFinite(rem) && Number.isFinite(lim) && rem < lim * 0.25)) return 'warning';
+  const warn = num(sh?.ischemia?.warn_min);
+  const el = num(sh?.ischemia?.elapsed_min);
+  if (active.length || isLate(sh) || (Number.isFinite(warn) && Number.isFinite(el) && Number.isFinite(lim) && el >= warn)) return 'warning';
   return 'ok';
 }
 
