@@ -83,7 +83,8 @@ static enum ot_err prep(struct ot_sql *db, const char *sql, int64_t id, struct o
 }
 
 static enum ot_err load_shipment(struct ot_sql *db, const struct api_ctx *ctx,
-                                 struct api_report_data *rd, int64_t id, int64_t *delivered_at)
+                                 struct api_report_data *rd, int64_t id, int64_t *delivered_at,
+                                 int64_t *ended_at)
 {
     struct report_model *m = &rd->m;
     struct ot_sql_stmt *st;
@@ -91,7 +92,8 @@ static enum ot_err load_shipment(struct ot_sql *db, const struct api_ctx *ctx,
     enum ot_err rc = prep(db,
                           "SELECT donation_code, profile, container, mode, status, origin_name,"
                           " origin_lat, origin_lon, dest_name, dest_lat, dest_lon, cross_clamp_at,"
-                          " delivered_at FROM shipments WHERE id = ?1",
+                          " delivered_at, laterality, abo, ischemia_ended_at"
+                          " FROM shipments WHERE id = ?1",
                           id, &st);
     if (rc || (rc = ot_sql_step(st, &row)))
         return rc;
@@ -108,6 +110,9 @@ static enum ot_err load_shipment(struct ot_sql *db, const struct api_ctx *ctx,
         (struct report_place){keep(rd, st, 8, &oom), col_real(st, 9), col_real(st, 10)};
     m->cross_clamp_at = ot_sql_int64(st, 11);
     *delivered_at = col_time(st, 12);
+    m->laterality = keep(rd, st, 13, &oom);
+    m->abo = keep(rd, st, 14, &oom);
+    *ended_at = col_time(st, 15); /* reperfusion, possibly given as earlier than its entry */
     ot_sql_reset(st);
     if (oom)
         return OT_ERR_NOMEM;
@@ -278,14 +283,16 @@ static enum ot_err load_head(struct ot_sql *db, struct api_report_data *rd, int6
 enum ot_err api__report_load(struct api_ctx *ctx, struct api_db *d, int64_t id,
                              struct api_report_data *rd)
 {
-    int64_t delivered_at = 0, reperfused_at = 0;
+    int64_t delivered_at = 0, reperfused_at = 0, ended_at = 0;
     enum ot_err rc;
     memset(rd, 0, sizeof *rd);
-    if ((rc = load_shipment(d->sql, ctx, rd, id, &delivered_at)) ||
+    if ((rc = load_shipment(d->sql, ctx, rd, id, &delivered_at, &ended_at)) ||
         (rc = load_readings(d->sql, rd, id)) || (rc = load_gaps(d->sql, rd, id)) ||
         (rc = load_alarms(d->sql, rd, id)) || (rc = load_custody(d->sql, rd, id, &reperfused_at)) ||
         (rc = load_head(d->sql, rd, id)))
         return rc;
+    if (ended_at)
+        reperfused_at = ended_at; /* the stated time of reperfusion (issue 12) */
     rd->m.ischemia_end_at = reperfused_at ? reperfused_at : delivered_at;
     rd->m.ischemia_end_reperfusion = reperfused_at != 0;
     rd->m.gap_ms = 0; /* automatic: five times the median spacing */
