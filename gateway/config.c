@@ -159,7 +159,7 @@ enum ot_err config__load(struct gw_config *c, const char *file)
     static const char *const known[] = {
         "container",      "gateway",   "mqtt",         "poll_interval_ms", "spool",     "devices",
         "ack_timeout_ms", "batch_max", "inflight_max", "profile_dir",      "log_level", NULL};
-    static const char *const spool_known[] = {"dir", "max_mb", "segment_kb", NULL};
+    static const char *const spool_known[] = {"dir", "max_mb", "segment_kb", "sync_ms", NULL};
     struct ot_conf *cf = &c->conf;
     const cJSON *mqtt = NULL, *spool = NULL, *devs = NULL;
     enum ot_err rc;
@@ -198,7 +198,8 @@ enum ot_err config__load(struct gw_config *c, const char *file)
     ot_conf_warn_unknown(cf, spool, "spool", spool_known);
     if ((rc = ot_conf_str(cf, spool, "spool", "dir", NULL, &c->spool_dir)) ||
         (rc = ot_conf_int(cf, spool, "spool", "max_mb", 0, 64, 1, 1048576, &c->max_mb)) ||
-        (rc = ot_conf_int(cf, spool, "spool", "segment_kb", 0, 1024, 4, 65536, &c->segment_kb)))
+        (rc = ot_conf_int(cf, spool, "spool", "segment_kb", 0, 1024, 4, 65536, &c->segment_kb)) ||
+        (rc = ot_conf_int(cf, spool, "spool", "sync_ms", 0, 1000, 0, 60000, &c->sync_ms)))
         goto fail;
     if (!*c->spool_dir || strlen(c->spool_dir) > 400) {
         rc = ot_conf_fail(cf, "spool", "dir", "expected a directory path (1..400 chars)");

@@ -42,7 +42,7 @@ struct gw_config {
     struct ot_mqtt_conf mqtt;
     int64_t poll_interval_ms, ack_timeout_ms, batch_max, inflight_max;
     const char *spool_dir;
-    int64_t max_mb, segment_kb;
+    int64_t max_mb, segment_kb, sync_ms;
     const char *profile_dir;
     const char *log_level; /* "" when not set */
     size_t n_dev;

@@ -69,7 +69,10 @@ static int run(struct gw_config *cfg)
     memset(health, 0, sizeof health);
 
     uint64_t seg = (uint64_t)cfg->segment_kb * 1024u;
-    struct spool_opts so = {cfg->spool_dir, (uint64_t)cfg->max_mb * 1048576u, seg, 0};
+    struct spool_opts so = {.dir = cfg->spool_dir,
+                            .max_bytes = (uint64_t)cfg->max_mb * 1048576u,
+                            .segment_bytes = seg,
+                            .sync_ms = cfg->sync_ms};
     if (spool__open(&so, &spool)) {
         ot_error("spool open failed dir=%s", cfg->spool_dir);
         goto out;
@@ -113,6 +116,7 @@ static int run(struct gw_config *cfg)
         int changed = poll__health(poller, health, GW_DEVICES_MAX, &nh);
         pub__step(pub, health, nh, changed);
         now = ot_time_mono_ms();
+        spool__flush(spool, now, 0);
         if (now >= next_status) {
             write_status(cfg, spool, pub, &last, health, nh, readings_total, 0);
             next_status = now + 1000;
@@ -120,6 +124,8 @@ static int run(struct gw_config *cfg)
         int64_t until = pending ? deadline : next_tick;
         if (next_status < until)
             until = next_status;
+        if (spool__flush_due(spool) < until)
+            until = spool__flush_due(spool);
         int64_t wait = until - now;
         wake__wait(wait > 100 ? 100 : wait);
     }
