@@ -137,6 +137,8 @@ static enum ot_err load_device(struct gw_config *c, const cJSON *node, size_t id
     }
     /* output names are unique across the gateway; extra names are valid */
     for (size_t k = 0; k < d->profile.n; k++) {
+        if (d->profile.ch[k].output != OT_OUT_NONE)
+            continue; /* outputs are not published: their names do not matter */
         if (!ot_channel_name_valid(d->out_name[k]))
             return ot_conf_fail(cf, where, "channels",
                                 "profile channel \"%s\" needs a rename to a valid name",
@@ -145,7 +147,8 @@ static enum ot_err load_device(struct gw_config *c, const cJSON *node, size_t id
             const struct gw_device_conf *o = &c->dev[j];
             size_t lim = j == idx ? k : o->profile.n;
             for (size_t m = 0; m < lim; m++)
-                if (!strcmp(o->out_name[m], d->out_name[k]))
+                if (o->profile.ch[m].output == OT_OUT_NONE &&
+                    !strcmp(o->out_name[m], d->out_name[k]))
                     return ot_conf_fail(cf, where, "channels",
                                         "channel \"%s\" also comes from device %s: rename one",
                                         d->out_name[k], o->name);

@@ -50,6 +50,10 @@ void device__init(struct gw_device *d, const struct gw_device_conf *conf)
         }
     for (size_t i = 0; i < p->n; i++) {
         const struct ot_profile_channel *c = &p->ch[order[i]];
+        if (c->output != OT_OUT_NONE) { /* written (device__set_outputs), never read */
+            d->outputs[d->noutputs++] = order[i];
+            continue;
+        }
         int w = ot_profile_channel_width(c);
         int bits = c->function == OT_FN_COIL || c->function == OT_FN_DISCRETE;
         unsigned limit = bits ? 2000u : 125u;

@@ -76,6 +76,8 @@ struct gw_device {
     int64_t backoff_ms, retry_at_mono;
     size_t ngroups;
     struct gw_group groups[OT_PROFILE_MAX_CHANNELS];
+    size_t noutputs;
+    size_t outputs[OT_PROFILE_MAX_CHANNELS]; /* profile channels marked "output":"alarm" */
 };
 
 struct gw_dev_result {

@@ -152,6 +152,8 @@ enum ot_err poll__start(struct gw_poller **out, const struct gw_config *cfg)
         s->health.ok = 0;
         snprintf(s->health.error, sizeof s->health.error, "not polled yet");
         for (size_t k = 0; k < cfg->dev[i].profile.n; k++) {
+            if (cfg->dev[i].profile.ch[k].output != OT_OUT_NONE)
+                continue;
             int ch = ot_channel_find(cfg->dev[i].out_name[k]);
             if (ch >= 0)
                 p->configured |= 1u << ch;
