@@ -5,6 +5,7 @@ gateway config."""
 import json
 import os
 import struct
+import subprocess
 import threading
 import time
 
@@ -182,6 +183,19 @@ def gateway_config(env, broker_port, devices, container="KZ-T-0001", interval=10
     cfg["spool"]["dir"] = os.path.dirname(env.path("spool", "gw", ".keep"))
     cfg.update(kw)
     return cfg
+
+
+def status(env, name="gateway"):
+    """The gateway's status (organtrack-gateway status --json --config
+    <name>.json): live from the running gateway over its status socket, else
+    the status file it left when it stopped; None when there is neither."""
+    r = subprocess.run([os.path.join(ottest.BIN, "organtrack-gateway"), "status", "--json",
+                        "--config", env.path(f"{name}.json")],
+                       capture_output=True, text=True, timeout=10, cwd=ottest.ROOT)
+    try:
+        return json.loads(r.stdout)
+    except ValueError:
+        return None
 
 
 def start_gateway(env, cfg, name="gateway"):
