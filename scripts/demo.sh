@@ -103,13 +103,14 @@ root=${root:-organtrack/v1}
   echo "topic read $root/containers/+/state"
   echo "topic write $root/containers/+/ack"
   echo "topic write $root/containers/+/alarms"
+  echo "topic write $root/containers/+/limits"
 } >"$acl"
 for g in "${gateways[@]}"; do
   u=$(json_get "$g" username)
   c=$(json_get "$g" container)
   mosquitto_passwd -b "$passwd" "$u" "$(json_get "$g" password)"
-  printf '\nuser %s\ntopic write %s/containers/%s/readings\ntopic write %s/containers/%s/state\ntopic read %s/containers/%s/ack\n' \
-    "$u" "$root" "$c" "$root" "$c" "$root" "$c" >>"$acl"
+  printf '\nuser %s\ntopic write %s/containers/%s/readings\ntopic write %s/containers/%s/state\ntopic read %s/containers/%s/ack\ntopic read %s/containers/%s/limits\n' \
+    "$u" "$root" "$c" "$root" "$c" "$root" "$c" "$root" "$c" >>"$acl"
 done
 cat >"$DEMO/mosquitto/mosquitto.conf" <<CONF
 listener $BROKER_PORT 127.0.0.1
