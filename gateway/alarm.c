@@ -8,9 +8,10 @@
  * reading without temp_c changes nothing (an unread probe is neither inside
  * nor outside). The grace runs on the monotonic clock, so a wall-clock step
  * neither fires nor hides it; after a restart it counts again from the
- * first reading out of band. Without limits there is no alarm, and the
- * outputs are never driven until limits were known at least once in this
- * run (then a clear drives them to 0). */
+ * first reading out of band, and the outputs keep what they show meanwhile.
+ * Without limits there is no alarm, and the outputs are never driven until
+ * limits were known at least once in this run (then a clear drives them to
+ * 0). */
 #include <inttypes.h>
 
 #include "gateway.h"
@@ -69,7 +70,12 @@ int alarm__judge(struct gw_alarm *a, const struct gw_limits *l, const struct ot_
 
 int alarm__output(const struct gw_alarm *a, const struct gw_limits *l)
 {
-    if (l->set)
-        return a->on;
-    return a->driven ? 0 : -1;
+    if (!l->set)
+        return a->driven ? 0 : -1;
+    if (a->on)
+        return 1;
+    /* out of band within the grace, or not judged yet: the output stays as
+     * it is (after a restart mid-excursion a sounding buzzer keeps sounding
+     * while the grace counts again) */
+    return a->have_temp && !a->out_since_mono ? 0 : -1;
 }

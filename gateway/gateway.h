@@ -184,8 +184,9 @@ struct gw_alarm {
 /* Judges r (sampled at mono ms) against l. Returns 1 when `on` flipped. */
 int alarm__judge(struct gw_alarm *a, const struct gw_limits *l, const struct ot_reading *r,
                  int64_t mono);
-/* What the outputs should show (poll__set_output): -1 while no limits were
- * ever known in this run, else on. */
+/* What the outputs should show: 1 on, 0 in band (or limits cleared after
+ * being known), -1 leave them as they are (no limits ever known in this
+ * run, not judged yet, or out of band within the grace). */
 int alarm__output(const struct gw_alarm *a, const struct gw_limits *l);
 
 /* ---- flight.c: flight mode (radio silent in the air) ---- */

@@ -95,7 +95,7 @@ static void write_status(struct gw_run *g, int stopped)
 static void drive_outputs(struct gw_run *g)
 {
     int out = alarm__output(&g->alarm, &g->limits);
-    if (out != g->output) {
+    if (out >= 0 && out != g->output) {
         poll__set_output(g->poller, out);
         g->output = out;
     }
