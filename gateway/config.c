@@ -279,6 +279,12 @@ enum ot_err config__load(struct gw_config *c, const char *file)
         rc = ot_conf_fail(cf, "", "devices", "expected 1..%d devices", GW_DEVICES_MAX);
         goto fail;
     }
+    /* sized to the devices: a device conf is 4.5 KiB, 16 of them resident
+     * for nothing would be a tenth of the gateway's own memory */
+    if (!(c->dev = calloc((size_t)n, sizeof *c->dev))) {
+        rc = ot_conf_fail(cf, "", "devices", "out of memory");
+        goto fail;
+    }
     const cJSON *it;
     cJSON_ArrayForEach(it, devs)
     {
@@ -298,4 +304,7 @@ fail:
 void config__free(struct gw_config *c)
 {
     ot_conf_free(&c->conf);
+    free(c->dev);
+    c->dev = NULL;
+    c->n_dev = 0;
 }

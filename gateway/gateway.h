@@ -58,10 +58,11 @@ struct gw_config {
     const char *log_level; /* "" when not set */
     struct gw_flight_conf flight;
     size_t n_dev;
-    struct gw_device_conf dev[GW_DEVICES_MAX];
+    struct gw_device_conf *dev; /* n_dev entries, owned (config__free) */
 };
 
-/* Loads and validates; on failure c->conf.err says file, key and why. */
+/* Loads and validates; on failure c->conf.err says file, key and why.
+ * config__free always. */
 enum ot_err config__load(struct gw_config *c, const char *file);
 void config__free(struct gw_config *c);
 /* Parses a device url (tcp://host:port or rtu:/dev/tty?baud=..). 0 on success. */

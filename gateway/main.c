@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gateway.h"
@@ -294,20 +295,20 @@ int main(int argc, char **argv)
     }
     ot_log_init("gateway", (enum ot_log_level)lv);
     struct gw_config cfg;
+    int rc = 2;
     if (config__load(&cfg, config)) {
         fprintf(stderr, "organtrack-gateway: %s\n", cfg.conf.err);
-        config__free(&cfg);
-        return 2;
+        goto out;
     }
     if (!level && *cfg.log_level) /* the command line wins over the file */
         ot_log_set_level((enum ot_log_level)ot_log_level_parse(cfg.log_level));
-    int rc;
     if (status) {
         rc = status__print(&cfg, json);
     } else {
         ot_signal_install();
         rc = run(&cfg);
     }
+out:
     config__free(&cfg);
     return rc;
 }

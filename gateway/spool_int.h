@@ -15,8 +15,8 @@
 #define REC_MAX 512u /* a reading: 26 + 12 doubles + 8 extras of (1+32+1+8) = 458 */
 #define REC_READING 1u
 #define REC_RESERVE 2u
-#define SPOOL_TAIL 32u /* recently appended frames kept for the sender */
-#define SPOOL_RBUF 8192u
+#define SPOOL_TAIL 8u /* recently appended frames kept for the sender */
+#define SPOOL_RBUF 4096u
 
 struct segment {
     int64_t first; /* seq the segment started with (its name) */

@@ -13,7 +13,7 @@
 #include "ot_log.h"
 #include "spool_int.h"
 
-#define SEG_SCAN_MAX (256u * 1024u * 1024u)
+#define SCAN_BUF (32u * 1024u)
 
 int seg__path(const struct spool *s, int64_t first, char *buf, size_t len)
 {
@@ -97,34 +97,31 @@ int64_t seg__scan(struct spool *s, size_t i, int64_t *reserved)
     if (fd < 0)
         return -1;
     struct stat st;
-    if (fstat(fd, &st) || (uint64_t)st.st_size > SEG_SCAN_MAX) {
+    uint8_t *buf = malloc(SCAN_BUF); /* streamed: a 1 MiB segment costs 32 KiB */
+    if (fstat(fd, &st) || !buf) {
         close(fd);
-        return -1;
-    }
-    uint64_t fsize = (uint64_t)st.st_size, off = 0;
-    uint8_t *buf = malloc(fsize ? fsize : 1);
-    if (!buf) {
-        close(fd);
-        return -1;
-    }
-    uint64_t got = 0;
-    while (got < fsize) {
-        ssize_t n = pread(fd, buf + got, fsize - got, (off_t)got);
-        if (n <= 0)
-            break;
-        got += (uint64_t)n;
-    }
-    close(fd);
-    if (got != fsize) {
         free(buf);
         return -1;
     }
-    int64_t prev = g->first - 1;
+    uint64_t fsize = (uint64_t)st.st_size, off = 0, base = 0, have = 0;
+    int64_t prev = g->first - 1, rc = -1;
     for (;;) {
+        uint64_t want = fsize - off < REC_HDR + REC_MAX ? fsize - off : REC_HDR + REC_MAX;
+        if (off + want > base + have) { /* refill from off */
+            memmove(buf, buf + (off - base), (size_t)(base + have - off));
+            have -= off - base;
+            base = off;
+            while (have < SCAN_BUF && base + have < fsize) {
+                ssize_t n = pread(fd, buf + have, SCAN_BUF - have, (off_t)(base + have));
+                if (n <= 0)
+                    goto out; /* I/O error: rc -1 */
+                have += (uint64_t)n;
+            }
+        }
         struct ot_reading r;
         int64_t res = 0;
         unsigned type = 0;
-        size_t n = record__check(buf + off, (size_t)(fsize - off), &type, &r, &res);
+        size_t n = record__check(buf + (off - base), (size_t)(base + have - off), &type, &r, &res);
         if (!n)
             break;
         if (type == REC_READING) {
@@ -136,8 +133,11 @@ int64_t seg__scan(struct spool *s, size_t i, int64_t *reserved)
         }
         off += n;
     }
-    free(buf);
     g->last = prev;
     g->size = off;
-    return (int64_t)(fsize - off);
+    rc = (int64_t)(fsize - off);
+out:
+    close(fd);
+    free(buf);
+    return rc;
 }
