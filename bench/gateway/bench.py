@@ -169,6 +169,27 @@ def polling_ours(env, broker, mport, n, sync_ms=1000, container="KZ-BENCH-POLL")
             "write_bytes_per_reading": (w1 - w0) / got}
 
 
+def polling_radio_off(env, mport, n):
+    """Polling and spooling only: the broker is unreachable (as in flight
+    mode), so nothing is published. Shows what the Modbus side and the spool
+    cost per reading, a floor for any work on the MQTT side."""
+    cfg = gc.gateway_config(env, ottest.free_port(),
+                            [{"name": "probe", "url": f"tcp://127.0.0.1:{mport}", "timeout_ms": 200,
+                              "profile": "organtrack-module"}], container="KZ-BENCH-OFF",
+                            interval=10)
+    cfg["spool"]["dir"] = os.path.dirname(env.path("spool-off", ".keep"))
+    gw = gc.start_gateway(env, cfg, name="gateway-off")
+    ottest.wait_for(lambda: (gc.status(env, "gateway-off") or {}).get("readings_total", 0) >= 200,
+                    30, "radio-off warm-up")
+    s0, c0 = gc.status(env, "gateway-off"), cpu_s(gw.pid)
+    ottest.wait_for(lambda: gc.status(env, "gateway-off")["readings_total"] >=
+                    s0["readings_total"] + n, n / 50 + 60, "radio-off readings", interval=0.5)
+    s1, c1 = gc.status(env, "gateway-off"), cpu_s(gw.pid)
+    gw.stop()
+    got = s1["readings_total"] - s0["readings_total"]
+    return {"cpu_per_10k": (c1 - c0) / got * 10000, "readings": got}
+
+
 def hour_ours(env, broker, seconds):
     """CPU per hour at 1 Hz with three devices on one gateway."""
     ports = [ottest.free_port() for _ in range(3)]
@@ -341,6 +362,8 @@ def main():
             if v:
                 res[k] = median_of(v)
                 res[k + "_rounds"] = v
+        log(f"radio off: organtrack-gateway polling and spooling only, {a.readings} readings")
+        res["ours_radio_off"] = polling_radio_off(env, mport, a.readings)
         log(f"1 Hz: organtrack-gateway with three devices for {a.hour_s:.0f} s")
         res["ours_hour"] = hour_ours(env, broker, a.hour_s)
         log(f"replay: organtrack-gateway, {BACKLOG}-reading backlog")
@@ -363,6 +386,8 @@ def main():
             f"(PSS {r['pss_kib'] / 1024:.2f} MiB), {r['write_bytes_per_reading']:.0f} bytes to "
             f"storage per reading, {r['rate']:.1f} readings/s, "
             f"{r['complete'] * 100:.1f} % complete readings")
+    log(f"organtrack-gateway polling and spooling only (radio off, nothing published): "
+        f"{res['ours_radio_off']['cpu_per_10k']:.3f} s CPU per 10,000 readings")
     log(f"organtrack-gateway at 1 Hz, three devices: {oh['cpu_s_per_hour']:.2f} s CPU per hour "
         f"({oh['readings']} readings in {oh['seconds']:.0f} s, {oh['complete'] * 100:.0f} % with "
         f"all three devices), {oh['write_bytes_per_hour'] / 1048576:.1f} MiB to storage per hour, "
