@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -127,7 +128,10 @@ int status__listen(const char *dir)
     }
     unlink(sa.sun_path); /* a stale one: the spool lock says we own the dir */
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) || listen(fd, 4)) {
+    /* as readable as status.json always was (no secrets in it): an operator
+     * who is not the gateway's user must not be told it is not running */
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) || chmod(sa.sun_path, 0666) ||
+        listen(fd, 4)) {
         ot_warn("status socket unusable, status.json is kept fresh instead path=%s error=\"%s\"",
                 sa.sun_path, strerror(errno));
         if (fd >= 0)
