@@ -6,8 +6,8 @@
  * first error; a profile that loads is guaranteed to have 1..32 channels with
  * unique names, known function/type, 32-bit values only on register tables,
  * bool (and only bool) on coil/discrete tables, every channel inside the
- * 0..65535 address space, no two channels of the same table overlapping, and
- * a finite, non-zero scale.
+ * 0..65535 address space, no two channels of the same table overlapping, a
+ * finite, non-zero scale, and "output" only on coils.
  *
  * Codec: value = raw * scale + offset, where raw is the register content
  * interpreted by type: u16/i16 one register (i16 two's complement), u32/i32/
@@ -90,9 +90,9 @@ static int valid_bare_name(const char *s)
 static enum ot_err load_channel(struct ot_conf *cf, const cJSON *node, const char *where,
                                 struct ot_profile_channel *ch)
 {
-    static const char *const known[] = {"name",       "function",    "address", "type",
-                                        "word_order", "scale",       "offset",  "unit",
-                                        "notes",      "description", NULL};
+    static const char *const known[] = {"name",       "function", "address",     "type",
+                                        "word_order", "scale",    "offset",      "unit",
+                                        "output",     "notes",    "description", NULL};
     enum ot_err rc;
     const char *s = NULL;
     int64_t addr = 0;
@@ -161,6 +161,18 @@ static enum ot_err load_channel(struct ot_conf *cf, const cJSON *node, const cha
     if (strlen(s) >= sizeof ch->unit)
         return ot_conf_fail(cf, where, "unit", "expected at most %zu bytes", sizeof ch->unit - 1);
     snprintf(ch->unit, sizeof ch->unit, "%s", s);
+
+    if ((rc = ot_conf_str(cf, node, where, "output", "", &s)))
+        return rc;
+    ch->output = OT_OUT_NONE;
+    if (*s) {
+        if (strcmp(s, "alarm") != 0)
+            return ot_conf_fail(cf, where, "output", "expected \"alarm\"");
+        /* a coil is the one writable bit a Modbus device has (function 05) */
+        if (ch->function != OT_FN_COIL)
+            return ot_conf_fail(cf, where, "output", "an alarm output must be a coil");
+        ch->output = OT_OUT_ALARM;
+    }
     return OT_OK;
 }
 

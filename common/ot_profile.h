@@ -15,6 +15,10 @@
 
 enum ot_reg_function { OT_FN_COIL = 0, OT_FN_DISCRETE, OT_FN_HOLDING, OT_FN_INPUT };
 enum ot_reg_type { OT_T_U16 = 0, OT_T_I16, OT_T_U32, OT_T_I32, OT_T_F32, OT_T_BOOL };
+/* What a channel is for: a measurement the gateway reads (the default), or an
+ * output it writes ("output":"alarm": a coil that sounds a buzzer or lights
+ * a lamp on the container while the local alarm is on). */
+enum ot_channel_output { OT_OUT_NONE = 0, OT_OUT_ALARM };
 
 struct ot_profile_channel {
     char name[33];
@@ -24,6 +28,7 @@ struct ot_profile_channel {
     int word_order_little; /* 32-bit: 0 = big (high word first), 1 = little */
     double scale, offset;  /* value = raw * scale + offset */
     char unit[16];
+    enum ot_channel_output output; /* OT_OUT_ALARM: written, never read */
 };
 
 struct ot_profile {

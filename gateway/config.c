@@ -137,6 +137,8 @@ static enum ot_err load_device(struct gw_config *c, const cJSON *node, size_t id
     }
     /* output names are unique across the gateway; extra names are valid */
     for (size_t k = 0; k < d->profile.n; k++) {
+        if (d->profile.ch[k].output != OT_OUT_NONE)
+            continue; /* outputs are not published: their names do not matter */
         if (!ot_channel_name_valid(d->out_name[k]))
             return ot_conf_fail(cf, where, "channels",
                                 "profile channel \"%s\" needs a rename to a valid name",
@@ -145,7 +147,8 @@ static enum ot_err load_device(struct gw_config *c, const cJSON *node, size_t id
             const struct gw_device_conf *o = &c->dev[j];
             size_t lim = j == idx ? k : o->profile.n;
             for (size_t m = 0; m < lim; m++)
-                if (!strcmp(o->out_name[m], d->out_name[k]))
+                if (o->profile.ch[m].output == OT_OUT_NONE &&
+                    !strcmp(o->out_name[m], d->out_name[k]))
                     return ot_conf_fail(cf, where, "channels",
                                         "channel \"%s\" also comes from device %s: rename one",
                                         d->out_name[k], o->name);
@@ -154,14 +157,75 @@ static enum ot_err load_device(struct gw_config *c, const cJSON *node, size_t id
     return OT_OK;
 }
 
+/* 1 if some device publishes a (non-output) channel under this name. */
+static int provides(const struct gw_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_dev; i++)
+        for (size_t k = 0; k < c->dev[i].profile.n; k++)
+            if (c->dev[i].profile.ch[k].output == OT_OUT_NONE &&
+                !strcmp(c->dev[i].out_name[k], name))
+                return 1;
+    return 0;
+}
+
+/* "flight": {"detect":"off"|"auto"|"input","alt_m_above":3000,
+ * "speed_kmh_above":250,"air_s":60,"ground_s":120} (docs/gateway.md). */
+static enum ot_err load_flight(struct gw_config *c, const cJSON *fl)
+{
+    static const char *const known[] = {"detect", "alt_m_above", "speed_kmh_above",
+                                        "air_s",  "ground_s",    NULL};
+    struct ot_conf *cf = &c->conf;
+    struct gw_flight_conf *f = &c->flight;
+    const char *detect = "off";
+    enum ot_err rc;
+    f->detect = GW_FLIGHT_OFF;
+    f->alt_m_above = 3000;
+    f->speed_kmh_above = 250;
+    f->air_s = 60;
+    f->ground_s = 120;
+    if (!fl)
+        return OT_OK;
+    ot_conf_warn_unknown(cf, fl, "flight", known);
+    if ((rc = ot_conf_str(cf, fl, "flight", "detect", "off", &detect)) ||
+        (rc = ot_conf_num(cf, fl, "flight", "alt_m_above", 0, 3000, 0, 20000, &f->alt_m_above)) ||
+        (rc = ot_conf_num(cf, fl, "flight", "speed_kmh_above", 0, 250, 0, 2000,
+                          &f->speed_kmh_above)) ||
+        (rc = ot_conf_int(cf, fl, "flight", "air_s", 0, 60, 0, 3600, &f->air_s)) ||
+        (rc = ot_conf_int(cf, fl, "flight", "ground_s", 0, 120, 0, 3600, &f->ground_s)))
+        return rc;
+    if (!strcmp(detect, "off"))
+        return OT_OK;
+    if (!strcmp(detect, "input")) {
+        f->detect = GW_FLIGHT_INPUT;
+        if (!provides(c, "flight_mode"))
+            return ot_conf_fail(cf, "flight", "detect",
+                                "input needs a device channel named flight_mode (the crew's "
+                                "switch; rename one with \"channels\")");
+        return OT_OK;
+    }
+    if (strcmp(detect, "auto"))
+        return ot_conf_fail(cf, "flight", "detect", "expected off, auto or input");
+    f->detect = GW_FLIGHT_AUTO;
+    if (f->alt_m_above <= 0 && f->speed_kmh_above <= 0)
+        return ot_conf_fail(cf, "flight", "alt_m_above",
+                            "auto needs alt_m_above or speed_kmh_above above 0");
+    if ((f->alt_m_above > 0 && !provides(c, "alt_m")) ||
+        (f->speed_kmh_above > 0 && !provides(c, "speed_kmh")))
+        return ot_conf_fail(cf, "flight", "detect",
+                            "auto needs %s from a device (or set its threshold to 0)",
+                            f->alt_m_above > 0 && !provides(c, "alt_m") ? "alt_m" : "speed_kmh");
+    return OT_OK;
+}
+
 enum ot_err config__load(struct gw_config *c, const char *file)
 {
     static const char *const known[] = {
-        "container",      "gateway",   "mqtt",         "poll_interval_ms", "spool",     "devices",
-        "ack_timeout_ms", "batch_max", "inflight_max", "profile_dir",      "log_level", NULL};
-    static const char *const spool_known[] = {"dir", "max_mb", "segment_kb", NULL};
+        "container", "gateway",        "mqtt",      "poll_interval_ms", "spool",
+        "devices",   "ack_timeout_ms", "batch_max", "inflight_max",     "profile_dir",
+        "log_level", "flight",         NULL};
+    static const char *const spool_known[] = {"dir", "max_mb", "segment_kb", "sync_ms", NULL};
     struct ot_conf *cf = &c->conf;
-    const cJSON *mqtt = NULL, *spool = NULL, *devs = NULL;
+    const cJSON *mqtt = NULL, *spool = NULL, *devs = NULL, *flight = NULL;
     enum ot_err rc;
     memset(c, 0, sizeof *c);
     if ((rc = ot_conf_load(cf, file)))
@@ -181,7 +245,8 @@ enum ot_err config__load(struct gw_config *c, const char *file)
         (rc = ot_conf_str(cf, root, "", "profile_dir", "sensors/profiles", &c->profile_dir)) ||
         (rc = ot_conf_str(cf, root, "", "log_level", "", &c->log_level)) ||
         (rc = ot_conf_child(cf, root, "", "spool", cJSON_Object, 1, &spool)) ||
-        (rc = ot_conf_child(cf, root, "", "devices", cJSON_Array, 1, &devs)))
+        (rc = ot_conf_child(cf, root, "", "devices", cJSON_Array, 1, &devs)) ||
+        (rc = ot_conf_child(cf, root, "", "flight", cJSON_Object, 0, &flight)))
         goto fail;
     if (*c->log_level && ot_log_level_parse(c->log_level) < 0) {
         rc = ot_conf_fail(cf, "", "log_level", "expected debug, info, warn or error");
@@ -198,7 +263,8 @@ enum ot_err config__load(struct gw_config *c, const char *file)
     ot_conf_warn_unknown(cf, spool, "spool", spool_known);
     if ((rc = ot_conf_str(cf, spool, "spool", "dir", NULL, &c->spool_dir)) ||
         (rc = ot_conf_int(cf, spool, "spool", "max_mb", 0, 64, 1, 1048576, &c->max_mb)) ||
-        (rc = ot_conf_int(cf, spool, "spool", "segment_kb", 0, 1024, 4, 65536, &c->segment_kb)))
+        (rc = ot_conf_int(cf, spool, "spool", "segment_kb", 0, 1024, 4, 65536, &c->segment_kb)) ||
+        (rc = ot_conf_int(cf, spool, "spool", "sync_ms", 0, 1000, 0, 60000, &c->sync_ms)))
         goto fail;
     if (!*c->spool_dir || strlen(c->spool_dir) > 400) {
         rc = ot_conf_fail(cf, "spool", "dir", "expected a directory path (1..400 chars)");
@@ -213,6 +279,12 @@ enum ot_err config__load(struct gw_config *c, const char *file)
         rc = ot_conf_fail(cf, "", "devices", "expected 1..%d devices", GW_DEVICES_MAX);
         goto fail;
     }
+    /* sized to the devices: a device conf is 4.5 KiB, 16 of them resident
+     * for nothing would be a tenth of the gateway's own memory */
+    if (!(c->dev = calloc((size_t)n, sizeof *c->dev))) {
+        rc = ot_conf_fail(cf, "", "devices", "out of memory");
+        goto fail;
+    }
     const cJSON *it;
     cJSON_ArrayForEach(it, devs)
     {
@@ -220,6 +292,8 @@ enum ot_err config__load(struct gw_config *c, const char *file)
             goto fail;
         c->n_dev++;
     }
+    if ((rc = load_flight(c, flight)))
+        goto fail;
     return OT_OK;
 fail:
     if (!rc)
@@ -230,4 +304,7 @@ fail:
 void config__free(struct gw_config *c)
 {
     ot_conf_free(&c->conf);
+    free(c->dev);
+    c->dev = NULL;
+    c->n_dev = 0;
 }

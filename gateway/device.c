@@ -12,7 +12,8 @@
  * device is there, so the link stays. While in backoff nothing is tried and
  * the cycle reports the device's channels as not read. A TCP timeout also
  * closes the link, so a late answer can never be taken for the next one; on
- * RTU the line is flushed after a failed request (CRC noise, timeout). */
+ * RTU the line is flushed after a failed request (CRC noise, timeout).
+ * Alarm output coils are written with function 05 on the same link. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,10 @@ void device__init(struct gw_device *d, const struct gw_device_conf *conf)
         }
     for (size_t i = 0; i < p->n; i++) {
         const struct ot_profile_channel *c = &p->ch[order[i]];
+        if (c->output != OT_OUT_NONE) { /* written (device__set_outputs), never read */
+            d->outputs[d->noutputs++] = order[i];
+            continue;
+        }
         int w = ot_profile_channel_width(c);
         int bits = c->function == OT_FN_COIL || c->function == OT_FN_DISCRETE;
         unsigned limit = bits ? 2000u : 125u;
@@ -204,4 +209,34 @@ void device__poll(struct gw_device *d, struct gw_dev_result *res)
     } else {
         d->backoff_ms = BACKOFF_MIN_MS;
     }
+}
+
+int device__write_outputs(struct gw_device *d, int value, char *err, size_t errlen)
+{
+    if (!d->noutputs)
+        return 0;
+    if (!d->connected) {
+        if (ot_time_mono_ms() < d->retry_at_mono) {
+            snprintf(err, errlen, "device not connected (reconnecting)");
+            return -1;
+        }
+        if (dev_connect(d, err, errlen)) {
+            fail_link(d);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < d->noutputs; i++) {
+        const struct ot_profile_channel *c = &d->conf->profile.ch[d->outputs[i]];
+        if (modbus_write_bit(d->ctx, c->address, value ? 1 : 0) == 1)
+            continue;
+        int e = errno;
+        snprintf(err, errlen, "write coil %u: %s", c->address, modbus_strerror(e));
+        if (e == ECONNRESET || e == EPIPE || e == EBADF || e == ENOTCONN ||
+            (!d->conf->is_rtu && e == ETIMEDOUT))
+            device__close(d); /* reconnect on the next cycle, no stale answers */
+        else if (d->conf->is_rtu)
+            modbus_flush(d->ctx);
+        return -1;
+    }
+    return 0;
 }

@@ -1,22 +1,18 @@
-/* publish.c - MQTT with Paho's async client, and the sender.
+/* publish.c - the MQTT link: Paho's async client, connection, subscriptions
+ * (ack and limits), the retained state, and the radio switch of flight mode.
  *
  * Paho is used for the wire only: persistence NONE, no offline buffering,
- * clean session, QoS 1. Our spool is the store. Paho's callback thread only
- * records events (connected, failed, lost, send completed, the highest ack
- * seen) under a mutex and wakes the main loop; everything else runs in the
- * main loop, which owns the spool.
+ * clean session, QoS 1. Our spool is the store (sender.c reads it). Paho's
+ * callback thread only records events (connected, failed, lost, send
+ * completed, the highest ack seen, a limits message) under a mutex and wakes
+ * the main loop when it must act; everything else runs in the main loop.
  *
- * The sender reads the spool from a cursor, oldest first, in batches of up
- * to batch_max readings, with at most inflight_max batches awaiting PUBACK
- * and at most inflight_max * batch_max readings ahead of the collector's
- * ack. Live readings are just the newest spool records, so publication
- * order is always seq order. End-to-end delivery: the collector's retained
- * ack ({root}/containers/{c}/ack) moves the spool's floor; after any
- * (re)connect and whenever the ack does not move for ack_timeout_ms while
- * readings are outstanding, the cursor rewinds to ack + 1 and everything
- * not covered is sent again (a broker may drop what it had queued). Pending
- * lost ranges are declared in the first batch after a rewind and whenever
- * they change. */
+ * Limits: {root}/containers/{c}/limits is subscribed before the ack, in its
+ * own SUBSCRIBE, so the broker queues its retained message (if any) before
+ * the retained ack. A retained ack that arrives with no limits before it
+ * therefore means the broker holds no limits: the shipment ended while the
+ * gateway was offline and the empty retained message that cleared them was
+ * never seen. The main loop clears its copy then. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,64 +20,32 @@
 
 #include <cjson/cJSON.h>
 
-#include "gateway.h"
 #include "ot_log.h"
 #include "ot_time.h"
+#include "publish_int.h"
 
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 10000
-#define STATE_MAX_BYTES 4000
 
-struct gw_pub {
-    const struct gw_config *cfg;
-    struct spool *spool;
-    MQTTAsync client;
-    char t_readings[OT_TOPIC_MAX], t_state[OT_TOPIC_MAX], t_ack[OT_TOPIC_MAX];
-    pthread_mutex_t mu;
-    /* under mu: written by Paho's thread */
-    int ev_connected, ev_failed, ev_lost, fail_code;
-    int64_t ack_in;
-    int64_t ack_rejected;
-    int64_t ack_beyond; /* last ack for a seq this gateway never issued, 0 if none */
-    int64_t issued;     /* next seq of the spool, refreshed by the main loop */
-    int inflight;
-    int blocked; /* the sender waits for a completion or an ack */
-    uintptr_t gen;
-    /* main loop only */
-    int up, connecting;
-    int64_t retry_at, backoff;
-    char will[2048];
-    MQTTAsync_willOptions will_opts;
-    MQTTAsync_SSLOptions ssl;
-    struct spool_cursor cur;
-    int64_t last_progress;
-    int ack_warned;
-    struct ot_seq_range declared[SPOOL_LOST_MAX];
-    size_t ndeclared;
-    int64_t sent_total;
-    int state_dirty;
-    int64_t state_mono;
-};
-
-static struct gw_pub *the_pub; /* Paho callbacks find it here (one per process) */
+struct gw_pub *pub__the;
 
 static void on_connect(void *ctx, MQTTAsync_successData *r)
 {
     (void)ctx;
     (void)r;
-    pthread_mutex_lock(&the_pub->mu);
-    the_pub->ev_connected = 1;
-    pthread_mutex_unlock(&the_pub->mu);
+    pthread_mutex_lock(&pub__the->mu);
+    pub__the->ev_connected = 1;
+    pthread_mutex_unlock(&pub__the->mu);
     wake__signal();
 }
 
 static void on_connect_fail(void *ctx, MQTTAsync_failureData *r)
 {
     (void)ctx;
-    pthread_mutex_lock(&the_pub->mu);
-    the_pub->ev_failed = 1;
-    the_pub->fail_code = r ? r->code : 0;
-    pthread_mutex_unlock(&the_pub->mu);
+    pthread_mutex_lock(&pub__the->mu);
+    pub__the->ev_failed = 1;
+    pub__the->fail_code = r ? r->code : 0;
+    pthread_mutex_unlock(&pub__the->mu);
     wake__signal();
 }
 
@@ -89,36 +53,10 @@ static void on_lost(void *ctx, char *cause)
 {
     (void)ctx;
     (void)cause;
-    pthread_mutex_lock(&the_pub->mu);
-    the_pub->ev_lost = 1;
-    pthread_mutex_unlock(&the_pub->mu);
+    pthread_mutex_lock(&pub__the->mu);
+    pub__the->ev_lost = 1;
+    pthread_mutex_unlock(&pub__the->mu);
     wake__signal();
-}
-
-/* Completions and acks wake the main loop only when the sender is waiting on
- * them (window full): otherwise the next poll tick picks them up, which
- * saves a context switch per reading. */
-static void send_done(void *ctx)
-{
-    pthread_mutex_lock(&the_pub->mu);
-    if ((uintptr_t)ctx == the_pub->gen && the_pub->inflight > 0)
-        the_pub->inflight--;
-    int wake = the_pub->blocked;
-    pthread_mutex_unlock(&the_pub->mu);
-    if (wake)
-        wake__signal();
-}
-
-static void on_send(void *ctx, MQTTAsync_successData *r)
-{
-    (void)r;
-    send_done(ctx);
-}
-
-static void on_send_fail(void *ctx, MQTTAsync_failureData *r)
-{
-    (void)r;
-    send_done(ctx);
 }
 
 /* Strict: exactly {"v":1,"container":OURS,"seq":0..2^53-1}. */
@@ -146,97 +84,62 @@ out:
     return rc;
 }
 
+static void on_ack_message(struct gw_pub *p, const MQTTAsync_message *m)
+{
+    int64_t seq;
+    int ok = !parse_ack(m->payload, (size_t)m->payloadlen, p->cfg->container, &seq);
+    pthread_mutex_lock(&p->mu);
+    if (!ok)
+        p->ack_rejected++;
+    else if (seq >= p->issued)
+        p->ack_beyond = seq; /* never issued: must not poison later acks */
+    else if (seq > p->ack_in)
+        p->ack_in = seq;
+    int wake = p->blocked;
+    if (m->retained && !p->retained_ack_seen) {
+        p->retained_ack_seen = 1;
+        if (!p->limits_since_sub) { /* the broker holds no limits (see the top) */
+            p->limits_new = 1;
+            p->limits_len = 0;
+            wake = 1;
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (wake)
+        wake__signal();
+}
+
 static int on_message(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
 {
     (void)ctx;
     (void)tlen;
-    int64_t seq;
-    if (!strcmp(topic, the_pub->t_ack)) {
-        int ok = !parse_ack(m->payload, (size_t)m->payloadlen, the_pub->cfg->container, &seq);
-        pthread_mutex_lock(&the_pub->mu);
-        if (!ok)
-            the_pub->ack_rejected++;
-        else if (seq >= the_pub->issued)
-            the_pub->ack_beyond = seq; /* never issued: must not poison later acks */
-        else if (seq > the_pub->ack_in)
-            the_pub->ack_in = seq;
-        int wake = the_pub->blocked;
-        pthread_mutex_unlock(&the_pub->mu);
-        if (wake)
-            wake__signal();
+    struct gw_pub *p = pub__the;
+    if (!strcmp(topic, p->t_ack)) {
+        on_ack_message(p, m);
+    } else if (!strcmp(topic, p->t_limits)) {
+        pthread_mutex_lock(&p->mu);
+        p->limits_since_sub = 1;
+        p->limits_new = 1;
+        if ((size_t)m->payloadlen <= sizeof p->limits_buf) {
+            p->limits_len = (size_t)m->payloadlen;
+            memcpy(p->limits_buf, m->payload, p->limits_len);
+        } else { /* too large: handed over truncated, the parser refuses it */
+            p->limits_len = sizeof p->limits_buf;
+            memcpy(p->limits_buf, m->payload, sizeof p->limits_buf);
+        }
+        pthread_mutex_unlock(&p->mu);
+        wake__signal();
     }
     MQTTAsync_freeMessage(&m);
     MQTTAsync_free(topic);
     return 1;
 }
 
-int status__add_devices(cJSON *obj, const struct gw_config *cfg, const struct gw_health *h,
-                        size_t n)
-{
-    cJSON *arr = cJSON_AddArrayToObject(obj, "devices");
-    if (!arr)
-        return -1;
-    for (size_t i = 0; i < n && i < cfg->n_dev; i++) {
-        cJSON *d = cJSON_CreateObject();
-        if (!d || !cJSON_AddItemToArray(arr, d)) {
-            cJSON_Delete(d);
-            return -1;
-        }
-        if (!cJSON_AddStringToObject(d, "name", cfg->dev[i].name) ||
-            !cJSON_AddBoolToObject(d, "ok", h[i].ok) ||
-            !cJSON_AddNumberToObject(d, "errors", (double)h[i].errors) ||
-            !cJSON_AddNumberToObject(d, "since", (double)h[i].since_ms) ||
-            (!h[i].ok && !cJSON_AddStringToObject(d, "error", h[i].error)))
-            return -1;
-        if (h[i].stuck) {
-            cJSON *st = cJSON_AddArrayToObject(d, "stuck");
-            if (!st)
-                return -1;
-            for (size_t k = 0; k < cfg->dev[i].profile.n; k++) {
-                if (!((h[i].stuck >> k) & 1u))
-                    continue;
-                cJSON *nm = cJSON_CreateString(cfg->dev[i].out_name[k]);
-                if (!nm || !cJSON_AddItemToArray(st, nm)) {
-                    cJSON_Delete(nm);
-                    return -1;
-                }
-            }
-        }
-    }
-    return 0;
-}
-
-/* Retained state: SPEC keys plus "devices". seq = every seq <= it is
- * acknowledged (the collector's baseline). Caller frees. */
-static char *state_json(struct gw_pub *p, int online, const struct gw_health *h, size_t nh)
+static void publish_state(struct gw_pub *p, int online, const struct gw_state_info *si)
 {
     struct spool_stats st;
     spool__stats(p->spool, &st);
-    cJSON *o = cJSON_CreateObject();
-    char *out = NULL;
-    if (o && cJSON_AddNumberToObject(o, "v", 1) &&
-        cJSON_AddStringToObject(o, "container", p->cfg->container) &&
-        cJSON_AddStringToObject(o, "gateway", p->cfg->gateway) &&
-        cJSON_AddBoolToObject(o, "online", online) &&
-        cJSON_AddNumberToObject(o, "ts", (double)ot_time_now_ms()) &&
-        cJSON_AddBoolToObject(o, "clock_ok", ot_time_now_ms() >= GW_CLOCK_MIN_MS) &&
-        cJSON_AddNumberToObject(o, "boot", (double)st.boot) &&
-        cJSON_AddNumberToObject(o, "seq", (double)st.acked) &&
-        (!h || !status__add_devices(o, p->cfg, h, nh)))
-        out = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (out && h && strlen(out) > STATE_MAX_BYTES) {
-        /* many failing devices with long errors: the SPEC keys matter more
-         * than the extension (collectors cap state messages, ours at 4 KiB) */
-        free(out);
-        return state_json(p, online, NULL, 0);
-    }
-    return out;
-}
-
-static void publish_state(struct gw_pub *p, int online, const struct gw_health *h, size_t nh)
-{
-    char *js = state_json(p, online, h, nh);
+    char *js = state__json(p->cfg, &st, online, si);
     if (!js) {
         ot_error("mqtt state encode failed");
         return;
@@ -250,8 +153,6 @@ static void publish_state(struct gw_pub *p, int online, const struct gw_health *
     int rc = MQTTAsync_sendMessage(p->client, p->t_state, &m, &ro);
     if (rc != MQTTASYNC_SUCCESS)
         ot_warn("mqtt state publish failed rc=%d error=\"%s\"", rc, MQTTAsync_strerror(rc));
-    else if (!online)
-        MQTTAsync_waitForCompletion(p->client, ro.token, 2000);
     free(js);
 }
 
@@ -271,12 +172,13 @@ enum ot_err pub__create(struct gw_pub **out, const struct gw_config *cfg, struct
     const char *root = cfg->mqtt.topic_root;
     if (ot_topic(p->t_readings, sizeof p->t_readings, root, cfg->container, "readings") ||
         ot_topic(p->t_state, sizeof p->t_state, root, cfg->container, "state") ||
-        ot_topic(p->t_ack, sizeof p->t_ack, root, cfg->container, "ack")) {
+        ot_topic(p->t_ack, sizeof p->t_ack, root, cfg->container, "ack") ||
+        ot_topic(p->t_limits, sizeof p->t_limits, root, cfg->container, "limits")) {
         free(p);
         return OT_ERR_CONFIG;
     }
     pthread_mutex_init(&p->mu, NULL);
-    the_pub = p;
+    pub__the = p;
     /* OpenSSL initialises itself on first use (TLS configured); letting Paho
      * initialise it eagerly costs ~3 MiB of resident memory for nothing */
     MQTTAsync_init_options io = MQTTAsync_init_options_initializer;
@@ -293,7 +195,7 @@ enum ot_err pub__create(struct gw_pub **out, const struct gw_config *cfg, struct
                  MQTTAsync_strerror(rc));
         pthread_mutex_destroy(&p->mu);
         free(p);
-        the_pub = NULL;
+        pub__the = NULL;
         return OT_ERR_MQTT;
     }
     MQTTAsync_setCallbacks(p->client, p, on_lost, on_message, NULL);
@@ -302,12 +204,19 @@ enum ot_err pub__create(struct gw_pub **out, const struct gw_config *cfg, struct
     return OT_OK;
 }
 
-static void do_connect(struct gw_pub *p)
+static void do_connect(struct gw_pub *p, const struct gw_state_info *si)
 {
     MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
     MQTTAsync_willOptions wo = MQTTAsync_willOptions_initializer;
     MQTTAsync_SSLOptions so = MQTTAsync_SSLOptions_initializer;
-    char *will = state_json(p, 0, NULL, 0);
+    struct spool_stats st;
+    spool__stats(p->spool, &st);
+    struct gw_state_info bare = {0};
+    if (si)
+        bare = *si;
+    bare.health = NULL; /* the will is small: SPEC keys, flight, local_alarm */
+    bare.flight = 0;
+    char *will = state__json(p->cfg, &st, 0, &bare);
     if (!will)
         return;
     snprintf(p->will, sizeof p->will, "%s", will);
@@ -335,125 +244,84 @@ static void do_connect(struct gw_pub *p)
     p->connecting = 1;
 }
 
-static void rewind_sender(struct gw_pub *p, int64_t now)
+static void subscribe(struct gw_pub *p)
 {
-    struct spool_stats st;
-    spool__stats(p->spool, &st);
-    spool__seek(p->spool, &p->cur, st.acked + 1);
-    p->ndeclared = 0;
-    p->last_progress = now;
-}
-
-/* Reads up to max readings from a copy of the cursor into b. */
-static size_t fill_batch(struct gw_pub *p, struct spool_cursor *c, struct ot_batch *b, size_t max)
-{
-    struct ot_reading r;
-    while (b->n < max) {
-        struct spool_cursor save = *c;
-        enum ot_err rc = spool__read(p->spool, c, &r);
-        if (rc == OT_ERR_NOTFOUND)
-            break;
-        if (rc) {
-            /* unreadable record: skip it (declared lost would need a seq) */
-            *c = save;
-            c->want++;
-            continue;
-        }
-        if (ot_batch_push(b, &r))
-            break;
-    }
-    return b->n;
-}
-
-static void send_some(struct gw_pub *p, int64_t now)
-{
-    for (;;) {
-        struct spool_stats st;
-        spool__stats(p->spool, &st);
-        pthread_mutex_lock(&p->mu);
-        int inflight = p->inflight;
-        uintptr_t gen = p->gen;
-        pthread_mutex_unlock(&p->mu);
-        int64_t ahead = p->cur.want - 1 - st.acked;
-        int blocked =
-            inflight >= p->cfg->inflight_max || ahead >= p->cfg->inflight_max * p->cfg->batch_max;
-        pthread_mutex_lock(&p->mu);
-        p->blocked = blocked;
-        pthread_mutex_unlock(&p->mu);
-        if (blocked) {
-            /* a completion or ack may have arrived before the flag was set */
-            pthread_mutex_lock(&p->mu);
-            int changed = p->inflight != inflight || p->ack_in > st.acked;
-            pthread_mutex_unlock(&p->mu);
-            if (changed)
-                wake__signal();
-            return;
-        }
-        struct ot_batch b;
-        memset(&b, 0, sizeof b);
-        snprintf(b.container, sizeof b.container, "%s", p->cfg->container);
-        snprintf(b.gateway, sizeof b.gateway, "%s", p->cfg->gateway);
-        b.boot = st.boot;
-        struct spool_cursor c = p->cur;
-        if (!fill_batch(p, &c, &b, (size_t)p->cfg->batch_max)) {
-            ot_batch_free(&b);
-            p->cur = c;
-            return;
-        }
-        struct ot_seq_range lost[SPOOL_LOST_MAX];
-        size_t nl = spool__lost(p->spool, lost, SPOOL_LOST_MAX);
-        int declare =
-            nl && (nl != p->ndeclared || memcmp(lost, p->declared, nl * sizeof lost[0]) != 0);
-        if (declare) {
-            for (size_t i = 0; i < nl && i < OT_LOST_MAX; i++)
-                b.lost[i] = lost[i];
-            b.n_lost = nl < OT_LOST_MAX ? nl : OT_LOST_MAX;
-        }
-        char *js = NULL;
-        size_t len = 0;
-        enum ot_err erc = ot_batch_encode(&b, &js, &len);
-        int64_t first = b.readings[0].seq, last = b.readings[b.n - 1].seq;
-        size_t n = b.n;
-        ot_batch_free(&b);
-        if (erc) {
-            ot_error("batch encode failed error=%s", ot_strerror(erc));
-            return;
-        }
-        MQTTAsync_message m = MQTTAsync_message_initializer;
+    pthread_mutex_lock(&p->mu);
+    p->limits_since_sub = p->retained_ack_seen = 0;
+    pthread_mutex_unlock(&p->mu);
+    /* limits first, in its own SUBSCRIBE: see the top of the file */
+    const char *topics[2] = {p->t_limits, p->t_ack};
+    for (int i = 0; i < 2; i++) {
         MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-        m.payload = js;
-        m.payloadlen = (int)len;
-        m.qos = 1;
-        ro.onSuccess = on_send;
-        ro.onFailure = on_send_fail;
-        ro.context = (void *)gen;
-        pthread_mutex_lock(&p->mu);
-        p->inflight++;
-        pthread_mutex_unlock(&p->mu);
-        int rc = MQTTAsync_sendMessage(p->client, p->t_readings, &m, &ro);
-        free(js);
-        if (rc != MQTTASYNC_SUCCESS) {
-            pthread_mutex_lock(&p->mu);
-            p->inflight--;
-            pthread_mutex_unlock(&p->mu);
-            ot_warn("mqtt publish failed rc=%d error=\"%s\"", rc, MQTTAsync_strerror(rc));
-            return;
-        }
-        if (p->cur.want - 1 <= st.acked)
-            p->last_progress = now; /* nothing was outstanding: the stall clock starts now */
-        p->cur = c;
-        p->sent_total += (int64_t)n;
-        if (declare) {
-            memcpy(p->declared, lost, nl * sizeof lost[0]);
-            p->ndeclared = nl;
-            ot_info("declared lost ranges=%zu first_from=%" PRId64 " first_to=%" PRId64, nl,
-                    lost[0].from, lost[0].to);
-        }
-        ot_debug("published batch first=%" PRId64 " last=%" PRId64 " n=%zu", first, last, n);
+        int rc = MQTTAsync_subscribe(p->client, topics[i], 1, &ro);
+        if (rc != MQTTASYNC_SUCCESS)
+            ot_warn("mqtt subscribe failed topic=%s rc=%d", topics[i], rc);
     }
 }
 
-void pub__step(struct gw_pub *p, const struct gw_health *h, size_t nh, int health_changed)
+static void on_connected(struct gw_pub *p, const struct gw_state_info *si, int64_t now)
+{
+    p->up = 1;
+    p->connecting = 0;
+    p->backoff = BACKOFF_MIN_MS;
+    pthread_mutex_lock(&p->mu);
+    p->gen++;
+    p->inflight = 0;
+    pthread_mutex_unlock(&p->mu);
+    ot_mqtt_tcp_nodelay_all();
+    subscribe(p);
+    publish_state(p, 1, si);
+    p->state_dirty = 0;
+    p->state_mono = now;
+    sender__rewind(p, now);
+    ot_info("mqtt connected url=%s resend_from=%" PRId64, p->cfg->mqtt.url, p->cur.want);
+}
+
+void pub__set_radio(struct gw_pub *p, int on, const struct gw_state_info *si)
+{
+    if (on == !p->radio_off)
+        return;
+    p->radio_off = !on;
+    if (on) {
+        p->retry_at = 0;
+        p->backoff = BACKOFF_MIN_MS;
+        return; /* the next step connects */
+    }
+    if (p->up) {
+        /* the broker keeps "in flight" (retained) and gets a clean DISCONNECT,
+         * so it does not publish the will; Paho sends the state before the
+         * DISCONNECT and lets in-flight messages complete within 2 s */
+        publish_state(p, 0, si);
+        MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+        d.timeout = 2000;
+        int rc = MQTTAsync_disconnect(p->client, &d);
+        if (rc != MQTTASYNC_SUCCESS)
+            ot_warn("mqtt disconnect failed rc=%d error=\"%s\"", rc, MQTTAsync_strerror(rc));
+        ot_info("mqtt radio off (flight mode): state published, disconnecting");
+    } else {
+        ot_info("mqtt radio off (flight mode): not connected, staying silent");
+    }
+    p->up = p->connecting = 0;
+    pthread_mutex_lock(&p->mu);
+    p->gen++; /* completions of the old connection no longer count */
+    p->inflight = 0;
+    pthread_mutex_unlock(&p->mu);
+}
+
+int pub__take_limits(struct gw_pub *p, char *out, size_t cap, size_t *len)
+{
+    pthread_mutex_lock(&p->mu);
+    int got = p->limits_new;
+    if (got) {
+        *len = p->limits_len < cap ? p->limits_len : cap;
+        memcpy(out, p->limits_buf, *len);
+        p->limits_new = 0;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return got;
+}
+
+void pub__step(struct gw_pub *p, const struct gw_state_info *si, int state_changed)
 {
     int64_t now = ot_time_mono_ms();
     struct spool_stats st0;
@@ -473,70 +341,64 @@ void pub__step(struct gw_pub *p, const struct gw_health *h, size_t nh, int healt
 
     if (rejected)
         ot_warn("ack rejected (malformed or another container) count=%" PRId64, rejected);
-    if (failed) {
+    if (failed && !p->radio_off) {
         p->up = p->connecting = 0;
         ot_warn("mqtt connect failed url=%s rc=%d retry_ms=%" PRId64, p->cfg->mqtt.url, code,
                 p->backoff);
         p->retry_at = now + p->backoff;
         p->backoff = p->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff * 2;
     }
-    if (lost) {
+    if (lost && !p->radio_off) {
         p->up = p->connecting = 0;
         ot_warn("mqtt connection lost url=%s", p->cfg->mqtt.url);
         p->retry_at = now + BACKOFF_MIN_MS;
     }
     if (connected && !failed && !lost) {
-        p->up = 1;
-        p->connecting = 0;
-        p->backoff = BACKOFF_MIN_MS;
-        pthread_mutex_lock(&p->mu);
-        p->gen++;
-        p->inflight = 0;
-        pthread_mutex_unlock(&p->mu);
-        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-        int rc = MQTTAsync_subscribe(p->client, p->t_ack, 1, &ro);
-        if (rc != MQTTASYNC_SUCCESS)
-            ot_warn("mqtt subscribe failed topic=%s rc=%d", p->t_ack, rc);
-        publish_state(p, 1, h, nh);
-        p->state_dirty = 0;
-        p->state_mono = now;
-        rewind_sender(p, now);
-        ot_info("mqtt connected url=%s resend_from=%" PRId64, p->cfg->mqtt.url, p->cur.want);
+        if (p->radio_off) { /* flight began while connecting */
+            p->up = 1;
+            p->radio_off = 0;
+            pub__set_radio(p, 0, si);
+        } else {
+            on_connected(p, si, now);
+        }
     }
-    if (!p->up && !p->connecting && now >= p->retry_at)
-        do_connect(p);
+    if (!p->up && !p->connecting && !p->radio_off && now >= p->retry_at)
+        do_connect(p, si);
 
-    struct spool_stats st;
-    spool__stats(p->spool, &st);
     if (beyond && !p->ack_warned) {
         ot_warn("ack beyond what this gateway issued ignored ack=%" PRId64 " next_seq=%" PRId64
                 " (stale retained ack of an older spool?)",
-                beyond, st.next_seq);
+                beyond, st0.next_seq);
         p->ack_warned = 1;
     }
-    if (ack > st.acked) {
-        if (!spool__ack(p->spool, ack)) {
-            p->last_progress = now;
-            if (p->cur.want <= ack)
-                spool__seek(p->spool, &p->cur, ack + 1);
-            st.acked = ack;
-        }
-    }
+    sender__ack(p, ack, now);
     if (!p->up)
         return;
-    /* health flips republish the state, at most once a second */
-    p->state_dirty |= health_changed;
+    /* health or alarm flips republish the state, at most once a second */
+    p->state_dirty |= state_changed;
     if (p->state_dirty && now - p->state_mono >= 1000) {
-        publish_state(p, 1, h, nh);
+        publish_state(p, 1, si);
         p->state_dirty = 0;
         p->state_mono = now;
     }
-    if (p->cur.want - 1 > st.acked && now - p->last_progress > p->cfg->ack_timeout_ms) {
-        ot_warn("ack stalled, resending from=%" PRId64 " outstanding=%" PRId64, st.acked + 1,
-                p->cur.want - 1 - st.acked);
-        rewind_sender(p, now);
+    sender__check_stall(p, now);
+    sender__send(p, now);
+}
+
+int64_t pub__next_timer(const struct gw_pub *p)
+{
+    int64_t t = INT64_MAX;
+    if (!p->up && !p->connecting && !p->radio_off)
+        t = p->retry_at;
+    if (p->up) {
+        if (p->state_dirty)
+            t = p->state_mono + 1000;
+        struct spool_stats st;
+        spool__stats(p->spool, &st);
+        if (p->cur.want - 1 > st.acked && p->last_progress + p->cfg->ack_timeout_ms + 1 < t)
+            t = p->last_progress + p->cfg->ack_timeout_ms + 1;
     }
-    send_some(p, now);
+    return t;
 }
 
 int pub__link_up(const struct gw_pub *p)
@@ -544,12 +406,17 @@ int pub__link_up(const struct gw_pub *p)
     return p->up;
 }
 
+int pub__radio_on(const struct gw_pub *p)
+{
+    return !p->radio_off;
+}
+
 int64_t pub__sent_total(const struct gw_pub *p)
 {
     return p->sent_total;
 }
 
-void pub__destroy(struct gw_pub *p, const struct gw_health *h, size_t nh)
+void pub__destroy(struct gw_pub *p, const struct gw_state_info *si)
 {
     if (!p)
         return;
@@ -560,7 +427,20 @@ void pub__destroy(struct gw_pub *p, const struct gw_health *h, size_t nh)
     pthread_mutex_unlock(&p->mu);
     spool__ack(p->spool, ack);
     if (p->up) {
-        publish_state(p, 0, h, nh);
+        struct spool_stats st;
+        spool__stats(p->spool, &st);
+        char *js = state__json(p->cfg, &st, 0, si);
+        if (js) {
+            MQTTAsync_message m = MQTTAsync_message_initializer;
+            MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+            m.payload = js;
+            m.payloadlen = (int)strlen(js);
+            m.qos = 1;
+            m.retained = 1;
+            if (MQTTAsync_sendMessage(p->client, p->t_state, &m, &ro) == MQTTASYNC_SUCCESS)
+                MQTTAsync_waitForCompletion(p->client, ro.token, 2000);
+            free(js);
+        }
         MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
         d.timeout = 2000;
         MQTTAsync_disconnect(p->client, &d);
@@ -569,6 +449,6 @@ void pub__destroy(struct gw_pub *p, const struct gw_health *h, size_t nh)
     }
     MQTTAsync_destroy(&p->client);
     pthread_mutex_destroy(&p->mu);
-    the_pub = NULL;
+    pub__the = NULL;
     free(p);
 }

@@ -1,5 +1,6 @@
-/* spool.h - the gateway's on-disk store of readings (see spool.c and
- * docs/internals/spool.md). Owned by one thread (the main loop). */
+/* spool.h - the gateway's on-disk store of readings (see spool.c,
+ * spool_open.c and docs/internals/spool.md). Owned by one thread (the main
+ * loop). */
 #ifndef GW_SPOOL_H
 #define GW_SPOOL_H
 
@@ -19,6 +20,8 @@ struct spool_opts {
     uint64_t segment_bytes; /* a segment is sealed once it reaches this size */
     int nosync;             /* bench pre-fill helper only: skip fdatasync (the
                              * gateway never sets it) */
+    int64_t sync_ms;        /* 0: fdatasync every append; N: flush at most N ms
+                             * after the first unflushed append (spool.sync_ms) */
 };
 
 /* Where a reader is: the segment (by first seq), the byte offset in it and
@@ -39,23 +42,34 @@ struct spool_stats {
     int64_t torn_records;     /* torn/corrupt records found at open (all boots) */
     int64_t dropped_segments; /* segments dropped by the full-spool policy (all boots) */
     int64_t lost_readings;    /* readings declared lost (all boots) */
+    int64_t flushes;          /* fdatasyncs of readings (this boot) */
+    int64_t flush_errors;     /* failed fdatasyncs (this boot) */
+    int64_t reserved_to;      /* seqs reserved on disk up to here */
 };
 
 /* Opens (creating or recovering) the spool in opts->dir. Recovery truncates a
- * torn tail and records the lost seq; the boot counter is incremented and
- * persisted before this returns. *out is freed with spool__close. */
+ * torn tail and declares what a crash or power cut may have taken (see
+ * spool_open.c); the boot counter is incremented and persisted before this
+ * returns. *out is freed with spool__close. */
 enum ot_err spool__open(const struct spool_opts *opts, struct spool **out);
-void spool__close(struct spool *s); /* accepts NULL; persists the acked floor */
+/* Accepts NULL; flushes, persists the acked floor and marks the close clean. */
+void spool__close(struct spool *s);
 
-/* Assigns r->seq, appends the record and fsyncs it. Only after OT_OK may the
- * reading be published. Applies the full-spool policy (drops the oldest
- * sealed segment, declaring its unacked seqs lost) when needed. */
+/* Assigns r->seq and writes the record (write(2): a SIGKILL cannot take it
+ * back); with sync_ms 0 also fdatasyncs it. Only after OT_OK may the reading
+ * be published. Applies the full-spool policy (drops the oldest sealed
+ * segment, declaring its unacked seqs lost) when needed. */
 enum ot_err spool__append(struct spool *s, struct ot_reading *r);
 
+/* fdatasyncs what was appended once sync_ms have passed since the first
+ * unflushed append (at once with force). Call it from the main loop. */
+enum ot_err spool__flush(struct spool *s, int64_t now_mono, int force);
+/* Monotonic ms at which spool__flush has work, INT64_MAX when none. */
+int64_t spool__flush_due(const struct spool *s);
+
 /* The collector acknowledged every seq <= seq: deletes sealed segments it
- * covers wholly, drops lost ranges it covers, persists the floor (at most
- * once a second unless a segment was deleted). Ignores seq >= next_seq
- * (returns OT_ERR_RANGE) and seq <= current floor. */
+ * covers wholly (after persisting the floor), drops lost ranges it covers.
+ * Ignores seq >= next_seq (returns OT_ERR_RANGE) and seq <= current floor. */
 enum ot_err spool__ack(struct spool *s, int64_t seq);
 
 /* Positions c at the first held reading with seq >= seq. */

@@ -1,52 +1,58 @@
-/* wake.c - the main loop sleeps on one condition variable; poll threads and
- * Paho's callback thread signal it when they hand over work. A signal that
- * arrives while the loop is busy is remembered (pending flag). */
+/* wake.c - the main loop sleeps in poll(2) on one eventfd (and the status
+ * socket); poll threads and Paho's callback thread wake it by writing to
+ * the eventfd. A wake that arrives while the loop is busy is remembered
+ * (the eventfd counter), and one that is already pending costs no syscall
+ * (an atomic flag), so a burst of hand-overs wakes the loop once. */
 #include <errno.h>
-#include <time.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "gateway.h"
+#include "ot_log.h"
 
-static pthread_mutex_t wake_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake_cv;
-static pthread_once_t wake_once = PTHREAD_ONCE_INIT;
-static int wake_pending;
+static int wake_fd = -1;
+static atomic_int wake_pending;
 
-static void wake_init(void)
+enum ot_err wake__init(void)
 {
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(&wake_cv, &a);
-    pthread_condattr_destroy(&a);
+    if (wake_fd >= 0)
+        return OT_OK;
+    wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd < 0) {
+        ot_error("eventfd failed error=\"%s\"", strerror(errno));
+        return OT_ERR_IO;
+    }
+    return OT_OK;
 }
 
 void wake__signal(void)
 {
-    pthread_once(&wake_once, wake_init);
-    pthread_mutex_lock(&wake_mu);
-    wake_pending = 1;
-    pthread_cond_signal(&wake_cv);
-    pthread_mutex_unlock(&wake_mu);
+    if (wake_fd < 0 || atomic_exchange(&wake_pending, 1))
+        return; /* already pending: the loop will look anyway */
+    uint64_t one = 1;
+    while (write(wake_fd, &one, sizeof one) < 0 && errno == EINTR)
+        ;
 }
 
-void wake__wait(int64_t ms)
+int wake__wait(int64_t ms, int fd)
 {
-    pthread_once(&wake_once, wake_init);
-    if (ms <= 0)
-        return;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
+    if (ms < 0)
+        ms = 0;
+    if (ms > 60000)
+        ms = 60000;
+    struct pollfd p[2] = {{.fd = wake_fd, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+    int n = poll(p, fd >= 0 ? 2 : 1, (int)ms);
+    /* cleared before the caller looks at what was handed over: a wake that
+     * comes after this writes the eventfd again */
+    atomic_store(&wake_pending, 0);
+    if (n > 0 && (p[0].revents & POLLIN)) {
+        uint64_t v;
+        while (read(wake_fd, &v, sizeof v) < 0 && errno == EINTR)
+            ;
     }
-    pthread_mutex_lock(&wake_mu);
-    while (!wake_pending) {
-        if (pthread_cond_timedwait(&wake_cv, &wake_mu, &ts) == ETIMEDOUT)
-            break;
-    }
-    wake_pending = 0;
-    pthread_mutex_unlock(&wake_mu);
+    return n > 0 && fd >= 0 && (p[1].revents & POLLIN);
 }

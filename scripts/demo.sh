@@ -9,9 +9,11 @@
 #   API + web      http://127.0.0.1:8080/ (config/api.json)
 #
 # Three shipments play from scenario files: a heart by air Oral -> Astana
-# (its gateway's link is cut for a while in flight, then the backlog
-# replays), a kidney by road, and one with a temperature excursion that
-# raises an alarm. Tokens land in var/demo/tokens.json. Stopping (Ctrl-C)
+# (its gateway detects the flight from altitude and speed, goes radio
+# silent in the air and replays its backlog after landing: flight mode), a
+# kidney by road, and a liver whose temperature leaves the band: the
+# collector raises the alarm, and the container's own gateway sounds its
+# local alarm (the module's alarm coil) from the limits the collector sent. Tokens land in var/demo/tokens.json. Stopping (Ctrl-C)
 # stops every child by PID; nothing outside var/ is touched and nothing this
 # script did not create is removed.
 set -euo pipefail
@@ -21,7 +23,6 @@ BIN=$ROOT/build/bin
 DEMO=var/demo
 API_URL=http://127.0.0.1:8080
 BROKER_PORT=18883
-HEART_PROXY_PORT=18893 # the heart's gateway reaches the broker through a cuttable link
 
 pids=()
 names=()
@@ -32,9 +33,6 @@ cleanup() {
   log "stopping"
   local i
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    if [ "${names[$i]}" = heart-link ]; then
-      kill -TERM -- "-${pids[$i]}" 2>/dev/null || true
-    fi
     kill -TERM "${pids[$i]}" 2>/dev/null || true
   done
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
@@ -104,13 +102,14 @@ root=${root:-organtrack/v1}
   echo "topic write $root/containers/+/ack"
   echo "topic write $root/containers/+/alarms"
   echo "topic readwrite $root/collectors/+/state"
+  echo "topic write $root/containers/+/limits"
 } >"$acl"
 for g in "${gateways[@]}"; do
   u=$(json_get "$g" username)
   c=$(json_get "$g" container)
   mosquitto_passwd -b "$passwd" "$u" "$(json_get "$g" password)"
-  printf '\nuser %s\ntopic write %s/containers/%s/readings\ntopic write %s/containers/%s/state\ntopic read %s/containers/%s/ack\n' \
-    "$u" "$root" "$c" "$root" "$c" "$root" "$c" >>"$acl"
+  printf '\nuser %s\ntopic write %s/containers/%s/readings\ntopic write %s/containers/%s/state\ntopic read %s/containers/%s/ack\ntopic read %s/containers/%s/limits\n' \
+    "$u" "$root" "$c" "$root" "$c" "$root" "$c" "$root" "$c" >>"$acl"
 done
 cat >"$DEMO/mosquitto/mosquitto.conf" <<CONF
 listener $BROKER_PORT 127.0.0.1
@@ -203,16 +202,8 @@ create_shipment "${containers[1]}" kidney KZ-DIN-A0002-26 90 ground "$ORAL_HOSP"
 # a liver (5 min excursion grace) so the excursion alarm comes a few minutes in
 create_shipment "${containers[2]}" liver KZ-DIN-A0003-26 30 ground "$ORAL_HOSP" "$AKTOBE"
 
-# --- gateways (the heart's through a link the demo cuts in flight) -------
-heart_cfg=$DEMO/gateway-heart.json
-sed "s#tcp://127.0.0.1:$BROKER_PORT#tcp://127.0.0.1:$HEART_PROXY_PORT#" "${gateways[0]}" >"$heart_cfg"
-link_up() {
-  # own process group (setsid), so the cut also ends socat's forked children
-  start heart-link "$DEMO/logs/heart-link.log" setsid socat "TCP-LISTEN:$HEART_PROXY_PORT,bind=127.0.0.1,reuseaddr,fork" "TCP:127.0.0.1:$BROKER_PORT"
-  link_pid=${pids[-1]}
-}
-link_up
-start gateway-heart "$DEMO/logs/gateway-heart.log" "$BIN/organtrack-gateway" --config "$heart_cfg"
+# --- gateways (the heart's config has flight mode on: flight.detect auto) --
+start gateway-heart "$DEMO/logs/gateway-heart.log" "$BIN/organtrack-gateway" --config "${gateways[0]}"
 start gateway-kidney "$DEMO/logs/gateway-kidney.log" "$BIN/organtrack-gateway" --config "${gateways[1]}"
 start gateway-excursion "$DEMO/logs/gateway-excursion.log" "$BIN/organtrack-gateway" --config "${gateways[2]}"
 
@@ -221,31 +212,19 @@ cat >&2 <<MSG
   organtrack demo is running: open http://127.0.0.1:8080/
   tokens (paste one into the dashboard): $tokens
   logs: $DEMO/logs/    gateway status: $BIN/organtrack-gateway status --config config/gateway.json
-  the heart's link to the broker drops in flight 30 s from now for 45 s,
-  then its backlog replays. Ctrl-C stops everything.
+  the heart takes off about 35 s from now: its gateway goes radio silent
+  (flight mode) until it has landed, then replays its backlog; the liver's
+  container sounds its local alarm once its temperature has been out of
+  band for the grace ("alarm output ON" in $DEMO/logs/sensors.log).
+  Ctrl-C stops everything.
 
 MSG
 
-# --- the flight: cut the heart's link, then restore it --------------------
-t0=$SECONDS
-gap_done=0
+# --- watch: a child that dies ends the demo --------------------------------
 while true; do
   sleep 1
-  el=$((SECONDS - t0))
-  if [ $gap_done = 0 ] && [ $el -ge 30 ] && [ -n "${link_pid:-}" ]; then
-    log "heart in flight: link to the broker lost"
-    kill -TERM -- "-$link_pid" 2>/dev/null || true
-    wait "$link_pid" 2>/dev/null || true
-    link_pid=
-    gap_done=1
-  fi
-  if [ $gap_done = 1 ] && [ $el -ge 75 ]; then
-    log "heart landed: link restored, backlog replays"
-    link_up
-    gap_done=2
-  fi
   for i in "${!pids[@]}"; do
-    if [ "${names[$i]}" != heart-link ] && ! kill -0 "${pids[$i]}" 2>/dev/null; then
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
       # Ctrl-C reaches the children too and may stop them before this shell
       # runs its trap: give the trap its turn before calling it a failure
       sleep 0.5

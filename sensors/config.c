@@ -163,6 +163,16 @@ static enum ot_err load_device(struct ot_conf *c, const cJSON *o, const char *wh
         const cJSON *m = map ? cJSON_GetObjectItemCaseSensitive(map, ch) : NULL;
         char w2[96];
         snprintf(w2, sizeof w2, "%s.channel_source", where);
+        if (d->prof.ch[i].output != OT_OUT_NONE) {
+            /* an output (the alarm coil) is written by the gateway, not the model */
+            if (m)
+                return ot_conf_fail(c, w2, ch,
+                                    "an output channel is written by the gateway, not driven "
+                                    "by the scenario");
+            d->src[i] = -1;
+            d->constant[i] = 0;
+            continue;
+        }
         if (m && cJSON_IsNumber(m)) {
             d->src[i] = -1;
             d->constant[i] = m->valuedouble;

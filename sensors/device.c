@@ -1,6 +1,8 @@
 /* device.c - one simulated Modbus device: its register tables (a
  * modbus_mapping_t sized to the profile) refreshed from the scenario model
- * with ot_profile_encode, the same codec the gateway decodes with. */
+ * with ot_profile_encode, the same codec the gateway decodes with. Output
+ * channels (the alarm coil) are the master's to write: the model leaves
+ * them alone and every change is logged. */
 #include <errno.h>
 #include <string.h>
 
@@ -61,6 +63,8 @@ void sensors__device_update(struct sensors_device *d, double t_s)
     if (d->map) {
         for (size_t i = 0; i < d->prof.n; i++) {
             const struct ot_profile_channel *c = &d->prof.ch[i];
+            if (c->output != OT_OUT_NONE)
+                continue; /* holds what the gateway wrote */
             double v = sensors__device_value(d, i);
             uint16_t r[2] = {0, 0};
             ot_profile_encode(c, v, r);
@@ -85,4 +89,20 @@ void sensors__device_update(struct sensors_device *d, double t_s)
         }
     }
     log_faults(d, d->t_s);
+}
+
+void sensors__device_outputs(struct sensors_device *d)
+{
+    for (size_t i = 0; i < d->prof.n; i++) {
+        const struct ot_profile_channel *c = &d->prof.ch[i];
+        if (c->output == OT_OUT_NONE || c->function != OT_FN_COIL)
+            continue;
+        uint8_t v = d->map->tab_bits[c->address - d->map->start_bits] ? 1 : 0;
+        if (v == d->out_state[i])
+            continue;
+        d->out_state[i] = v;
+        ot_info("alarm output %s device=%s channel=%s t_s=%.0f writes=%llu",
+                v ? "ON (buzzer and lamp)" : "off", d->name, c->name, d->t_s,
+                (unsigned long long)d->n_writes);
+    }
 }

@@ -58,6 +58,8 @@ struct sensors_device {
     double t_s; /* simulated time of the registers */
     uint64_t noise_counter;
     uint64_t n_req, n_reply, n_dropped, n_corrupted;
+    uint64_t n_writes;                          /* write requests (05, 0F) answered */
+    uint8_t out_state[OT_PROFILE_MAX_CHANNELS]; /* output coils as last logged */
 };
 
 struct sensors_server {
@@ -84,6 +86,8 @@ enum ot_err sensors__device_map(struct sensors_device *d);
 void sensors__device_update(struct sensors_device *d, double t_s);
 /* The engineering value a channel should show now. */
 double sensors__device_value(const struct sensors_device *d, size_t ch);
+/* Logs every output channel (alarm coil) whose value a write changed. */
+void sensors__device_outputs(struct sensors_device *d);
 
 /* server.c */
 enum ot_err sensors__server_open(struct sensors_server *srv);

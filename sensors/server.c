@@ -139,9 +139,10 @@ void sensors__server_close(struct sensors_server *srv)
         d->map = NULL;
         if (d->n_req)
             ot_info("device stats device=%s requests=%llu replies=%llu dropped=%llu "
-                    "corrupted=%llu",
+                    "corrupted=%llu writes=%llu",
                     d->name, (unsigned long long)d->n_req, (unsigned long long)d->n_reply,
-                    (unsigned long long)d->n_dropped, (unsigned long long)d->n_corrupted);
+                    (unsigned long long)d->n_dropped, (unsigned long long)d->n_corrupted,
+                    (unsigned long long)d->n_writes);
     }
     for (int k = 0; k < 2; k++)
         if (srv->pair[k] >= 0) {
@@ -235,6 +236,11 @@ static void process_request(struct sensors_server *srv, struct sensors_device *d
     if (rc < 0) {
         ot_warn("reply failed device=%s error=\"%s\"", d->name, modbus_strerror(errno));
         return;
+    }
+    int fc = d->url.rtu ? req[1] : req[7];
+    if (fc == MODBUS_FC_WRITE_SINGLE_COIL || fc == MODBUS_FC_WRITE_MULTIPLE_COILS) {
+        d->n_writes++;
+        sensors__device_outputs(d);
     }
     struct sensors_reply r;
     ssize_t n = read(srv->pair[1], r.buf, sizeof r.buf);

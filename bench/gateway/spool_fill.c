@@ -21,7 +21,8 @@ int main(int argc, char **argv)
         return 2;
     }
     ot_log_init("spool-fill", OT_LOG_WARN);
-    struct spool_opts o = {argv[1], 64u << 20, 1u << 20, 1};
+    struct spool_opts o = {
+        .dir = argv[1], .max_bytes = 64u << 20, .segment_bytes = 1u << 20, .nosync = 1};
     /* nosync: a pre-fill need not survive power loss; spool__close syncs meta */
     struct spool *s;
     if (spool__open(&o, &s))

@@ -3,9 +3,11 @@ lets a gateway publish only under its own container (SPEC: MQTT).
 
 Tried: anonymous connect, a wrong password, a gateway publishing under
 another container, a TLS client that does not trust the server's CA, and a
-plain-TCP client on the TLS port. Each must fail; the legitimate paths
-(gateway → own readings topic over TLS, collector reads everything) must
-work, so the test fails if the ACL is either too loose or too tight."""
+plain-TCP client on the TLS port, a gateway reading another container's
+limits or writing its own. Each must fail; the legitimate paths (gateway →
+own readings topic over TLS, gateway ← own limits, collector reads
+everything and writes limits) must work, so the test fails if the ACL is
+either too loose or too tight."""
 import ssl
 import threading
 
@@ -22,11 +24,13 @@ topic read {ROOT}/containers/+/state
 topic write {ROOT}/containers/+/ack
 topic write {ROOT}/containers/+/alarms
 topic readwrite {ROOT}/collectors/+/state
+topic write {ROOT}/containers/+/limits
 
 user gw-a
 topic write {ROOT}/containers/KZ-A/readings
 topic write {ROOT}/containers/KZ-A/state
 topic read {ROOT}/containers/KZ-A/ack
+topic read {ROOT}/containers/KZ-A/limits
 """
 
 
@@ -100,6 +104,25 @@ def test_broker_security():
         # QoS 1 from one client is delivered in order: the forged one came first
         ottest.check(f"{ROOT}/containers/KZ-B/readings" not in got,
                      f"ACL let gw-a publish under KZ-B: {got}")
+
+        # limits (SPEC v1.1): the collector writes them retained, a gateway
+        # reads only its own and cannot write them
+        for c_ in ("KZ-B", "KZ-A"):
+            coll.publish(f"{ROOT}/containers/{c_}/limits", f'{{"by":"collector","c":"{c_}"}}',
+                         qos=1, retain=True).wait_for_publish(5)
+        gw.publish(f"{ROOT}/containers/KZ-A/limits", b'{"by":"gateway"}', qos=1,
+                   retain=True).wait_for_publish(5)
+        seen = []
+        gw.on_message = lambda cl, ud, m: seen.append((m.topic, m.payload))
+        # subscribed in this order, KZ-B's retained message would come first
+        gw.subscribe(f"{ROOT}/containers/KZ-B/limits", qos=1)
+        gw.subscribe(f"{ROOT}/containers/KZ-A/limits", qos=1)
+        ottest.wait_for(lambda: any(t.endswith("KZ-A/limits") for t, _ in seen), 10,
+                        "the gateway's own limits")
+        ottest.check(not any(t.endswith("KZ-B/limits") for t, _ in seen),
+                     f"ACL let gw-a read KZ-B's limits: {seen}")
+        ottest.check(all(b'"collector"' in p for _, p in seen),
+                     f"ACL let gw-a write its own limits: {seen}")
         gw.loop_stop()
         coll.loop_stop()
 

@@ -20,15 +20,6 @@ import gateway_common as gc
 C = "KZ-ACK-0001"
 
 
-def status(env):
-    try:
-        with open(os.path.join(os.path.dirname(env.path("spool", "gw", ".keep")),
-                               "status.json")) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
 def test_ackstall():
     with ottest.Env("gateway-ackstall") as env:
         broker = env.mosquitto()
@@ -39,7 +30,7 @@ def test_ackstall():
                                                     "profile": "organtrack-module"}],
                                 container=C, interval=50, ack_timeout_ms=1000)
         gw = gc.start_gateway(env, cfg)
-        ottest.wait_for(lambda: (status(env) or {}).get("link") == "up", 15, "link up")
+        ottest.wait_for(lambda: (gc.status(env) or {}).get("link") == "up", 15, "link up")
         topic = f"organtrack/v1/containers/{C}/ack"
         for bad in (json.dumps({"v": 1, "container": "KZ-OTHER", "seq": 5}),
                     json.dumps({"v": 1, "container": C, "seq": 5, "extra": 1}),
@@ -47,8 +38,8 @@ def test_ackstall():
                     "{not json",
                     json.dumps({"v": 1, "container": C, "seq": 10 ** 9})):
             publish.single(topic, bad, qos=1, retain=True, hostname="127.0.0.1", port=broker.port)
-        ottest.wait_for(lambda: status(env)["next_seq"] > 60, 20, "60 readings with nobody listening")
-        check(status(env)["acked"] == 0, f"a bad ack moved the spool: {status(env)}")
+        ottest.wait_for(lambda: gc.status(env)["next_seq"] > 60, 20, "60 readings with nobody listening")
+        check(gc.status(env)["acked"] == 0, f"a bad ack moved the spool: {gc.status(env)}")
         log = gw.log()
         check("ack rejected" in log and "ack beyond" in log, "bad acks were not reported")
         publish.single(topic, "", qos=1, retain=True, hostname="127.0.0.1", port=broker.port)
@@ -57,9 +48,9 @@ def test_ackstall():
         ottest.wait_for(lambda: col.acked > 60, 20, "the ack to cover the dropped readings",
                         interval=0.1)
         check("ack stalled, resending from=1" in gw.log(), "no resend after the ack stalled")
-        ottest.wait_for(lambda: status(env)["acked"] > 60, 10, "the gateway to take the ack")
+        ottest.wait_for(lambda: gc.status(env)["acked"] > 60, 10, "the gateway to take the ack")
         check(gw.stop() == 0, "gateway did not stop cleanly")
-        final = status(env)
+        final = gc.status(env)
         ottest.wait_for(lambda: col.acked >= final["next_seq"] - 1, 5, "everything acked")
         readings, order, lost, states = col.snapshot()
         col.close()

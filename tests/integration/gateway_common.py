@@ -5,6 +5,7 @@ gateway config."""
 import json
 import os
 import struct
+import subprocess
 import threading
 import time
 
@@ -109,6 +110,7 @@ class Collector:
         self.lost = set()
         self.batches = 0
         self.states = []
+        self.events = []        # ("state", dict) and ("reading", seq) in arrival order
         self.acked = 0
         self.errors = []
         # a persistent session: while this client reconnects, the broker queues
@@ -135,6 +137,7 @@ class Collector:
         with self.lock:
             if msg.topic.endswith("/state"):
                 self.states.append(d)
+                self.events.append(("state", d))
                 return
             self.batches += 1
             prev = None
@@ -147,6 +150,7 @@ class Collector:
                     self.errors.append(f"seq {r['seq']} reused for a different reading")
                 self.readings[r["seq"]] = r
                 self.order.append(r["seq"])
+                self.events.append(("reading", r["seq"]))
             for a, b in d.get("lost", []):
                 self.lost.update(range(a, b + 1))
             if self.do_ack:
@@ -158,6 +162,12 @@ class Collector:
                     c.publish(f"{self.root}/containers/{self.container}/ack",
                               json.dumps({"v": 1, "container": self.container, "seq": n}),
                               qos=1, retain=True)
+
+    def publish_limits(self, limits):
+        """Plays the collector's retained limits (SPEC v1.1); None clears them."""
+        payload = "" if limits is None else json.dumps(limits)
+        self.c.publish(f"{self.root}/containers/{self.container}/limits", payload, qos=1,
+                       retain=True).wait_for_publish(5)
 
     def count(self):
         with self.lock:
@@ -184,8 +194,44 @@ def gateway_config(env, broker_port, devices, container="KZ-T-0001", interval=10
     return cfg
 
 
+def status(env, name="gateway"):
+    """The gateway's status (organtrack-gateway status --json --config
+    <name>.json): live from the running gateway over its status socket, else
+    the status file it left when it stopped; None when there is neither."""
+    r = subprocess.run([os.path.join(ottest.BIN, "organtrack-gateway"), "status", "--json",
+                        "--config", env.path(f"{name}.json")],
+                       capture_output=True, text=True, timeout=10, cwd=ottest.ROOT)
+    try:
+        return json.loads(r.stdout)
+    except ValueError:
+        return None
+
+
 def start_gateway(env, cfg, name="gateway"):
     return env.program("organtrack-gateway", cfg, args=("--log-level", "info"), name=name)
+
+
+def limits(container, tmin=2.0, tmax=8.0, grace_s=600, shipment=17, profile="kidney"):
+    return {"v": 1, "container": container, "shipment": shipment, "profile": profile,
+            "temp_min_c": tmin, "temp_max_c": tmax, "excursion_grace_s": grace_s,
+            "ts": ottest.now_ms()}
+
+
+def log_ts(log, needle, after=0.0):
+    """Epoch seconds of the first log line containing needle (at or after
+    `after`), from the line's own timestamp; None if there is none."""
+    import datetime
+    for line in log.splitlines():
+        if needle in line:
+            t = datetime.datetime.strptime(line.split(" ", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ")
+            ts = t.replace(tzinfo=datetime.timezone.utc).timestamp()
+            if ts >= after:
+                return ts
+    return None
+
+
+def spool_dir(cfg):
+    return cfg["spool"]["dir"]
 
 
 def contiguous(seqs):

@@ -17,15 +17,6 @@ import gateway_common as gc
 OUTAGE_READINGS = 150  # > 60 s of data at 1 Hz
 
 
-def status(env):
-    p = os.path.join(os.path.dirname(env.path("spool", "gw", ".keep")), "status.json")
-    try:
-        with open(p) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
 def test_outage():
     with ottest.Env("gateway-outage") as env:
         broker = env.mosquitto()
@@ -43,20 +34,20 @@ def test_outage():
 
         # --- broker down ---
         broker.stop()
-        st0 = ottest.wait_for(lambda: status(env), 5, "status file")
+        st0 = ottest.wait_for(lambda: gc.status(env), 5, "status")
         start_seq = st0["next_seq"]
-        ottest.wait_for(lambda: (status(env) or {}).get("link") == "down", 10, "link down")
-        ottest.wait_for(lambda: status(env)["next_seq"] >= start_seq + OUTAGE_READINGS // 2, 30,
+        ottest.wait_for(lambda: (gc.status(env) or {}).get("link") == "down", 10, "link down")
+        ottest.wait_for(lambda: gc.status(env)["next_seq"] >= start_seq + OUTAGE_READINGS // 2, 30,
                         "readings spooled during the outage")
         # SIGKILL in the middle of the outage, then restart on the same spool
+        killed_at = gc.status(env)["next_seq"]
         gw.kill()
-        killed_at = status(env)["next_seq"]
         gw2 = gc.start_gateway(env, cfg, name="gateway-restarted")
-        ottest.wait_for(lambda: (status(env) or {}).get("boot") == 2, 10, "restarted gateway")
-        ottest.wait_for(lambda: status(env)["next_seq"] >= start_seq + OUTAGE_READINGS, 30,
+        ottest.wait_for(lambda: (gc.status(env) or {}).get("boot") == 2, 10, "restarted gateway")
+        ottest.wait_for(lambda: gc.status(env)["next_seq"] >= start_seq + OUTAGE_READINGS, 30,
                         "more readings spooled during the outage")
-        check(status(env)["backlog"] >= OUTAGE_READINGS - 5,
-              f"backlog during outage too small: {status(env)}")
+        check(gc.status(env)["backlog"] >= OUTAGE_READINGS - 5,
+              f"backlog during outage too small: {gc.status(env)}")
 
         # status command while offline: link down, a backlog with its age
         import subprocess
@@ -68,11 +59,11 @@ def test_outage():
 
         # --- broker back (same port, same data dir: the retained ack survives) ---
         broker2 = env.mosquitto(port=port)
-        target = status(env)["next_seq"] - 1
+        target = gc.status(env)["next_seq"] - 1
         ottest.wait_for(lambda: col.acked >= target, 40, f"ack to reach {target}",
                         interval=0.1)
         check(gw2.stop() == 0, "gateway did not stop cleanly")
-        final = status(env)
+        final = gc.status(env)
         readings, order, lost, states = col.snapshot()
         col.close()
 

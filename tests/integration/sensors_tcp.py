@@ -3,7 +3,8 @@ reference module and of the Teltonika router profile decodes to the
 --dump-scenario value at the same simulated time; several clients at once;
 a client that reconnects is served; unmapped addresses and foreign unit ids
 get Modbus exceptions; with time running, the position moves along the
-dumped track."""
+dumped track; the alarm coil (an output) keeps what a master wrote while
+the model moves on, and every change is logged."""
 import sys
 import time
 
@@ -81,6 +82,9 @@ def test_sensors_tcp():
         lon_ch = next(c for c in module["channels"] if c["name"] == "lon")
         t0 = time.monotonic()
         lon0 = sl.read_value(cl, lon_ch)
+        alarm = next(c for c in module["channels"] if c.get("output") == "alarm")
+        w = cl.write_coil(alarm["address"], True, slave=1)
+        ottest.check(not w.isError(), f"alarm coil write: {w}")
         lon1 = ottest.wait_for(lambda: (v := sl.read_value(cl, lon_ch)) is not None and v > lon0 + 0.5 and v,
                                timeout=20, what="longitude to advance")
         elapsed = time.monotonic() - t0
@@ -89,10 +93,19 @@ def test_sensors_tcp():
         ottest.check(min(lons) - 1e-6 <= lon0 <= max(lons) + 1e-6 and lon1 <= max(lons) + 1e-6,
                      f"live lon {lon0}..{lon1} outside the dumped track {min(lons)}..{max(lons)}")
         ottest.check(any(abs(l - lon1) < 1e-6 for l in lons), "live lon is a dumped value")
+        # the model has moved on many ticks since the write: the coil still holds it
+        ottest.check(sl.read_raw(cl, alarm) == [1], "the alarm coil lost what the master wrote")
+        ottest.check(not cl.write_coil(alarm["address"], False, slave=1).isError(), "coil write 0")
+        ottest.check(sl.read_raw(cl, alarm) == [0], "the alarm coil did not go back to 0")
+        ottest.wait_for(lambda: "alarm output off device=live" in sim.log(), 5, "alarm off logged")
+        ottest.check("alarm output ON (buzzer and lamp) device=live channel=alarm" in sim.log(),
+                     "alarm on not logged")
         cl.close()
         ottest.check(sim.alive(), "simulator died")
         ottest.check(sim.stop() == 0, f"simulator did not stop cleanly: {sim.log()[-2000:]}")
         ottest.check("stopped" in sim.log(), "no stop line")
+        ottest.check("device stats device=live" in sim.log() and "writes=2" in sim.log(),
+                     "write requests not counted")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 /* test_gateway_config.c - gateway configuration: device URLs, the rename
- * map and its conflicts, errors that name file and key, and the grouping of
- * profile channels into Modbus requests. */
+ * map and its conflicts, errors that name file and key, the grouping of
+ * profile channels into Modbus requests (alarm outputs are never read),
+ * spool.sync_ms and the flight keys. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -58,19 +59,31 @@ static char *write_tmp(const char *text)
     return path;
 }
 
-static enum ot_err load(const char *devices, struct gw_config *c)
+/* spool_extra goes inside "spool", extra at the top level */
+static enum ot_err load_cfg(const char *devices, const char *spool_extra, const char *extra,
+                            struct gw_config *c)
 {
     char buf[4096];
     snprintf(
         buf, sizeof buf,
         "{\"container\":\"KZ-1\",\"gateway\":\"gw-1\",\"mqtt\":{\"url\":\"tcp://127.0.0.1:1\"},"
-        "\"profile_dir\":\"%s\",\"spool\":{\"dir\":\"/tmp/ot-gw-x\",\"max_mb\":4},"
-        "\"devices\":%s}",
-        PROFILES, devices);
+        "\"profile_dir\":\"%s\",\"spool\":{\"dir\":\"/tmp/ot-gw-x\",\"max_mb\":4%s},"
+        "\"devices\":%s%s}",
+        PROFILES, spool_extra, devices, extra);
     char *p = write_tmp(buf);
     enum ot_err rc = config__load(c, p);
     unlink(p);
     return rc;
+}
+
+static enum ot_err load(const char *devices, struct gw_config *c)
+{
+    return load_cfg(devices, "", "", c);
+}
+
+static enum ot_err load_extra(const char *devices, const char *extra, struct gw_config *c)
+{
+    return load_cfg(devices, "", extra, c);
 }
 
 static void rename_map_and_conflicts(void **state)
@@ -139,8 +152,12 @@ static void grouping_contiguous_by_function(void **state)
         OT_OK);
     struct gw_device d;
     device__init(&d, &c.dev[0]);
-    /* organtrack-module: discrete 0, holding 100..108, input 0..4 */
+    /* organtrack-module: discrete 0, holding 100..108, input 0..4; the alarm
+     * coil is an output, written and never read */
     assert_int_equal(d.ngroups, 3);
+    assert_int_equal(d.noutputs, 1);
+    assert_int_equal(c.dev[0].profile.ch[d.outputs[0]].address, 0);
+    assert_int_equal(c.dev[0].profile.ch[d.outputs[0]].function, OT_FN_COIL);
     int seen = 0;
     for (size_t i = 0; i < d.ngroups; i++) {
         const struct gw_group *g = &d.groups[i];
@@ -175,12 +192,81 @@ static void grouping_contiguous_by_function(void **state)
     config__free(&c);
 }
 
+#define MODULE "[{\"name\":\"probe\",\"url\":\"tcp://h:1\",\"profile\":\"organtrack-module\"}]"
+#define CABIN "[{\"name\":\"cabin\",\"url\":\"tcp://h:2\",\"profile\":\"xy-md02\"}]"
+
+static void sync_and_flight(void **state)
+{
+    (void)state;
+    struct gw_config c;
+    assert_int_equal(load(MODULE, &c), OT_OK);
+    assert_int_equal(c.sync_ms, 1000); /* SPEC default */
+    assert_int_equal(c.flight.detect, GW_FLIGHT_OFF);
+    config__free(&c);
+    assert_int_equal(load_cfg(MODULE, ",\"sync_ms\":0", "", &c), OT_OK);
+    assert_int_equal(c.sync_ms, 0);
+    config__free(&c);
+    assert_int_equal(load_cfg(MODULE, ",\"sync_ms\":-1", "", &c), OT_ERR_CONFIG);
+    assert_non_null(strstr(c.conf.err, "spool.sync_ms"));
+    config__free(&c);
+
+    assert_int_equal(load_extra(MODULE, ",\"flight\":{\"detect\":\"auto\"}", &c), OT_OK);
+    assert_int_equal(c.flight.detect, GW_FLIGHT_AUTO);
+    assert_true(c.flight.alt_m_above == 3000 && c.flight.speed_kmh_above == 250);
+    assert_int_equal(c.flight.air_s, 60);
+    assert_int_equal(c.flight.ground_s, 120);
+    config__free(&c);
+    assert_int_equal(load_extra(MODULE,
+                                ",\"flight\":{\"detect\":\"auto\",\"alt_m_above\":0,"
+                                "\"speed_kmh_above\":180,\"air_s\":5,\"ground_s\":30}",
+                                &c),
+                     OT_OK);
+    assert_true(c.flight.alt_m_above == 0 && c.flight.speed_kmh_above == 180);
+    assert_int_equal(c.flight.ground_s, 30);
+    config__free(&c);
+    /* refused, naming the key: a detection without its channels, a typo */
+    assert_int_equal(load_extra(CABIN, ",\"flight\":{\"detect\":\"auto\"}", &c), OT_ERR_CONFIG);
+    assert_non_null(strstr(c.conf.err, "flight.detect"));
+    assert_non_null(strstr(c.conf.err, "alt_m"));
+    config__free(&c);
+    assert_int_equal(load_extra(MODULE, ",\"flight\":{\"detect\":\"input\"}", &c), OT_ERR_CONFIG);
+    assert_non_null(strstr(c.conf.err, "flight_mode"));
+    config__free(&c);
+    assert_int_equal(load_extra(MODULE, ",\"flight\":{\"detect\":\"sometimes\"}", &c),
+                     OT_ERR_CONFIG);
+    assert_non_null(strstr(c.conf.err, "expected off, auto or input"));
+    config__free(&c);
+    assert_int_equal(load_extra(MODULE, ",\"flight\":{\"detect\":\"auto\",\"ground_s\":-5}", &c),
+                     OT_ERR_CONFIG);
+    assert_non_null(strstr(c.conf.err, "flight.ground_s"));
+    config__free(&c);
+    /* input: a channel renamed to flight_mode is the switch */
+    assert_int_equal(load_extra("[{\"name\":\"sw\",\"url\":\"tcp://h:2\",\"profile\":"
+                                "\"xy-md02\",\"channels\":{\"humidity\":\"flight_mode\"}}]",
+                                ",\"flight\":{\"detect\":\"input\"}", &c),
+                     OT_OK);
+    assert_int_equal(c.flight.detect, GW_FLIGHT_INPUT);
+    config__free(&c);
+    /* two reference modules: their alarm coils share a name, which is fine */
+    assert_int_equal(
+        load("[{\"name\":\"a\",\"url\":\"tcp://h:1\",\"profile\":\"organtrack-module\"},"
+             "{\"name\":\"b\",\"url\":\"tcp://h:2\",\"profile\":\"organtrack-module\","
+             "\"channels\":{\"temp_c\":\"t2\",\"temp2_c\":\"t3\",\"ambient_c\":\"a2\","
+             "\"shock_g\":\"s2\",\"battery_pct\":\"b2\",\"lid_open\":\"l2\",\"lat\":\"la2\","
+             "\"lon\":\"lo2\",\"alt_m\":\"al2\",\"speed_kmh\":\"sp2\",\"heading_deg\":\"h2\","
+             "\"gnss_fix\":\"g2\"}}]",
+             &c),
+        OT_OK);
+    config__free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(url_tcp_and_rtu),
         cmocka_unit_test(rename_map_and_conflicts),
         cmocka_unit_test(grouping_contiguous_by_function),
+        cmocka_unit_test(sync_and_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -259,6 +259,12 @@ static void load_good(void **state)
     assert_int_equal(p.ch[3].type, OT_T_BOOL);
     assert_int_equal(ot_profile_channel_width(&p.ch[3]), 1);
     assert_dbl(p.ch[4].offset, -5, 0);
+    assert_int_equal(p.ch[3].output, OT_OUT_NONE);
+    /* an alarm output is a coil */
+    write_file("out.json", HDR "{\"name\":\"buzzer\",\"function\":\"coil\",\"address\":3,"
+                               "\"type\":\"bool\",\"output\":\"alarm\"}]}");
+    assert_int_equal(ot_profile_load("out", tmpdir, &p, err, sizeof err), OT_OK);
+    assert_int_equal(p.ch[0].output, OT_OUT_ALARM);
     /* and by path */
     char path[256];
     snprintf(path, sizeof path, "%s/good.json", tmpdir);
@@ -292,6 +298,10 @@ static void load_hostile(void **state)
     expect_bad("{\"name\":\"t\",\"source\":\"s\",\"channels\":{}}", "channels");
     expect_bad("{\"name\":\"t\",\"source\":\"s\",\"channels\":[]}", "channels");
     expect_bad(HDR "1]}", "channels[0]");
+    expect_bad(CH(",\"output\":\"alarm\""), "channels[0].output"); /* a holding register */
+    expect_bad(HDR "{\"name\":\"b\",\"function\":\"coil\",\"address\":0,\"type\":\"bool\","
+                   "\"output\":\"siren\"}]}",
+               "channels[0].output");
     expect_bad(HDR "{\"name\":\"a\",\"function\":\"register\",\"address\":0,\"type\":\"u16\"}]}",
                "channels[0].function");
     expect_bad(HDR "{\"name\":\"a\",\"address\":0,\"type\":\"u16\"}]}", "channels[0].function");
@@ -439,6 +449,12 @@ static void shipped_profiles(void **state)
     r[1] = 0x3FC0;
     assert_dbl(ot_profile_decode(c, r), 1.5, 0);
     assert_int_equal(find(&p, "lid_open")->function, OT_FN_DISCRETE);
+    /* the local alarm's buzzer/lamp: coil 0, an output */
+    c = find(&p, "alarm");
+    assert_int_equal(c->function, OT_FN_COIL);
+    assert_int_equal(c->address, 0);
+    assert_int_equal(c->output, OT_OUT_ALARM);
+    assert_int_equal(find(&p, "temp_c")->output, OT_OUT_NONE);
 }
 
 int main(void)

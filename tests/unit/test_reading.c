@@ -1,5 +1,6 @@
 /* Unit tests for the readings batch codec: good input round-trips, every
- * kind of hostile input is refused with the right reason code. */
+ * kind of hostile input is refused with the right reason code, and the
+ * direct encoder writes exactly what cJSON printed for the same batch. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
+#include <math.h>
 
 #include "ot_reading.h"
 
@@ -218,10 +222,126 @@ static void id_validation(void **state)
     assert_false(ot_id_valid(s));
 }
 
+/* The batch as the encoder printed it when it built a cJSON tree. */
+static char *cjson_reference(const struct ot_batch *b)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "v", 1);
+    cJSON_AddStringToObject(root, "container", b->container);
+    cJSON_AddStringToObject(root, "gateway", b->gateway);
+    cJSON_AddNumberToObject(root, "boot", (double)b->boot);
+    cJSON *arr = cJSON_AddArrayToObject(root, "readings");
+    for (size_t i = 0; i < b->n; i++) {
+        const struct ot_reading *r = &b->readings[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "seq", (double)r->seq);
+        cJSON_AddNumberToObject(o, "ts", (double)r->ts);
+        for (int ch = 0; ch < OT_CH__COUNT; ch++) {
+            if (!ot_reading_has(r, (enum ot_channel)ch))
+                continue;
+            if (ot_channels[ch].is_bool)
+                cJSON_AddBoolToObject(o, ot_channels[ch].name, r->v[ch] != 0.0);
+            else
+                cJSON_AddNumberToObject(o, ot_channels[ch].name, r->v[ch]);
+        }
+        for (size_t k = 0; k < r->n_extra; k++) {
+            if (r->extra[k].is_bool)
+                cJSON_AddBoolToObject(o, r->extra[k].name, r->extra[k].value != 0.0);
+            else
+                cJSON_AddNumberToObject(o, r->extra[k].name, r->extra[k].value);
+        }
+        if (r->missing) {
+            cJSON *m = cJSON_AddArrayToObject(o, "missing");
+            for (int ch = 0; ch < OT_CH__COUNT; ch++)
+                if ((r->missing >> ch) & 1u)
+                    cJSON_AddItemToArray(m, cJSON_CreateString(ot_channels[ch].name));
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    if (b->n_lost) {
+        cJSON *lost = cJSON_AddArrayToObject(root, "lost");
+        for (size_t i = 0; i < b->n_lost; i++) {
+            cJSON *pair = cJSON_CreateArray();
+            cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)b->lost[i].from));
+            cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)b->lost[i].to));
+            cJSON_AddItemToArray(lost, pair);
+        }
+    }
+    char *out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return out;
+}
+
+static double pick(unsigned *seed, int i)
+{
+    static const double fixed[] = {4.21,     -1.5,      0.1 + 0.2,  1e-7,         51.2036123,
+                                   -33.8688, 1.0 / 3.0, 7600.5,     1e15,         123456789.0,
+                                   0,        -0.0,      2147483647, 2147483648.0, -2147483649.0,
+                                   1e-300,   5e-324};
+    if (i < (int)(sizeof fixed / sizeof fixed[0]))
+        return fixed[i];
+    *seed = *seed * 1103515245u + 12345u;
+    return ((double)(*seed % 2000001u) - 1000000.0) / pow(10.0, (double)(*seed % 9u));
+}
+
+static void encode_matches_cjson(void **state)
+{
+    (void)state;
+    unsigned seed = 7;
+    for (int round = 0; round < 200; round++) {
+        struct ot_batch b;
+        memset(&b, 0, sizeof b);
+        snprintf(b.container, sizeof b.container, "KZ-WKO-0001");
+        snprintf(b.gateway, sizeof b.gateway, "gw-ambulance-07");
+        b.boot = round;
+        for (int i = 0; i < 3; i++) {
+            struct ot_reading r;
+            memset(&r, 0, sizeof r);
+            r.seq = 1000 * round + i + 1;
+            r.ts = 1763877600123LL + round * 1000 + i;
+            for (int ch = 0; ch < OT_CH__COUNT; ch++) {
+                if ((round + ch + i) % 4 == 0)
+                    r.missing |= 1u << ch;
+                else
+                    ot_reading_set(&r, (enum ot_channel)ch, pick(&seed, (round * 3 + ch) % 40));
+            }
+            r.n_extra = (size_t)(round % 3);
+            for (size_t k = 0; k < r.n_extra; k++) {
+                snprintf(r.extra[k].name, sizeof r.extra[k].name, "x%zu", k);
+                r.extra[k].value = pick(&seed, 20 + (int)k);
+                r.extra[k].is_bool = k == 1;
+            }
+            assert_int_equal(ot_batch_push(&b, &r), OT_OK);
+        }
+        if (round % 5 == 0) {
+            b.n_lost = 2;
+            b.lost[0].from = 3;
+            b.lost[0].to = 9;
+            b.lost[1].from = 9007199254740990LL;
+            b.lost[1].to = 9007199254740991LL;
+        }
+        char *got = NULL, *want = cjson_reference(&b);
+        size_t len = 0;
+        assert_int_equal(ot_batch_encode(&b, &got, &len), OT_OK);
+        if (strcmp(got, want)) {
+            size_t k = 0;
+            while (got[k] == want[k])
+                k++;
+            fail_msg("differs at %zu:\n ours  %.80s\n cJSON %.80s", k, got + (k > 30 ? k - 30 : 0),
+                     want + (k > 30 ? k - 30 : 0));
+        }
+        assert_int_equal(len, strlen(want));
+        free(got);
+        free(want);
+        ot_batch_free(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(decode_spec_example),
+        cmocka_unit_test(encode_matches_cjson),
         cmocka_unit_test(roundtrip),
         cmocka_unit_test(hostile_inputs),
         cmocka_unit_test(oversize_and_too_many),
