@@ -2,7 +2,8 @@
 organtrack-api with a real collector storing readings and raising an
 excursion alarm; this test calls every operation of the document, for its
 success and for the errors a client meets (401, 403, 400, 404, 409, 413,
-422), records each exchange, and hands them to tests/openapi/validate.mjs,
+422, 429: signatures, incidents, stats, the PDF report and redirects
+included), records each exchange, and hands them to tests/openapi/validate.mjs,
 which checks the document with @seriousme/openapi-schema-validator and
 each answer (status, media type, JSON body, headers, the event stream's
 frames) with ajv against it, and that every operation answered 2xx at
@@ -119,6 +120,19 @@ def test_api_openapi():
         req("GET", f"/api/v1/shipments?status=active&limit=1&cursor={page['next']}", token=coord, want=200)
         req("GET", "/api/v1/shipments?status=lost", token=coord, want=400)
         req("GET", "/api/v1/shipments", want=401)
+        # laterality, blood group and a plan of legs (issues after 11)
+        airport = {"name": "Oral airport", "lat": 51.15, "lon": 51.54}
+        astana_ap = {"name": "Astana airport", "lat": 51.10, "lon": 71.45}
+        t_leg = now_ms() + 600_000
+        legs = [{"mode": "ground", "from": body["origin"], "to": airport,
+                 "planned_departure": iso(t_leg), "planned_arrival": iso(t_leg + 2400_000)},
+                {"mode": "air", "from": airport, "to": astana_ap,
+                 "planned_departure": iso(t_leg + 3600_000), "planned_arrival": iso(t_leg + 9000_000),
+                 "carrier": "KC", "flight": "KC951"}]
+        planned = req("POST", "/api/v1/shipments",
+                      api.shipment_body("KZ-OAS-3", laterality="left", abo="AB+", legs=legs),
+                      coord, want=201)
+        check(len(planned["legs"]) == 2, "the plan is in the answer")
 
         # readings and an excursion through the real collector
         wait_for(lambda: "mqtt subscribed" in col.log(), what="collector subscribed")
@@ -176,6 +190,67 @@ def test_api_openapi():
             coord, want=200)
         req("PATCH", f"/api/v1/shipments/{other['id']}", {"status": "in_transit"}, coord, want=409)
         req("PATCH", f"/api/v1/shipments/{other['id']}", {"status": "flying"}, coord, want=400)
+        # a redirect (a custody entry `redirected`) and a replan (a ledger note)
+        req("PATCH", f"/api/v1/shipments/{planned['id']}",
+            {"destination": {"name": "Almaty", "lat": 43.24, "lon": 76.95}, "comment": "recipient moved"},
+            coord, want=200)
+        almaty_ap = {"name": "Almaty airport", "lat": 43.28, "lon": 77.00}
+        req("PATCH", f"/api/v1/shipments/{planned['id']}",
+            {"legs": [dict(legs[0]), dict(legs[1], to=almaty_ap)]}, coord, want=200)
+        req("PATCH", f"/api/v1/shipments/{planned['id']}", {"legs": legs}, coord, want=400)
+        req("PATCH", f"/api/v1/shipments/{planned['id']}",
+            {"status": "closed", "destination": almaty_ap}, coord, want=400)
+
+        # electronic signatures (the signer's PIN, set by an admin on the command line)
+        pin = "493817"
+        r = subprocess.run([os.path.join(ottest.BIN, "organtrack-api"), "signer", "set", "--name", "aud",
+                            "--config", api.config_path], input=pin + "\n", capture_output=True,
+                           text=True, timeout=60, cwd=env.dir)
+        check(r.returncode == 0, f"signer set: {r.stderr}")
+        req("POST", f"/api/v1/shipments/{sid}/signatures",
+            {"meaning": "reviewed", "statement": "Cold chain reviewed", "pin": pin}, aud, want=201)
+        req("POST", f"/api/v1/shipments/{sid}/signatures",
+            {"meaning": "released", "statement": "x", "pin": "000000"}, aud, want=403)
+        req("POST", f"/api/v1/shipments/{sid}/signatures",
+            {"meaning": "maybe", "statement": "x", "pin": pin}, aud, want=400)
+        req("POST", f"/api/v1/shipments/{sid}/signatures",
+            {"meaning": "released", "statement": "x", "pin": pin}, crew, want=403)
+        req("POST", f"/api/v1/shipments/{sid}/signatures",
+            {"meaning": "released", "statement": "x", "pin": pin}, coord, want=403)
+        for _ in range(4):
+            api.req("POST", f"/api/v1/shipments/{sid}/signatures",
+                    {"meaning": "released", "statement": "x", "pin": "000000"}, aud)
+        req("POST", f"/api/v1/shipments/{sid}/signatures",
+            {"meaning": "released", "statement": "x", "pin": pin}, aud, want=429)
+        req("GET", f"/api/v1/shipments/{sid}/custody", token=coord, want=200)
+        req("GET", f"/api/v1/shipments/{sid}/export?format=pdf&lang=en", token=aud, want=200)
+        req("GET", f"/api/v1/shipments/{sid}/export?format=pdf", token=coord, want=200)
+        req("GET", f"/api/v1/shipments/{sid}/export?format=pdf&lang=de", token=aud, want=400)
+        req("GET", f"/api/v1/shipments/{sid}/export?format=csv&lang=en", token=aud, want=400)
+
+        # incidents (the collector opened one for the excursion) and the figures
+        req("GET", "/api/v1/incidents", token=coord, want=200)
+        inc = req("POST", "/api/v1/incidents", {"shipment_id": sid, "kind": "complaint",
+                                                "detail": "label corner torn"}, coord, want=201)
+        req("POST", "/api/v1/incidents", {"detail": "courier late at the gate"}, coord, want=201)
+        req("POST", "/api/v1/incidents", {"kind": "whim", "detail": "x"}, coord, want=400)
+        req("POST", "/api/v1/incidents", {"shipment_id": 99999, "detail": "x"}, coord, want=404)
+        req("POST", "/api/v1/incidents", {"detail": "x"}, aud, want=403)
+        req("GET", f"/api/v1/incidents?state=open&shipment={sid}", token=aud, want=200)
+        req("GET", "/api/v1/incidents?state=lost", token=coord, want=400)
+        req("GET", "/api/v1/incidents", token=crew, want=403)
+        req("PATCH", f"/api/v1/incidents/{inc['id']}", {"owner": "QA Aigerim"}, coord, want=200)
+        req("PATCH", f"/api/v1/incidents/{inc['id']}",
+            {"state": "answered", "answer": "relabelled at the receiving centre"}, coord, want=200)
+        req("PATCH", f"/api/v1/incidents/{inc['id']}", {"state": "closed"}, coord, want=200)
+        req("PATCH", f"/api/v1/incidents/{inc['id']}", {"state": "open"}, coord, want=409)
+        req("PATCH", f"/api/v1/incidents/{inc['id']}", {"state": "closed"}, aud, want=403)
+        req("PATCH", "/api/v1/incidents/99999", {"state": "closed"}, coord, want=404)
+        req("GET", "/api/v1/stats", token=aud, want=200)
+        req("GET", f"/api/v1/stats?from={iso(now_ms() - 86400_000)}&to={iso(now_ms() + 60_000)}",
+            token=coord, want=200)
+        req("GET", "/api/v1/stats?from=yesterday", token=coord, want=400)
+        req("GET", "/api/v1/stats", token=crew, want=403)
 
         # tokens
         req("GET", "/api/v1/tokens", token=adm, want=200)
@@ -183,6 +258,9 @@ def test_api_openapi():
         t = req("POST", "/api/v1/tokens", {"role": "crew", "name": "crew-b", "containers": ["KZ-OAS-2"]},
                 adm, want=201)
         req("POST", "/api/v1/tokens", {"role": "pilot", "name": "x"}, adm, want=400)
+        req("POST", "/api/v1/tokens", {"role": "auditor", "name": "aud-12h", "expires": "12h"},
+            adm, want=201)
+        req("GET", "/api/v1/tokens", token=adm, want=200)
         req("DELETE", f"/api/v1/tokens/{t['id']}", token=adm, want=200)
         req("DELETE", f"/api/v1/tokens/{t['id']}", token=adm, want=404)
 
