@@ -585,6 +585,9 @@ cJSON *api__shipment_load(struct api_req *r, struct api_db *d, int64_t id, char 
 /* Shipment object for row id (full detail) in *out, NULL if there is no
  * such shipment; -1 on a database failure, 0 otherwise. */
 int api__shipment_json(struct api_ctx *ctx, struct api_db *d, int64_t id, cJSON **out);
+/* After a committed change of shipment r->path_id: 200 with it as it is
+ * now, or 500 if it cannot be read back (shipments_read.c). */
+void api__reply_shipment_changed(struct api_req *r, struct api_db *d);
 /* Takes the shipment's row lock for the caller's transaction (a no-op
  * update: PostgreSQL's row lock, SQLite's write lock is held already), so
  * a status read and the writes depending on it cannot interleave with

@@ -308,3 +308,13 @@ void api__h_ship_get(struct api_req *r)
     if (o)
         api__reply_json(r, 200, o);
 }
+
+void api__reply_shipment_changed(struct api_req *r, struct api_db *d)
+{
+    cJSON *o = NULL;
+    if (api__shipment_json(r->ctx, d, r->path_id, &o) || !o)
+        api__reply_error(r, 500, "internal", "shipment %lld changed but cannot be read back",
+                         (long long)r->path_id);
+    else
+        api__reply_json(r, 200, o);
+}

@@ -173,12 +173,7 @@ void api__ship_redirect(struct api_req *r, const cJSON *body)
         goto rollback;
     if (api__req_commit(r))
         return;
-    cJSON *o = NULL;
-    if (api__shipment_json(r->ctx, d, r->path_id, &o) || !o)
-        api__reply_error(r, 500, "internal", "shipment %lld changed but cannot be read back",
-                         (long long)r->path_id);
-    else
-        api__reply_json(r, 200, o);
+    api__reply_shipment_changed(r, d);
     return;
 rollback:
     api__req_rollback(r);
