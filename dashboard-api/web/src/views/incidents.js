@@ -26,6 +26,7 @@ export function incidentsView(root) {
   const drafts = {}; // answers being typed survive the live refreshes
   const canAnswer = session.role === 'coordinator';
 
+  let shown = null; // what the page shows: a refresh with the same answer keeps the DOM
   async function load() {
     try {
       const q = filter ? `?state=${encodeURIComponent(filter)}` : '';
@@ -34,6 +35,9 @@ export function incidentsView(root) {
     } catch (e) {
       error = e;
     }
+    const now = JSON.stringify([filter, list, error && String(error), note]);
+    if (now === shown) return;
+    shown = now;
     render();
   }
 
@@ -102,6 +106,10 @@ export function incidentsView(root) {
   load();
   // incidents are not on the event stream: a live refresh reloads the list
   // only while nobody is typing an answer
-  const typing = () => Object.values(drafts).some((v) => v && v.trim());
+  // (a focused answer box counts: re-rendering would take it from under the
+  // hand that is about to type)
+  const typing = () => Object.values(drafts).some((v) => v && v.trim()) ||
+    (document.activeElement && document.activeElement.tagName === 'TEXTAREA' &&
+     root.contains(document.activeElement));
   return { refresh: () => { if (!typing()) load(); }, destroy: () => {} };
 }
