@@ -591,8 +591,9 @@ void api__reply_shipment_changed(struct api_req *r, struct api_db *d);
 /* Takes the shipment's row lock for the caller's transaction (a no-op
  * update: PostgreSQL's row lock, SQLite's write lock is held already), so
  * a status read and the writes depending on it cannot interleave with
- * another API process. -1 on a database failure (shipments_write.c). */
-int api__shipment_lock(struct api_db *d, int64_t id);
+ * another API process. -1 on a database failure, with the 500 replied
+ * (the caller rolls back; shipments_write.c). */
+int api__shipment_lock(struct api_req *r, struct api_db *d, int64_t id);
 /* Changes the status inside the caller's transaction (event + audit): 0 on
  * success, 1 if it is no longer `from`, -1 on a failed write (shipments_write.c). */
 int api__shipment_set_status(struct api_req *r, struct api_db *d, int64_t id, const char *container,

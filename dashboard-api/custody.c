@@ -67,10 +67,8 @@ void api__h_custody_post(struct api_req *r)
     struct api_db *d = api__req_db(r);
     if (api__req_begin(r))
         return;
-    if (api__shipment_lock(d, r->path_id)) {
-        api__reply_error(r, 500, "internal", "cannot lock shipment %lld", (long long)r->path_id);
+    if (api__shipment_lock(r, d, r->path_id))
         goto rollback;
-    }
     cJSON *ship =
         api__shipment_load(r, d, r->path_id, container, sizeof container, status, sizeof status);
     if (!ship)

@@ -159,14 +159,15 @@ fail:
     api__reply_error(r, 500, "internal", "could not record the shipment; nothing was written");
 }
 
-int api__shipment_lock(struct api_db *d, int64_t id)
+int api__shipment_lock(struct api_req *r, struct api_db *d, int64_t id)
 {
     int row = 0;
     struct ot_sql_stmt *st = api__stmt(d, ST_SHIP_LOCK);
-    if (!st)
-        return -1;
-    int rc = ot_sql_bind_int64(st, 1, id) || ot_sql_step(st, &row) ? -1 : 0;
-    ot_sql_reset(st);
+    int rc = !st || ot_sql_bind_int64(st, 1, id) || ot_sql_step(st, &row) ? -1 : 0;
+    if (st)
+        ot_sql_reset(st);
+    if (rc)
+        api__reply_error(r, 500, "internal", "cannot lock shipment %lld", (long long)id);
     return rc;
 }
 
@@ -300,10 +301,8 @@ void api__h_ship_patch(struct api_req *r)
         return;
     }
     /* the row lock first: the status read below stays true until commit */
-    if (api__shipment_lock(d, r->path_id)) {
-        api__reply_error(r, 500, "internal", "cannot lock shipment %lld", (long long)r->path_id);
+    if (api__shipment_lock(r, d, r->path_id))
         goto rollback;
-    }
     if ((!strcmp(to->valuestring, "closed") || !strcmp(to->valuestring, "discarded")) &&
         seal_trail(r, d, to->valuestring, why))
         goto rollback;

@@ -165,10 +165,8 @@ void api__h_signatures(struct api_req *r)
     OPENSSL_cleanse(in.pin, sizeof in.pin);
     if (api__req_begin(r))
         goto out;
-    if (api__shipment_lock(d, r->path_id)) {
-        api__reply_error(r, 500, "internal", "cannot lock shipment %lld", (long long)r->path_id);
+    if (api__shipment_lock(r, d, r->path_id))
         goto rollback;
-    }
     ship = api__shipment_load(r, d, r->path_id, container, sizeof container, status, sizeof status);
     if (!ship)
         goto rollback;
