@@ -1,22 +1,17 @@
 // Coordinator view: every active shipment on the map of Kazakhstan and one
 // card each (sparkline with band, temperature, ischaemia, ETA vs deadline,
-// active alarms with Acknowledge).
+// radio, active alarms with Acknowledge). One refresh is one request: the
+// list carries each card's active alarms and sparkline (?include=).
 import { h, keepFocus } from '../util.js';
 import { t, tv } from '../i18n.js';
-import { api, all } from '../api.js';
+import { all } from '../api.js';
 import { renderMap } from '../map.js';
 import { renderChart } from '../chart.js';
-import { band, latest, status, profileName } from '../model.js';
-import { statusBadge, facts, route, alarmList, errorText, title } from '../components.js';
-import { num, items, toMs } from '../util.js';
+import { band, latest, status, profileName, sparkReadings } from '../model.js';
+import { statusBadge, facts, route, alarmList, errorText, title, radioBadge } from '../components.js';
+import { num } from '../util.js';
 import { getLang } from '../i18n.js';
 import { reportButtons } from '../report.js';
-
-// The last 3 h of reading time, one point a minute (server-side buckets).
-function sparkQuery(sh) {
-  const last = toMs(latest(sh)?.ts);
-  return Number.isFinite(last) ? `?from=${Math.round(last - 3 * 3600000)}&every=60&limit=500` : '?every=60&limit=500';
-}
 
 export function coordinatorView(root, { go }) {
   let data = null;
@@ -25,19 +20,14 @@ export function coordinatorView(root, { go }) {
 
   async function load() {
     try {
-      const list = await all('/shipments?status=active');
-      const rows = await Promise.all(list.map(async (sh) => {
-        const [r, a] = await Promise.all([
-          api.readings(sh.id, sparkQuery(sh)).then(items).catch(() => []),
-          api.alarms(sh.id).then(items).catch(() => []),
-        ]);
-        return { sh, readings: r, alarms: a };
-      }));
-      data = rows;
+      // up to 500 shipments a page: one request unless more are open
+      const list = await all('/shipments?status=active&include=alarms,spark&limit=500');
+      data = list.map((sh) => ({ sh, readings: sparkReadings(sh.spark), alarms: Array.isArray(sh.alarms) ? sh.alarms : [] }));
       error = null;
     } catch (e) {
       error = e;
     }
+    root.dataset.loads = String(Number(root.dataset.loads || 0) + 1);
     render();
   }
 
@@ -72,6 +62,7 @@ export function coordinatorView(root, { go }) {
         h('h3', { id: `card-${sh.id}` }, h('a', { href: `#/shipment/${sh.id}`, 'data-focus': `card-${sh.id}` }, sh.donation_code || `#${sh.id}`)),
         statusBadge(st)),
       h('p', { class: 'muted' }, tv('profile', profileName(sh.profile)), ' · ', tv('sstatus', sh.status)),
+      radioBadge(sh),
       route(sh),
       h('div', { class: 'spark-wrap' }, renderChart(readings, band(sh), { width: 300, height: 60 })),
       facts(sh),
