@@ -101,3 +101,18 @@ export function currentLeg(sh, at) {
   const i = ls.findIndex((l) => !(toMs(l.planned_arrival) <= at));
   return i < 0 ? ls.length - 1 : i;
 }
+
+/** The differences the server named in a check-in entry's comment
+ * ("…; MISMATCH: laterality (label right, shipment left); abo (…)"):
+ * [{field, label, shipment}], [] when it matches, null if not a check-in. */
+export function checkinResult(entry) {
+  const c = String(entry?.comment || '');
+  if (entry?.type !== 'checkin') return null;
+  const i = c.indexOf('MISMATCH: ');
+  if (i < 0) return [];
+  const out = [];
+  const re = /(donation_code|profile|laterality|abo) \(label (.*?), shipment (.*?)\)/g;
+  let m;
+  while ((m = re.exec(c.slice(i))) !== null) out.push({ field: m[1], label: m[2], shipment: m[3] });
+  return out.length ? out : [{ field: '', label: '', shipment: c.slice(i + 10) }];
+}

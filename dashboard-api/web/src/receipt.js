@@ -9,27 +9,12 @@ import { h, num, toMs } from './util.js';
 import { t, tv, fmtTime, fmtMinutes } from './i18n.js';
 import { api, request } from './api.js';
 import { errorText } from './components.js';
-import { profileName } from './model.js';
+import { profileName, checkinResult } from './model.js';
 
 const LATERALITY = ['', 'left', 'right', 'both'];
 const ABO = ['', 'O', 'O+', 'O-', 'A', 'A+', 'A-', 'B', 'B+', 'B-', 'AB', 'AB+', 'AB-'];
 // offered when the profile list cannot be read
 const KNOWN = ['heart', 'kidney', 'liver', 'lung', 'pancreas', 'intestine', 'cornea', 'tissue'];
-
-/** The differences the server named in a check-in entry's comment
- * ("…; MISMATCH: laterality (label right, shipment left); abo (…)"):
- * [{field, label, shipment}], [] when it matches, null if not a check-in. */
-export function checkinResult(entry) {
-  const c = String(entry?.comment || '');
-  if (entry?.type !== 'checkin') return null;
-  const i = c.indexOf('MISMATCH: ');
-  if (i < 0) return [];
-  const out = [];
-  const re = /(donation_code|profile|laterality|abo) \(label (.*?), shipment (.*?)\)/g;
-  let m;
-  while ((m = re.exec(c.slice(i))) !== null) out.push({ field: m[1], label: m[2], shipment: m[3] });
-  return out.length ? out : [{ field: '', label: '', shipment: c.slice(i + 10) }];
-}
 
 export function receiptSection({ current, reload, render }) {
   const f = { donation_code: '', profile: '', laterality: '', abo: '', witness: '', at: '' };
