@@ -100,6 +100,10 @@ def test_web_layout():
         api_cfg_obj = {"listen": f"127.0.0.1:{port}", "database": db, "preservation": pres,
                        "web_root": DIST, "ledger_key": env.path("ledger.key")}
         api_cfg = env.write_json("api-token.json", api_cfg_obj)
+        # the token CLI after the collector has migrated the new database (two
+        # programs migrating one fresh SQLite file at once can meet "database
+        # is locked"; as api_openapi)
+        wait_for(lambda: "collector started" in col.log() or not col.alive(), what="collector started")
         now = int(time.time() * 1000)
         sh = shipments(now)
         tokens = {
