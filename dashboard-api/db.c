@@ -182,15 +182,24 @@ static const char *const sql[ST__COUNT] = {
         " a.shipment_id FROM alarms a JOIN shipments s ON s.id = a.shipment_id"
         " WHERE a.state IN ('raised','acknowledged') AND a.shipment_id > ?3"
         " AND a.shipment_id <= ?4 AND " CARD_PAGE " ORDER BY a.shipment_id, a.id",
-    /* ?38 bucket ms, ?39 window ms before each shipment's latest reading */
+    /* ?38 bucket ms: per shipment the first temperature of each of the 91
+     * buckets up to its latest reading's, found by one index seek each
+     * (readings_shipment_ts): the cost does not grow with the reading
+     * rate, which averaging every reading of 3 h did (at 1 Hz, 0.5 s for
+     * 50 shipments on SQLite); w MATERIALIZED (SQLite 3.35, PostgreSQL 12)
+     * finds each latest reading once, not once per bucket */
     [ST_SHIP_CARD_SPARK] =
-        "SELECT w.id, r.ts / ?38 AS b, avg(r.temp_c) FROM"
-        " (SELECT s.id, (SELECT max(r2.ts) FROM readings r2 WHERE r2.shipment_id = s.id"
-        "   AND r2.clock_future = 0) AS last_ts FROM shipments s WHERE " CARD_PAGE ") w"
-        " JOIN readings r ON r.shipment_id = w.id AND r.ts > w.last_ts - ?39"
-        " AND r.ts <= w.last_ts"
-        " WHERE r.clock_future = 0 AND r.temp_c IS NOT NULL"
-        " GROUP BY w.id, b ORDER BY w.id, b",
+        "WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < 90),"
+        " w AS MATERIALIZED (SELECT s.id, (SELECT r2.ts FROM readings r2"
+        "   WHERE r2.shipment_id = s.id"
+        "   AND r2.clock_future = 0 ORDER BY r2.ts DESC LIMIT 1) AS last_ts"
+        "   FROM shipments s WHERE " CARD_PAGE ")"
+        " SELECT w.id, w.last_ts / ?38 - 90 + k.i,"
+        " (SELECT r.temp_c FROM readings r WHERE r.shipment_id = w.id"
+        "   AND r.ts >= (w.last_ts / ?38 - 90 + k.i) * ?38"
+        "   AND r.ts < (w.last_ts / ?38 - 89 + k.i) * ?38"
+        "   AND r.clock_future = 0 AND r.temp_c IS NOT NULL ORDER BY r.ts LIMIT 1)"
+        " FROM w, k WHERE w.last_ts IS NOT NULL ORDER BY w.id, k.i",
 };
 
 struct api_pool {

@@ -5,12 +5,14 @@
  *
  * alarms: the active (raised or acknowledged) alarms of each shipment of
  * the page, in the shape of GET /shipments/{id}/alarms. spark: the last
- * 3 h of product temperature before the shipment's latest reading, one
- * average per 2 min, as {"from": epoch ms of the first bucket, "every_s":
- * 120, "temp_c": [...]} (null for a bucket without readings; the whole
- * spark null without readings). Each is one statement for the whole page
- * (the page's id range with the list's own filter and scope), joined to
- * the page in id order here: no query per shipment. */
+ * 3 h of product temperature up to the shipment's latest reading, the
+ * first temperature of each 2-min bucket (a sample, found by one index
+ * seek, so the cost does not grow with the reading rate), as {"from":
+ * epoch ms of the first bucket, "every_s": 120, "temp_c": [...]} (null for
+ * a bucket without a temperature; the whole spark null without any). Each
+ * is one statement for the whole page (the page's id range with the list's
+ * own filter and scope), joined to the page in id order here: no query per
+ * shipment. */
 #include "api.h"
 
 #include <math.h>
@@ -18,6 +20,9 @@
 #include <string.h>
 
 #define CARD_ALARMS_MAX 32 /* per shipment; a card shows a handful */
+
+/* db.c's ST_SHIP_CARD_SPARK counts its buckets in SQL (k.i 0..90) */
+_Static_assert(API_SPARK_BUCKETS == 90, "ST_SHIP_CARD_SPARK has 90 + 1 buckets");
 
 int api__cards_include(const char *q, unsigned *flags)
 {
@@ -109,8 +114,8 @@ static int add_alarms(struct api_db *d, cJSON *items, const struct api_cards_pag
 /* Buckets of one shipment, collected while its rows stream by. */
 struct spark {
     int64_t first_b, last_b;
-    double v[API_SPARK_BUCKETS + 2];
-    int has[API_SPARK_BUCKETS + 2];
+    double v[API_SPARK_BUCKETS + 1];
+    int has[API_SPARK_BUCKETS + 1];
 };
 
 static int spark_put(cJSON *it, const struct spark *sp)
@@ -146,9 +151,8 @@ static int add_spark(struct api_db *d, cJSON *items, const struct api_cards_page
         if (!cJSON_AddNullToObject(it, "spark"))
             return -1;
     struct ot_sql_stmt *st = api__stmt(d, ST_SHIP_CARD_SPARK);
-    const int64_t every = API_SPARK_EVERY_S * 1000;
-    if (!st || bind_page(st, pg, who) || ot_sql_bind_int64(st, 38, every) ||
-        ot_sql_bind_int64(st, 39, every * API_SPARK_BUCKETS)) {
+    if (!st || bind_page(st, pg, who) ||
+        ot_sql_bind_int64(st, 38, (int64_t)API_SPARK_EVERY_S * 1000)) {
         if (st)
             ot_sql_reset(st);
         return -1;
@@ -159,24 +163,30 @@ static int add_spark(struct api_db *d, cJSON *items, const struct api_cards_page
     int have = 0, err = 0;
     int64_t cur = -1;
     enum ot_err rc;
+    /* rows: shipment id, bucket number, its first temperature or NULL, in
+     * bucket order; a spark starts at its first bucket with a temperature */
     while (!(rc = ot_sql_step(st, &have)) && have) {
         int64_t sid = ot_sql_int64(st, 0), b = ot_sql_int64(st, 1);
         if (sid != cur) {
-            if (cur >= 0 && spark_put(it, &sp))
+            if (cur >= 0 && sp.first_b >= 0 && spark_put(it, &sp))
                 err = 1;
             cur = sid;
             sp = zero;
-            sp.first_b = b;
+            sp.first_b = -1;
             it = at ? item_for(&at, sid) : NULL;
         }
+        if (ot_sql_is_null(st, 2))
+            continue;
+        if (sp.first_b < 0)
+            sp.first_b = b;
         int i = (int)(b - sp.first_b);
         if (i < 0 || i >= (int)(sizeof sp.v / sizeof sp.v[0]))
-            continue; /* the window is 90 buckets; a bucket edge makes 91 */
+            continue;
         sp.v[i] = ot_sql_double(st, 2);
         sp.has[i] = 1;
         sp.last_b = b;
     }
-    if (!rc && cur >= 0 && spark_put(it, &sp))
+    if (!rc && cur >= 0 && sp.first_b >= 0 && spark_put(it, &sp))
         err = 1;
     ot_sql_reset(st);
     return rc || err ? -1 : 0;
