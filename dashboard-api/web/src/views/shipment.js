@@ -50,10 +50,12 @@ export function shipmentView(root, { params }) {
       sh.laterality ? [' · ', t('label.laterality'), ': ', tv('lat', sh.laterality)] : null,
       sh.abo ? [' · ', t('label.abo'), ': ', sh.abo] : null));
     root.append(facts(sh));
+    const chartW = Math.round(Math.min(900, Math.max(320, (root.clientWidth || 900) - 40)));
     const rp = radioPanel(sh);
     if (rp) root.append(rp);
     root.append(h('section', { class: 'panel panel-chart' }, h('h2', {}, t('ship.chart')),
-      renderChart(sorted, band(sh), { width: 900, height: 280, spark: false })));
+      // drawn at about the width it gets, so a phone's axis labels stay legible
+      renderChart(sorted, band(sh), { width: chartW, height: chartW < 600 ? 220 : 280, spark: false })));
     const places = [];
     if (sh.origin) places.push({ lat: num(sh.origin.lat), lon: num(sh.origin.lon), label: sh.origin.name || '' });
     if (sh.destination) places.push({ lat: num(sh.destination.lat), lon: num(sh.destination.lon), label: sh.destination.name || '' });
