@@ -406,8 +406,8 @@ int api__cards_include(const char *q, unsigned *flags);
 /* Adds "alarms" and/or "spark" to each shipment object of items (in id
  * order, the page pg of who's scope): one statement each for the page.
  * -1 on a database or memory failure. */
-int api__cards_add(struct api_db *d, cJSON *items, unsigned flags,
-                   const struct api_cards_page *pg, const struct api_principal *who);
+int api__cards_add(struct api_db *d, cJSON *items, unsigned flags, const struct api_cards_page *pg,
+                   const struct api_principal *who);
 /* An alarm object from an ALARM_COLS row (alarms.c). */
 cJSON *api__alarm_json(const struct ot_sql_stmt *st);
 
