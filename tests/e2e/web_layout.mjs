@@ -182,6 +182,18 @@ try {
     if (!await page.locator(`${ac} svg.chart.spark polyline.line`).count()) fail('the alarm card has no sparkline');
     if (!await page.locator(`${ac} svg.chart.spark circle.out`).count()) fail('the sparkline does not mark the readings outside the band');
     await shot(page, 'layout-coordinator-requests');
+    // flight mode: the card's badge and the shipment's radio panel
+    if (cfg.radio_container) {
+      const rc = `.card[data-container="${cfg.radio_container}"]`;
+      await page.locator(`${rc} .radio[data-radio=flight]`).filter({ hasText: /In flight, radio silent/ }).waitFor({ timeout: 15000 })
+        .catch(() => fail('no in-flight badge on the card of the container in flight mode'));
+      await page.goto(`${cfg.url}/#/shipment/${ship(cfg.radio_container).id}`);
+      await page.locator('.radio-panel[data-radio=flight]').filter({ hasText: /In flight, radio silent/ }).waitFor({ timeout: 15000 })
+        .catch(() => fail('no radio panel on the shipment in flight mode'));
+      log('radio: the container in flight mode is shown in flight, radio silent');
+    } else {
+      log('radio: skipped (the API does not report radio yet)');
+    }
 
     // 2. Shipment view: planned legs on the map and in the table.
     const legsShip = ship(cfg.legs_container);
