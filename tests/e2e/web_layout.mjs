@@ -249,6 +249,13 @@ try {
     await crew.locator('[data-field=ischemia-ended]').waitFor({ timeout: 15000 }).catch(() => fail('ischaemia end not shown'));
     await crew.locator('.crew-big [data-field=total]').waitFor({ timeout: 15000 }).catch(() => fail('total ischaemia not shown'));
     await shot(crew, 'layout-crew-reperfused');
+    // received: the shipment is delivered and leaves the active list, but
+    // stays on the crew's screen (a receipt often follows the hand-over)
+    await apiPost(`/shipments/${cs.id}/custody`, { type: 'arrived' });
+    await apiPost(`/shipments/${cs.id}/custody`, { type: 'received', from: 'Ambulance crew 03', to: 'Astana transplant team' });
+    await crew.locator('.timeline .tl-received').waitFor({ timeout: 15000 }).catch(() => fail('received not in the crew trail'));
+    if (!(await crew.locator('.crew-container').innerText()).includes(cfg.crew_container)) fail('the delivered shipment left the crew view');
+    await crew.locator('[data-field=ischemia-ended]').waitFor({ timeout: 5000 }).catch(() => fail('receipt section gone once delivered'));
     await crew.close();
 
     // 4. Auditor: times with the UTC offset of the browser's zone.

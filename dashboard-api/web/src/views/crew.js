@@ -29,8 +29,11 @@ export function crewView(root) {
       // open shipments, and those received in the last 12 h: check-in and
       // reperfusion often follow the hand-over at the receiving centre
       const since = Date.now() - 12 * 3600000;
-      list = (await all('/shipments')).filter((s) => ['created', 'in_transit'].includes(s.status) ||
-        (s.status === 'delivered' && toMs(s.delivered_at) >= since));
+      const [open, delivered] = await Promise.all([
+        all('/shipments?status=active&limit=500'),
+        all('/shipments?status=delivered&limit=500').catch(() => []),
+      ]);
+      list = [...open, ...delivered.filter((s) => toMs(s.delivered_at) >= since)];
       if (!list.some((s) => String(s.id) === selected)) selected = list.length ? String(list[0].id) : '';
       if (selected) {
         [alarms, custody] = await Promise.all([
