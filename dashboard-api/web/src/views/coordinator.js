@@ -7,9 +7,9 @@ import { t, tv } from '../i18n.js';
 import { all } from '../api.js';
 import { renderMap } from '../map.js';
 import { renderChart } from '../chart.js';
-import { band, latest, status, profileName, sparkReadings } from '../model.js';
-import { statusBadge, facts, route, alarmList, errorText, title, radioBadge } from '../components.js';
-import { num } from '../util.js';
+import { band, latest, status, profileName, sparkReadings, radio } from '../model.js';
+import { statusBadge, facts, route, alarmList, errorText, title, radioBadge, radioText } from '../components.js';
+import { num, toMs } from '../util.js';
 import { getLang } from '../i18n.js';
 import { reportButtons } from '../report.js';
 
@@ -39,11 +39,19 @@ export function coordinatorView(root, { go }) {
       root.append(h('p', { class: 'muted' }, t('loading')));
       return;
     }
-    const markers = data.map(({ sh, alarms }) => ({
-      lat: num(latest(sh)?.lat), lon: num(latest(sh)?.lon), status: status(sh, alarms),
-      label: `${title(sh)} — ${t(`status.${status(sh, alarms)}`)}`, short: sh.container,
-      onclick: () => go(`#/shipment/${sh.id}`),
-    }));
+    const markers = data.map(({ sh, alarms }) => {
+      // in flight the gateway's last position may be newer than the last
+      // stored reading (its backlog arrives after landing)
+      const r = radio(sh);
+      const l = latest(sh);
+      const p = r.pos && !(toMs(l?.ts) >= r.pos.ts) ? r.pos : { lat: num(l?.lat), lon: num(l?.lon) };
+      return {
+        lat: p.lat, lon: p.lon, status: status(sh, alarms),
+        label: `${title(sh)} — ${t(`status.${status(sh, alarms)}`)}${r.mode === 'flight' ? ` — ${radioText(sh)}` : ''}`,
+        short: r.mode === 'flight' ? `✈ ${sh.container}` : sh.container,
+        onclick: () => go(`#/shipment/${sh.id}`),
+      };
+    });
     const places = [];
     for (const { sh } of data) {
       if (sh.destination) places.push({ lat: num(sh.destination.lat), lon: num(sh.destination.lon), label: sh.destination.name || '' });
