@@ -9,7 +9,7 @@ import { renderMap } from '../map.js';
 import { renderChart } from '../chart.js';
 import { band, latest, status, profileName, sparkReadings, radio } from '../model.js';
 import { statusBadge, facts, route, alarmList, errorText, title, radioBadge, radioText } from '../components.js';
-import { num, toMs } from '../util.js';
+import { num } from '../util.js';
 import { getLang } from '../i18n.js';
 import { reportButtons } from '../report.js';
 
@@ -40,11 +40,12 @@ export function coordinatorView(root, { go }) {
       return;
     }
     const markers = data.map(({ sh, alarms }) => {
-      // in flight the gateway's last position may be newer than the last
-      // stored reading (its backlog arrives after landing)
+      // the latest reading may have no position (no fix, or in flight):
+      // then the last reading that had one (last_position)
       const r = radio(sh);
       const l = latest(sh);
-      const p = r.pos && !(toMs(l?.ts) >= r.pos.ts) ? r.pos : { lat: num(l?.lat), lon: num(l?.lon) };
+      const p = Number.isFinite(num(l?.lat)) && Number.isFinite(num(l?.lon)) ? { lat: num(l.lat), lon: num(l.lon) }
+        : r.pos || { lat: NaN, lon: NaN };
       return {
         lat: p.lat, lon: p.lon, status: status(sh, alarms),
         label: `${title(sh)} — ${t(`status.${status(sh, alarms)}`)}${r.mode === 'flight' ? ` — ${radioText(sh)}` : ''}`,

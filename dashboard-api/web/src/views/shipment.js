@@ -67,8 +67,8 @@ export function shipmentView(root, { params }) {
       to: { lat: num(lg.to.lat), lon: num(lg.to.lon), name: lg.to.name },
     }));
     const markers = [{ lat: num(l?.lat), lon: num(l?.lon), status: st, label: title(sh), short: sh.container }];
-    // in flight the last position the gateway sent may be newer than the
-    // last stored reading's (its backlog arrives after landing)
+    // the latest reading may have no position (no fix, or in flight): the
+    // last one that had one, marked as such
     const pos = radio(sh).pos;
     if (pos && (pos.lat !== num(l?.lat) || pos.lon !== num(l?.lon))) {
       markers.push({ lat: pos.lat, lon: pos.lon, status: st, label: t('radio.last_marker'), short: t('radio.last_marker') });
