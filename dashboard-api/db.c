@@ -80,7 +80,7 @@ static const char *const sql[ST__COUNT] = {
     [ST_PING] = "SELECT 1",
     [ST_READINGS] =
         "SELECT seq, ts, temp_c, temp2_c, ambient_c, lat, lon, alt_m, speed_kmh, heading_deg,"
-        " lid_open, shock_g, battery_pct, gnss_fix, missing, extra FROM readings"
+        " lid_open, shock_g, battery_pct, gnss_fix, missing, extra, clock_future FROM readings"
         " WHERE shipment_id = ?1 AND ts >= ?2 AND ts <= ?3"
         " AND (ts > ?4 OR (ts = ?4 AND seq > ?5)) ORDER BY ts, seq LIMIT ?6",
     [ST_READINGS_BUCKETED] =
