@@ -42,10 +42,10 @@ struct api_config {
     int64_t sse_heartbeat_s;
     int64_t sse_poll_ms;
     int64_t sse_max_clients;
-    int64_t clock_skew_min; /* cross_clamp_at may be this far in the future */
+    int64_t clock_skew_min;        /* cross_clamp_at may be this far in the future */
     int64_t report_utc_offset_min; /* the PDF report prints its times in this offset */
-    int64_t list_cache_ms;  /* shipment list page cache TTL, 0 = off */
-    char mqtt_host[256];    /* set when an "mqtt" section names tcp://host:port */
+    int64_t list_cache_ms;         /* shipment list page cache TTL, 0 = off */
+    char mqtt_host[256];           /* set when an "mqtt" section names tcp://host:port */
     int mqtt_port;
     char log_level[16];
 };

@@ -330,9 +330,9 @@ enum ot_err api__report_load(struct api_ctx *ctx, struct api_db *d, int64_t id,
     enum ot_err rc;
     memset(rd, 0, sizeof *rd);
     if ((rc = load_shipment(d->sql, ctx, rd, id, &delivered_at, &ended_at)) ||
-        (rc = load_legs(d->sql, rd, id)) || (rc = load_readings(d->sql, rd, id)) || (rc = load_gaps(d->sql, rd, id)) ||
-        (rc = load_alarms(d->sql, rd, id)) || (rc = load_custody(d->sql, rd, id, &reperfused_at)) ||
-        (rc = load_head(d->sql, rd, id)))
+        (rc = load_legs(d->sql, rd, id)) || (rc = load_readings(d->sql, rd, id)) ||
+        (rc = load_gaps(d->sql, rd, id)) || (rc = load_alarms(d->sql, rd, id)) ||
+        (rc = load_custody(d->sql, rd, id, &reperfused_at)) || (rc = load_head(d->sql, rd, id)))
         return rc;
     if (ended_at)
         reperfused_at = ended_at; /* the stated time of reperfusion (issue 12) */
