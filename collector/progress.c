@@ -2,8 +2,8 @@
  * departed, at_airport, airborne, landed, arrival_suggested) writes: its
  * row in table progress (once per shipment, kind and leg: the primary key
  * makes a retried batch, a restarted collector or a second one unable to
- * report it twice), the 'progress' event of the API's stream and the
- * webhook body of kind "progress". Not alarms: no alarm row, no alarm
+ * report it twice), the 'progress' event of the API's stream, the
+ * webhook body of kind "progress" and the InfluxDB point `progress`. Not alarms: no alarm row, no alarm
  * list, no acknowledgement. arrival_suggested is only that: the crew
  * confirms the arrival with the custody `arrived` entry; the collector
  * writes no custody. Part of alarms (alarms_int.h), worker thread only. */
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "alarms_int.h"
+#include "lineproto.h"
 #include "ot_legs.h"
 #include "ot_log.h"
 #include "ot_time.h"
@@ -145,6 +146,28 @@ static char *payload(const struct progress_ctx *x, const struct rules_progress *
     return body;
 }
 
+/* InfluxDB point `progress` (Grafana draws them as annotations). */
+static void write_line(struct progress_ctx *x, const struct rules_progress *p, const char *place)
+{
+    struct lineproto *lp = outbox__lines(x->ob);
+    char ship[24];
+    if (!lp)
+        return;
+    snprintf(ship, sizeof ship, "%lld", (long long)x->c->ship_id);
+    lineproto__begin(lp, "progress");
+    lineproto__tag(lp, "container", x->c->name);
+    lineproto__tag(lp, "shipment", ship);
+    lineproto__tag(lp, "kind", p->kind);
+    lineproto__field_int(lp, "leg", p->leg);
+    lineproto__field_string(lp, "place", place);
+    lineproto__field_bool(lp, "late", p->late != 0);
+    lineproto__field_bool(lp, "observed", p->observed != 0);
+    lineproto__field_float(lp, "lat", p->lat);
+    lineproto__field_float(lp, "lon", p->lon);
+    if (lineproto__end(lp, p->at))
+        outbox__count(x->ob, "influx", "unencodable", 1);
+}
+
 static void on_progress(void *vctx, const struct rules_progress *p)
 {
     struct progress_ctx *x = vctx;
@@ -193,6 +216,7 @@ static void on_progress(void *vctx, const struct rules_progress *p)
         return;
     }
     outbox__hook_kind(x->ob, "progress", body); /* takes it */
+    write_line(x, p, place);
     outbox__count(x->ob, "progress", p->kind, 1);
     ot_info("progress container=%s shipment_id=%lld kind=%s leg=%d at=%s late=%d observed=%d",
             c->name, (long long)c->ship_id, p->kind, p->leg, at, p->late != 0, p->observed != 0);

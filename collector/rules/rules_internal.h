@@ -79,9 +79,10 @@ enum rules__pkind {
 #define RULES__PLACES (2 * RULES_LEGS_MAX)
 
 struct rules__prun {
-    int64_t since;            /* first fix of the run (0: none) */
-    unsigned n;               /* fixes in it */
-    struct rules_progress at; /* what the first fix showed */
+    int64_t since; /* first fix of the run (0: none) */
+    unsigned n;    /* fixes in it */
+    int late;      /* that fix's */
+    double lat, lon, kmh, alt;
 };
 
 struct rules__progress {

@@ -265,16 +265,27 @@ void rules_progress_on_reading(struct rules_state *s, const struct rules_shipmen
         if (!run->since) {
             run->since = r->ts;
             run->n = 0;
-            run->at = (struct rules_progress){
-                kind_names[st[j].kind],  st[j].leg, st[j].place, r->ts, late, 1, lat, lon, kmh, alt,
-                pl[st[j].place].radius_m};
+            run->late = late;
+            run->lat = lat;
+            run->lon = lon;
+            run->kmh = kmh;
+            run->alt = alt;
         }
         run->n++;
         if (run->n < PROGRESS_CONFIRM_FIXES || r->ts - run->since < PROGRESS_CONFIRM_MS ||
             !allowed(p, &st[j], origin, &observed))
             continue;
-        struct rules_progress ev = run->at;
-        ev.observed = observed;
+        struct rules_progress ev = {kind_names[st[j].kind],
+                                    st[j].leg,
+                                    st[j].place,
+                                    run->since,
+                                    run->late,
+                                    observed,
+                                    run->lat,
+                                    run->lon,
+                                    run->kmh,
+                                    run->alt,
+                                    pl[st[j].place].radius_m};
         p->fired[st[j].kind] |= 1u << (st[j].leg < 0 ? 0 : st[j].leg);
         run->since = 0;
         run->n = 0;

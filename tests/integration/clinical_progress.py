@@ -11,6 +11,7 @@ from the clock at run time) through real mosquitto to the real collector:
 - the collector is restarted between airborne and landed: nothing is
   reported twice (table progress, restored into the rules);
 - a radius_m in the plan is validated by the API and used by the collector;
+- each is an InfluxDB point `progress` at its reading time (a real influxd);
 - no alarm, and no custody entry: the arrival is for the crew to confirm.
 Positions go north along a meridian (1 degree = 111.195 km)."""
 import http.server
@@ -98,9 +99,14 @@ def test():
 def run(hook_port):
     with ottest.Env("clinical-progress") as env:
         broker = env.mosquitto()
+        influx = env.influxd()
+        ottest.influx_query(influx.port, "organtrack", "CREATE DATABASE organtrack")
         api = Api(env).start()
         cfg = collector_config(env, broker, {
             "database": api.db,
+            "influxdb": {"url": f"http://127.0.0.1:{influx.port}", "db": "organtrack",
+                         "spool_dir": env.path("var", "influx-spool"), "token": None,
+                         "flush_ms": 100},
             "webhooks": [{"url": f"http://127.0.0.1:{hook_port}/progress",
                           "events": ["progress"]}]})
         col = start_collector(env, cfg)
@@ -239,6 +245,18 @@ def run(hook_port):
         ottest.check(hooked == ORDER, f"webhooks: {hooked}")
         ottest.check(all(b["event"] == "progress" and b["shipment_id"] == sid
                          for b in Hook.bodies), f"{Hook.bodies}")
+
+        # InfluxDB: one point each, at the reading time it happened
+        def points():
+            r = ottest.influx_query(influx.port, "organtrack",
+                                    f"SELECT place, kind FROM progress WHERE shipment='{sid}'")
+            series = r["results"][0].get("series")
+            return series[0]["values"] if series else []
+        ottest.wait_for(lambda: len(points()) >= 5, timeout=30, what="five progress points")
+        pts = points()
+        ottest.check([v[2] for v in pts] == ORDER and
+                     [parse_ms(v[0]) for v in pts] == [expect[k] for k in ORDER],
+                     f"influx points: {pts}")
 
         # events, not alarms; and the collector writes no custody
         n = api.sql("SELECT count(*) FROM alarms WHERE shipment_id=? AND type IN "
