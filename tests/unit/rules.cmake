@@ -8,6 +8,7 @@ if(TARGET collector_rules)
     target_link_libraries(${t} PRIVATE collector_rules)
   endforeach()
 endif()
+ot_unit_test(test_legs)
 ot_unit_test(test_preservation)
 target_compile_definitions(test_preservation PRIVATE
   OT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
