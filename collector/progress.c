@@ -2,11 +2,12 @@
  * departed, at_airport, airborne, landed, arrival_suggested) writes: its
  * row in table progress (once per shipment, kind and leg: the primary key
  * makes a retried batch, a restarted collector or a second one unable to
- * report it twice), the 'progress' event of the API's stream, the
- * webhook body of kind "progress" and the InfluxDB point `progress`. Not alarms: no alarm row, no alarm
- * list, no acknowledgement. arrival_suggested is only that: the crew
- * confirms the arrival with the custody `arrived` entry; the collector
- * writes no custody. Part of alarms (alarms_int.h), worker thread only. */
+ * report it twice), the 'progress' event of the API's stream, the webhook
+ * body of kind "progress" and the InfluxDB point `progress`. Not alarms:
+ * no alarm row, no alarm list, no acknowledgement. arrival_suggested is
+ * only that: the crew confirms the arrival with the custody `arrived`
+ * entry; the collector writes no custody. Part of alarms (alarms_int.h),
+ * worker thread only. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
