@@ -323,6 +323,8 @@ static void read_legs(struct alarms_ctr *c, const char *text)
         l->to_lon = legs[i].to.lon;
         l->planned_departure = legs[i].planned_departure;
         l->planned_arrival = legs[i].planned_arrival;
+        l->from_radius_m = legs[i].from.radius_m;
+        l->to_radius_m = legs[i].to.radius_m;
     }
 }
 
@@ -386,7 +388,8 @@ static enum ot_err shipment_changed(struct alarms *a, struct alarms_ctr *c, int6
         ot_error("out of memory for rules state container=%s", c->name);
         return OT_ERR_NOMEM;
     }
-    return restore_open(a, c);
+    enum ot_err rc = restore_open(a, c);
+    return rc ? rc : progress__restore(a, c);
 }
 
 enum ot_err alarms__refresh_shipment(struct alarms *a, struct alarms_ctr *c, int force)
@@ -435,7 +438,7 @@ enum ot_err alarms__on_reading(struct alarms *a, struct alarms_ctr *c, const str
     c->rules_seq = r->seq;
     struct emit_ctx ctx = {a, c, now, ob, OT_OK};
     rules_on_reading(c->rules, &c->rsh, r, late, alarm_rows__on_event, &ctx);
-    return ctx.rc;
+    return ctx.rc ? ctx.rc : progress__on_reading(a, c, r, late, now, ob);
 }
 
 enum ot_err alarms__clock(struct alarms *a, struct alarms_ctr *c, int ahead, int64_t ahead_ms,

@@ -1,7 +1,8 @@
 /* alarms_int.h - inside alarms (alarms.h): the state of alarms.c, which
  * tracks shipments and feeds the rules, shared with alarm_rows.c, which
- * turns rule events into rows and publishes alarm lists. Only those two
- * include it; alarm_rows.c calls nothing in alarms.c. */
+ * turns rule events into rows and publishes alarm lists, and progress.c,
+ * which writes the journey's progress events. Only those three include it;
+ * alarm_rows.c and progress.c call nothing in alarms.c. */
 #ifndef COLLECTOR_ALARMS_INT_H
 #define COLLECTOR_ALARMS_INT_H
 
@@ -78,5 +79,14 @@ enum ot_err alarm_rows__prepare(struct alarms *a);
 enum ot_err alarm_rows__is_open(struct alarms *a, int64_t ship, const char *type, int *open);
 /* rules_emit_fn: one alarm change -> its row, 'alarm' event, line, body */
 void alarm_rows__on_event(void *vctx, const struct rules_event *ev);
+
+/* progress.c */
+/* The shipment was (re)read with fresh rules: its origin for the fences,
+ * and what was already reported, so that nothing is reported twice. */
+enum ot_err progress__restore(struct alarms *a, struct alarms_ctr *c);
+/* Feeds a reading to the progress detector; its events -> rows, events,
+ * webhook bodies. */
+enum ot_err progress__on_reading(struct alarms *a, struct alarms_ctr *c, const struct ot_reading *r,
+                                 int late, int64_t now, struct outbox *ob);
 
 #endif

@@ -25,7 +25,8 @@
 
 struct collector_webhook {
     const char *url;
-    int on_alarm;
+    int on_alarm;    /* event kind "alarm": alarm changes */
+    int on_progress; /* event kind "progress": departed, at_airport, ... (not alarms) */
 };
 
 struct collector_conf {
@@ -137,7 +138,8 @@ void influx__take_counts(struct influx *ix, int64_t *written, int64_t *dropped, 
 struct webhook;
 enum ot_err webhook__start(const struct collector_conf *cc, struct webhook **out);
 void webhook__stop(struct webhook *w);
-/* Queues one JSON body for every hook subscribed to `event`; copies body. */
+/* Queues one JSON body for every hook subscribed to `event` ("alarm",
+ * "progress"); copies body. */
 void webhook__submit(struct webhook *w, const char *event, const char *body);
 void webhook__take_counts(struct webhook *w, int64_t *sent, int64_t *dropped);
 

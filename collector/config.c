@@ -71,13 +71,15 @@ static enum ot_err parse_webhooks(struct collector_conf *cc, const cJSON *arr)
             return OT_ERR_CONFIG;
         if (strncmp(w->url, "http://", 7) && strncmp(w->url, "https://", 8))
             return ot_conf_fail(c, where, "url", "expected http:// or https://");
-        w->on_alarm = events ? 0 : 1; /* default: every event kind */
+        w->on_alarm = w->on_progress = events ? 0 : 1; /* default: every event kind */
         cJSON_ArrayForEach(ev, events)
         {
             if (!cJSON_IsString(ev))
                 return ot_conf_fail(c, where, "events", "expected an array of strings");
             if (strcmp(ev->valuestring, "alarm") == 0)
                 w->on_alarm = 1;
+            else if (strcmp(ev->valuestring, "progress") == 0)
+                w->on_progress = 1;
             else
                 ot_warn("unknown webhook event ignored file=%s key=%s.events value=%s", c->file,
                         where, ev->valuestring);
