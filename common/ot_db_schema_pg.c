@@ -264,7 +264,22 @@ static const char *const m0007_clinical[] = {
     "CREATE INDEX incidents_shipment ON incidents(shipment_id);",
     NULL};
 
+/* 0008 (issue 14, flight mode): the radio state of the gateway's last
+ * state message (containers.online plus flight: 1 while it said
+ * flight:true) and since when it holds (epoch ms; the API's radio_since). */
+static const char *const m0008_radio[] = {
+    "ALTER TABLE containers ADD COLUMN flight INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE containers ADD COLUMN radio_since BIGINT;",
+    NULL};
+
 const char *const *const ot_db_migrations_pg[] = {
-    m0001_init,       m0002_custody_readings, m0003_events_ts, m0004_change_notify,
-    m0005_signatures, m0006_clock_expiry,     m0007_clinical,  NULL,
+    m0001_init,
+    m0002_custody_readings,
+    m0003_events_ts,
+    m0004_change_notify,
+    m0005_signatures,
+    m0006_clock_expiry,
+    m0007_clinical,
+    m0008_radio,
+    NULL,
 };
