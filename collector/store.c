@@ -344,6 +344,27 @@ static int json_int(const cJSON *o, const char *key, int64_t min, int64_t max, i
     return 0;
 }
 
+/* The radio state changed (online, flight, offline): a 'shipment' event
+ * for the open shipment, so screens and cached lists follow (the API's
+ * shipment carries radio and radio_since). */
+static enum ot_err radio_event(struct ingest *in, struct container *c, int flight, int64_t since)
+{
+    char payload[256], iso[32];
+    enum ot_err rc = alarms__refresh_shipment(in->alarms, c->al, 0);
+    int64_t ship = alarms__shipment(c->al);
+    if (rc || !ship)
+        return rc;
+    snprintf(payload, sizeof payload,
+             "{\"container\":\"%s\",\"shipment_id\":%lld,\"change\":\"radio\","
+             "\"radio\":\"%s\",\"radio_since\":\"%s\"}",
+             c->name, (long long)ship,
+             c->online ? "online"
+             : flight  ? "flight"
+                       : "offline",
+             ot_time_format_iso(since, iso, sizeof iso));
+    return feed__add(&in->feed, "shipment", ship, c->name, payload, in->now);
+}
+
 static enum ot_err handle_state(struct ingest *in, const char *cname, const char *payload,
                                 size_t len)
 {
@@ -423,7 +444,8 @@ static enum ot_err handle_state(struct ingest *in, const char *cname, const char
     /* entering flight: the gateway's own time of it (a retained state seen
      * later still dates the flight), unless that lies ahead of our clock;
      * otherwise (a last will carries its connect time) when we learn it */
-    sql__bind_i64(st, 8, flight && ts > 0 && ts <= in->now ? ts : in->now, &rc);
+    int64_t bound_since = flight && ts > 0 && ts <= in->now ? ts : in->now;
+    sql__bind_i64(st, 8, bound_since, &rc);
     int row = 0;
     int64_t since = in->now;
     if (!rc)
@@ -433,6 +455,8 @@ static enum ot_err handle_state(struct ingest *in, const char *cname, const char
     ot_sql_reset(st);
     if (!rc)
         alarms__radio(c->al, flight, since, in->now);
+    if (!rc && since == bound_since)
+        rc = radio_event(in, c, flight, since);
 done:
     cJSON_Delete(o);
     return rc;
