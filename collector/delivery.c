@@ -209,8 +209,8 @@ enum ot_err delivery__load(struct ingest *in)
             c->state_seen = !ot_sql_is_null(st, 4);
             c->last_seen = ot_sql_int64(st, 5);
             /* in flight when we stopped: still, until a state says otherwise */
-            alarms__radio(c->al, !c->online && ot_sql_int64(st, 6) != 0,
-                          ot_sql_is_null(st, 7) ? 0 : ot_sql_int64(st, 7), 0);
+            c->flight = !c->online && ot_sql_int64(st, 6) != 0;
+            alarms__radio(c->al, c->flight, ot_sql_is_null(st, 7) ? 0 : ot_sql_int64(st, 7), 0);
             if (!ot_sql_is_null(st, 2)) {
                 c->known = 1;
                 c->ack = ot_sql_int64(st, 2);

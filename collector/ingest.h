@@ -37,7 +37,7 @@ struct container {
     int row_dirty;         /* containers row needs writing */
     int64_t last_seen;
     /* gateway state topic */
-    int state_seen, online;
+    int state_seen, online, flight;
     struct alarms_ctr *al; /* owned by alarms.c */
 };
 

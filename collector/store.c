@@ -421,10 +421,13 @@ static enum ot_err handle_state(struct ingest *in, const char *cname, const char
         rc = OT_ERR_NOMEM;
         goto done;
     }
+    int changed = !c->state_seen || c->online != cJSON_IsTrue(jon);
     c->state_seen = 1;
     c->online = cJSON_IsTrue(jon);
     /* flight mode: radio off by design (an online gateway is not flying) */
     int flight = !c->online && cJSON_IsTrue(jfl);
+    changed = changed || c->flight != flight;
+    c->flight = flight;
     c->last_seen = in->now;
     ot_info("gateway state container=%s gateway=%s online=%d flight=%d boot=%lld seq=%lld", cname,
             jg->valuestring, c->online, flight, (long long)boot, (long long)seq);
@@ -444,8 +447,7 @@ static enum ot_err handle_state(struct ingest *in, const char *cname, const char
     /* entering flight: the gateway's own time of it (a retained state seen
      * later still dates the flight), unless that lies ahead of our clock;
      * otherwise (a last will carries its connect time) when we learn it */
-    int64_t bound_since = flight && ts > 0 && ts <= in->now ? ts : in->now;
-    sql__bind_i64(st, 8, bound_since, &rc);
+    sql__bind_i64(st, 8, flight && ts > 0 && ts <= in->now ? ts : in->now, &rc);
     int row = 0;
     int64_t since = in->now;
     if (!rc)
@@ -455,7 +457,7 @@ static enum ot_err handle_state(struct ingest *in, const char *cname, const char
     ot_sql_reset(st);
     if (!rc)
         alarms__radio(c->al, flight, since, in->now);
-    if (!rc && since == bound_since)
+    if (!rc && changed)
         rc = radio_event(in, c, flight, since);
 done:
     cJSON_Delete(o);
