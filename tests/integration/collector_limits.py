@@ -6,7 +6,9 @@ when the shipment ends. Tried: a shipment created through the API gets its
 limits, discarding it clears them; a shipment created while the collector
 was down gets them at the collector's start, and one that ended while it
 was down is cleared then; a broker restart while the collector runs: the
-limits are back on the new broker (re-published on reconnect)."""
+limits are back on the new broker (re-published on reconnect). On
+PostgreSQL a standby collector publishes nothing until it takes over, then
+publishes the limits again."""
 import json
 import os
 import threading
@@ -140,6 +142,25 @@ def test():
                  timeout=30)
         lim.wait("LIM-A", is_limits(a2["id"]), "LIM-A re-published after the broker came back")
         ottest.check(coll.alive(), "collector alive")
+
+        if os.environ.get("OT_DB", "sqlite") != "sqlite":
+            # PostgreSQL: a standby takes over and publishes the limits again
+            # (the hand-cleared message proves it is the new active one)
+            b_cfg = dict(cfg, instance="collector-b")
+            sb = env.program("organtrack-collector", b_cfg, name="collector-b")
+            ottest.wait_for(lambda: "collector standing by instance=collector-b" in sb.log(),
+                            timeout=20, what="b standing by")
+            pub = mqtt.Client(client_id="limits-clearer", clean_session=True)
+            pub.connect("127.0.0.1", broker.port)
+            pub.loop_start()
+            pub.publish(f"{TOPIC}/containers/LIM-B/limits", b"", qos=1, retain=True).wait_for_publish()
+            lim.wait("LIM-B", lambda b_: b_ is None, "LIM-B cleared by hand")
+            ottest.check("limits published" not in sb.log(), "the standby publishes nothing")
+            coll.kill()
+            lim.wait("LIM-B", is_limits(b["id"]), "LIM-B published by the new active one")
+            ottest.check("collector active instance=collector-b" in sb.log(), "b is active")
+            pub.loop_stop()
+            pub.disconnect()
         lim.close()
 
 
