@@ -255,11 +255,14 @@ static const char *const m0007_clinical[] = {
 
 /* 0008 (issue 14, flight mode): the radio state of the gateway's last
  * state message (containers.online plus flight: 1 while it said
- * flight:true) and since when it holds (epoch ms; the API's radio_since). */
+ * flight:true) and since when it holds (epoch ms; the API's radio_since);
+ * an index for the shipment's last position. */
 static const char *const m0008_radio[] = {
     "ALTER TABLE containers ADD COLUMN flight INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE containers ADD COLUMN radio_since INTEGER;",
-    NULL};
+    /* the API's last_position: the newest reading with a position, found
+     * without walking the readings of a shipment that has none */
+    "CREATE INDEX readings_shipment_pos ON readings(shipment_id, ts) WHERE lat IS NOT NULL;", NULL};
 
 const char *const *const ot_db_migrations_sqlite[] = {
     m0001_init,
