@@ -35,8 +35,8 @@
 struct limits_entry {
     char container[OT_ID_MAX + 1];
     int want;         /* 1: the limits of ship_id; 0: nothing (cleared) */
-    int64_t ship_id;  /* want 1 */
-    char profile[48]; /* want 1 */
+    int64_t ship_id;  /* the open shipment, 0 none (want 0 with one: no such profile) */
+    char profile[48]; /* its profile */
     const struct ot_preservation *pres;
     int sent; /* the broker holds what we want */
     int seen; /* scratch of limits__poll */
@@ -107,8 +107,8 @@ static void want_limits(struct limits *l, struct limits_entry *e, int64_t id, co
 {
     const struct ot_preservation *p = l->profiles ? ot_preservation_find(l->profiles, prof) : NULL;
     e->seen = 1;
-    if (e->want && e->ship_id == id && !strcmp(e->profile, prof) && e->pres == p)
-        return;
+    if (e->ship_id == id && !strcmp(e->profile, prof) && e->pres == p)
+        return; /* unchanged (also a shipment without a profile: warned once) */
     if (!p)
         ot_warn("no preservation profile, no limits for the gateway container=%s shipment_id=%lld "
                 "profile=%s",
@@ -172,15 +172,19 @@ enum ot_err limits__poll(struct limits *l)
         ot_error("open shipments look-up for the limits failed database=%s", ot_sql_name(l->db));
         return rc;
     }
-    /* shipments that ended: clear; cleared and sent: forget */
+    /* shipments that ended: clear; cleared, sent and no open shipment:
+     * forget */
     size_t k = 0;
     for (size_t i = 0; i < l->n; i++) {
         struct limits_entry *e = &l->e[i];
-        if (!e->seen && e->want) {
+        if (!e->seen && (e->want || e->ship_id)) {
             e->want = 0;
+            e->ship_id = 0;
+            e->profile[0] = '\0';
+            e->pres = NULL;
             e->sent = 0;
         }
-        if (!e->want && e->sent)
+        if (!e->seen && !e->want && e->sent)
             continue;
         if (k != i)
             l->e[k] = *e;

@@ -6,7 +6,8 @@ when the shipment ends. Tried: a shipment created through the API gets its
 limits, discarding it clears them; a shipment created while the collector
 was down gets them at the collector's start, and one that ended while it
 was down is cleared then; a broker restart while the collector runs: the
-limits are back on the new broker (re-published on reconnect). On
+limits are back on the new broker (re-published on reconnect); a
+collector without preservation profiles clears them and says why once. On
 PostgreSQL a standby collector publishes nothing until it takes over, then
 publishes the limits again."""
 import json
@@ -142,6 +143,19 @@ def test():
                  timeout=30)
         lim.wait("LIM-A", is_limits(a2["id"]), "LIM-A re-published after the broker came back")
         ottest.check(coll.alive(), "collector alive")
+
+        # a collector without the preservation file knows no band: it clears
+        # the limits (the gateway then keeps its coil off) and says why once
+        coll.stop()
+        coll = start_collector(env, dict(cfg, preservation=""), name="collector-noprof")
+        lim.wait("LIM-B", lambda b_: b_ is None, "LIM-B cleared without profiles")
+        lim.wait("LIM-A", lambda b_: b_ is None, "LIM-A cleared without profiles")
+        d = api.create_shipment(coord, "LIM-D", profile="kidney")
+        lim.wait("LIM-D", lambda b_: b_ is None, "LIM-D: a clear, no limits")
+        n = coll.log().count("no preservation profile, no limits for the gateway container=LIM-A")
+        ottest.check(n == 1, f"said once, not on every poll: {n}")
+        ottest.check(all(b_ is None for b_, _ in lim.history("LIM-D")), f"{lim.history('LIM-D')}")
+        ottest.check(d["id"] > 0, "LIM-D")
 
         if os.environ.get("OT_DB", "sqlite") != "sqlite":
             # PostgreSQL: a standby takes over and publishes the limits again
