@@ -36,6 +36,7 @@ struct alarms_ctr {
     int profile_warned;
     int legs_warned;
     int64_t silence_noted;         /* last reading before the silence an incident was opened for */
+    int64_t landed_at;             /* collector clock when flight mode last ended, 0 never */
     int alarms_dirty;              /* republish the alarm list after commit */
     int64_t alarms_ship_published; /* shipment of the last published list, -1 none */
     int64_t *acked_ids;            /* acknowledged alarms already passed to the rules */
@@ -53,6 +54,7 @@ struct alarms {
     struct ot_sql *db; /* the worker's connection (not owned) */
     struct feed *feed; /* the transaction's events rows (not owned) */
     struct ot_preservation_set *profiles;
+    int64_t flight_overdue_ms, flight_max_ms;
     struct alarms_ctr **ct; /* in the order the worker met the containers */
     size_t n_ct, cap_ct;
     unsigned gen; /* +1 per transaction (alarms__begin) */

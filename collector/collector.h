@@ -44,8 +44,10 @@ struct collector_conf {
     int64_t batch_max;        /* messages per transaction */
     int64_t tick_ms;          /* rules tick period */
     int64_t eta_every_s;
-    int64_t events_keep_h; /* age of the SSE change feed kept in table events */
-    int64_t ack_poll_ms;   /* poll for API acknowledgements */
+    int64_t events_keep_h;    /* age of the SSE change feed kept in table events */
+    int64_t ack_poll_ms;      /* poll for API acknowledgements */
+    int64_t flight_overdue_s; /* flight mode silence past the planned landing that alarms */
+    int64_t flight_max_s;     /* the same without a planned air leg, from entering flight */
     const char *log_level;
     /* influxdb (enabled when url set) */
     int influx_on;

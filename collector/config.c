@@ -107,6 +107,8 @@ enum ot_err config__load(struct collector_conf *cc, const char *file)
                                         "eta_every_s",
                                         "events_keep_h",
                                         "ack_poll_ms",
+                                        "flight_overdue_s",
+                                        "flight_max_s",
                                         "log_level",
                                         "clock_skew_max_s",
                                         "webhook_queue_max",
@@ -135,6 +137,9 @@ enum ot_err config__load(struct collector_conf *cc, const char *file)
         ot_conf_int(c, c->root, "", "eta_every_s", 0, 10, 1, 3600, &cc->eta_every_s) ||
         ot_conf_int(c, c->root, "", "events_keep_h", 0, 24, 1, 24 * 366, &cc->events_keep_h) ||
         ot_conf_int(c, c->root, "", "ack_poll_ms", 0, 1000, 50, 60000, &cc->ack_poll_ms) ||
+        ot_conf_int(c, c->root, "", "flight_overdue_s", 0, 1800, 0, 86400, &cc->flight_overdue_s) ||
+        ot_conf_int(c, c->root, "", "flight_max_s", 0, 16 * 3600, 600, 7 * 86400,
+                    &cc->flight_max_s) ||
         ot_conf_str(c, c->root, "", "log_level", "info", &cc->log_level) ||
         ot_conf_int(c, c->root, "", "webhook_queue_max", 0, 1000, 1, 100000,
                     &cc->webhook_queue_max) ||

@@ -288,8 +288,21 @@ static const char *const m0008_progress[] = {
     "CREATE INDEX events_ts ON events(ts);",
     NULL};
 
+/* 0009 (issue 14, flight mode): the radio state of the gateway's last
+ * state message (containers.online plus flight: 1 while it said
+ * flight:true) and since when it holds (epoch ms; the API's radio_since);
+ * an index for the shipment's last position. */
+static const char *const m0009_radio[] = {
+    "ALTER TABLE containers ADD COLUMN flight INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE containers ADD COLUMN radio_since INTEGER;",
+    /* the API's last_position: the newest reading with a position, found
+     * without walking the readings of a shipment that has none */
+    "CREATE INDEX readings_shipment_pos ON readings(shipment_id, ts) WHERE lat IS NOT NULL;", NULL};
+
 const char *const *const ot_db_migrations_sqlite[] = {
-    m0001_init,          m0002_custody_readings, m0003_events_ts,
-    m0004_change_notify, m0005_signatures,       m0006_clock_expiry,
-    m0007_clinical,      m0008_progress,         NULL,
+    m0001_init,       m0002_custody_readings,
+    m0003_events_ts,  m0004_change_notify,
+    m0005_signatures, m0006_clock_expiry,
+    m0007_clinical,   m0008_progress,
+    m0009_radio,      NULL,
 };

@@ -157,6 +157,12 @@ enum api_stmt {
     X(SC_LATERALITY, "s.laterality")                                                               \
     X(SC_ABO, "s.abo")                                                                             \
     X(SC_ISCHEMIA_ENDED_AT, "s.ischemia_ended_at")                                                 \
+    X(SC_RADIO_ONLINE, "g.online")                                                                 \
+    X(SC_RADIO_FLIGHT, "g.flight")                                                                 \
+    X(SC_RADIO_SINCE, "g.radio_since")                                                             \
+    X(SC_POS_LAT, "p.lat")                                                                         \
+    X(SC_POS_LON, "p.lon")                                                                         \
+    X(SC_POS_TS, "p.ts")                                                                           \
     X(SC_R_SEQ, "r.seq")                                                                           \
     X(SC_R_TS, "r.ts")                                                                             \
     X(SC_R_TEMP_C, "r.temp_c")                                                                     \

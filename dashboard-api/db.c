@@ -29,7 +29,11 @@
     "SELECT " SHIP_COLS_TEXT                                                                       \
     " FROM shipments s LEFT JOIN readings r ON r.container = s.container AND r.seq ="              \
     "  (SELECT r2.seq FROM readings r2 WHERE r2.shipment_id = s.id AND r2.clock_future = 0"        \
-    "   ORDER BY r2.ts DESC LIMIT 1) "
+    "   ORDER BY r2.ts DESC LIMIT 1)"                                                              \
+    " LEFT JOIN containers g ON g.container = s.container"                                         \
+    " LEFT JOIN readings p ON p.container = s.container AND p.seq ="                               \
+    "  (SELECT r3.seq FROM readings r3 WHERE r3.shipment_id = s.id AND r3.clock_future = 0"        \
+    "   AND r3.lat IS NOT NULL AND r3.lon IS NOT NULL ORDER BY r3.ts DESC LIMIT 1) "
 
 #define INCIDENT_COLS                                                                              \
     "SELECT id, shipment_id, kind, opened_at, due_at, state, owner, answer, answered_at,"          \

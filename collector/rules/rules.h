@@ -38,6 +38,12 @@ struct rules_shipment {
     int64_t handoff_until; /* lid may be open until this time (hand-off in progress) */
     size_t n_legs;         /* planned legs (0: none, the ETA goes straight to dest) */
     struct rules_leg legs[RULES_LEGS_MAX];
+    /* flight mode (SPEC v1.1): the gateway's last state said flight:true
+     * (radio off by design); rules_silence.c says how long that is trusted */
+    int in_flight;
+    int64_t flight_since;      /* epoch ms the gateway entered flight mode */
+    int64_t flight_overdue_ms; /* past the air leg's planned arrival */
+    int64_t flight_max_ms;     /* from flight_since, without a planned air leg */
 };
 
 enum rules_severity { RULES_INFO = 0, RULES_WARNING, RULES_CRITICAL };
