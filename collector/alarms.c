@@ -81,6 +81,25 @@ fail:
     return rc;
 }
 
+const struct ot_preservation_set *alarms__profiles(const struct alarms *a)
+{
+    return a->profiles;
+}
+
+void alarms__set_flight_limits(struct alarms *a, int64_t overdue_s, int64_t max_s)
+{
+    a->flight_overdue_ms = overdue_s * 1000;
+    a->flight_max_ms = max_s * 1000;
+}
+
+void alarms__radio(struct alarms_ctr *c, int flight, int64_t since, int64_t now)
+{
+    if (c->rsh.in_flight && !flight && now)
+        c->landed_at = now;
+    c->rsh.in_flight = flight != 0;
+    c->rsh.flight_since = flight ? since : 0;
+}
+
 static void ctr_free(struct alarms_ctr *c)
 {
     rules_state_free(c->rules);
@@ -323,6 +342,8 @@ static void read_legs(struct alarms_ctr *c, const char *text)
         l->to_lon = legs[i].to.lon;
         l->planned_departure = legs[i].planned_departure;
         l->planned_arrival = legs[i].planned_arrival;
+        l->from_radius_m = legs[i].from.radius_m;
+        l->to_radius_m = legs[i].to.radius_m;
     }
 }
 
@@ -386,7 +407,8 @@ static enum ot_err shipment_changed(struct alarms *a, struct alarms_ctr *c, int6
         ot_error("out of memory for rules state container=%s", c->name);
         return OT_ERR_NOMEM;
     }
-    return restore_open(a, c);
+    enum ot_err rc = restore_open(a, c);
+    return rc ? rc : progress__restore(a, c);
 }
 
 enum ot_err alarms__refresh_shipment(struct alarms *a, struct alarms_ctr *c, int force)
@@ -435,7 +457,7 @@ enum ot_err alarms__on_reading(struct alarms *a, struct alarms_ctr *c, const str
     c->rules_seq = r->seq;
     struct emit_ctx ctx = {a, c, now, ob, OT_OK};
     rules_on_reading(c->rules, &c->rsh, r, late, alarm_rows__on_event, &ctx);
-    return ctx.rc;
+    return ctx.rc ? ctx.rc : progress__on_reading(a, c, r, late, now, ob);
 }
 
 enum ot_err alarms__clock(struct alarms *a, struct alarms_ctr *c, int ahead, int64_t ahead_ms,
@@ -480,15 +502,23 @@ enum ot_err alarms__tick(struct alarms *a, struct alarms_ctr *c, int gateway_onl
         return rc;
     if ((rc = save(a, c)))
         return rc;
+    c->rsh.flight_overdue_ms = a->flight_overdue_ms;
+    c->rsh.flight_max_ms = a->flight_max_ms;
     struct emit_ctx ctx = {a, c, now, ob, OT_OK};
     rules_on_tick(c->rules, &c->rsh, now, gateway_online, alarm_rows__on_event, &ctx);
     if (ctx.rc)
         return ctx.rc;
     /* radio silence outside flight longer than 15 min: an incident, once
-     * per silence (keyed by the last reading before it) */
+     * per silence (keyed by the last reading before it). Flight mode is
+     * silent by design: not while the gateway says so, and after landing
+     * the silence counts from the landing (the backlog is on its way). */
     int64_t since = 0;
-    if (rules_radio_silence(c->rules, &c->rsh, now, &since) > RADIO_SILENCE_MS &&
-        since != c->silence_noted) {
+    int64_t silent = rules_radio_silence(c->rules, &c->rsh, now, &since);
+    if (c->rsh.in_flight)
+        silent = 0;
+    else if (since && since < c->landed_at)
+        silent = now - c->landed_at;
+    if (silent > RADIO_SILENCE_MS && since != c->silence_noted) {
         char source[96], detail[96];
         snprintf(source, sizeof source, "silence/%lld/%lld", (long long)c->ship_id,
                  (long long)since);

@@ -19,6 +19,7 @@
 
 #include "collector.h"
 #include "feed.h"
+#include "ot_preservation.h"
 #include "ot_reading.h"
 #include "ot_sql.h"
 #include "outbox.h"
@@ -31,6 +32,8 @@ struct alarms_ctr; /* one container's shipment, rules state and alarm list */
 enum ot_err alarms__open(struct ot_sql *db, struct feed *feed, const char *preservation,
                          struct alarms **out);
 void alarms__close(struct alarms *a);
+/* The preservation profiles loaded (NULL: none), for limits.c. */
+const struct ot_preservation_set *alarms__profiles(const struct alarms *a);
 
 /* Starts tracking container `name` (call once per container). NULL: out of
  * memory. The state lives until alarms__close. */
@@ -39,6 +42,15 @@ struct alarms_ctr *alarms__track(struct alarms *a, const char *name);
  * as last read by alarms__refresh_shipment. */
 int64_t alarms__shipment(const struct alarms_ctr *ac);
 const char *alarms__profile(const struct alarms_ctr *ac);
+
+/* How long a flight mode silence is trusted (config flight_overdue_s,
+ * flight_max_s; collector/rules/rules_silence.c). */
+void alarms__set_flight_limits(struct alarms *a, int64_t overdue_s, int64_t max_s);
+/* The gateway's radio state from its state message (or the containers
+ * row at load): flight 1 while it says flight:true, since when (epoch ms).
+ * now: when it was learnt (a landing is remembered from then, so the
+ * flight's silence opens no radio_silence incident; 0 at load). */
+void alarms__radio(struct alarms_ctr *ac, int flight, int64_t since, int64_t now);
 
 /* A transaction begins: the state each call below changes is saved first. */
 void alarms__begin(struct alarms *a);

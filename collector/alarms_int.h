@@ -1,7 +1,8 @@
 /* alarms_int.h - inside alarms (alarms.h): the state of alarms.c, which
  * tracks shipments and feeds the rules, shared with alarm_rows.c, which
- * turns rule events into rows and publishes alarm lists. Only those two
- * include it; alarm_rows.c calls nothing in alarms.c. */
+ * turns rule events into rows and publishes alarm lists, and progress.c,
+ * which writes the journey's progress events. Only those three include it;
+ * alarm_rows.c and progress.c call nothing in alarms.c. */
 #ifndef COLLECTOR_ALARMS_INT_H
 #define COLLECTOR_ALARMS_INT_H
 
@@ -35,6 +36,7 @@ struct alarms_ctr {
     int profile_warned;
     int legs_warned;
     int64_t silence_noted;         /* last reading before the silence an incident was opened for */
+    int64_t landed_at;             /* collector clock when flight mode last ended, 0 never */
     int alarms_dirty;              /* republish the alarm list after commit */
     int64_t alarms_ship_published; /* shipment of the last published list, -1 none */
     int64_t *acked_ids;            /* acknowledged alarms already passed to the rules */
@@ -52,6 +54,7 @@ struct alarms {
     struct ot_sql *db; /* the worker's connection (not owned) */
     struct feed *feed; /* the transaction's events rows (not owned) */
     struct ot_preservation_set *profiles;
+    int64_t flight_overdue_ms, flight_max_ms;
     struct alarms_ctr **ct; /* in the order the worker met the containers */
     size_t n_ct, cap_ct;
     unsigned gen; /* +1 per transaction (alarms__begin) */
@@ -78,5 +81,14 @@ enum ot_err alarm_rows__prepare(struct alarms *a);
 enum ot_err alarm_rows__is_open(struct alarms *a, int64_t ship, const char *type, int *open);
 /* rules_emit_fn: one alarm change -> its row, 'alarm' event, line, body */
 void alarm_rows__on_event(void *vctx, const struct rules_event *ev);
+
+/* progress.c */
+/* The shipment was (re)read with fresh rules: its origin for the fences,
+ * and what was already reported, so that nothing is reported twice. */
+enum ot_err progress__restore(struct alarms *a, struct alarms_ctr *c);
+/* Feeds a reading to the progress detector; its events -> rows, events,
+ * webhook bodies. */
+enum ot_err progress__on_reading(struct alarms *a, struct alarms_ctr *c, const struct ot_reading *r,
+                                 int late, int64_t now, struct outbox *ob);
 
 #endif

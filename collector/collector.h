@@ -25,7 +25,8 @@
 
 struct collector_webhook {
     const char *url;
-    int on_alarm;
+    int on_alarm;    /* event kind "alarm": alarm changes */
+    int on_progress; /* event kind "progress": departed, at_airport, ... (not alarms) */
 };
 
 struct collector_conf {
@@ -43,8 +44,10 @@ struct collector_conf {
     int64_t batch_max;        /* messages per transaction */
     int64_t tick_ms;          /* rules tick period */
     int64_t eta_every_s;
-    int64_t events_keep_h; /* age of the SSE change feed kept in table events */
-    int64_t ack_poll_ms;   /* poll for API acknowledgements */
+    int64_t events_keep_h;    /* age of the SSE change feed kept in table events */
+    int64_t ack_poll_ms;      /* poll for API acknowledgements */
+    int64_t flight_overdue_s; /* flight mode silence past the planned landing that alarms */
+    int64_t flight_max_s;     /* the same without a planned air leg, from entering flight */
     const char *log_level;
     /* influxdb (enabled when url set) */
     int influx_on;
@@ -137,7 +140,8 @@ void influx__take_counts(struct influx *ix, int64_t *written, int64_t *dropped, 
 struct webhook;
 enum ot_err webhook__start(const struct collector_conf *cc, struct webhook **out);
 void webhook__stop(struct webhook *w);
-/* Queues one JSON body for every hook subscribed to `event`; copies body. */
+/* Queues one JSON body for every hook subscribed to `event` ("alarm",
+ * "progress"); copies body. */
 void webhook__submit(struct webhook *w, const char *event, const char *body);
 void webhook__take_counts(struct webhook *w, int64_t *sent, int64_t *dropped);
 

@@ -71,13 +71,15 @@ static enum ot_err parse_webhooks(struct collector_conf *cc, const cJSON *arr)
             return OT_ERR_CONFIG;
         if (strncmp(w->url, "http://", 7) && strncmp(w->url, "https://", 8))
             return ot_conf_fail(c, where, "url", "expected http:// or https://");
-        w->on_alarm = events ? 0 : 1; /* default: every event kind */
+        w->on_alarm = w->on_progress = events ? 0 : 1; /* default: every event kind */
         cJSON_ArrayForEach(ev, events)
         {
             if (!cJSON_IsString(ev))
                 return ot_conf_fail(c, where, "events", "expected an array of strings");
             if (strcmp(ev->valuestring, "alarm") == 0)
                 w->on_alarm = 1;
+            else if (strcmp(ev->valuestring, "progress") == 0)
+                w->on_progress = 1;
             else
                 ot_warn("unknown webhook event ignored file=%s key=%s.events value=%s", c->file,
                         where, ev->valuestring);
@@ -105,6 +107,8 @@ enum ot_err config__load(struct collector_conf *cc, const char *file)
                                         "eta_every_s",
                                         "events_keep_h",
                                         "ack_poll_ms",
+                                        "flight_overdue_s",
+                                        "flight_max_s",
                                         "log_level",
                                         "clock_skew_max_s",
                                         "webhook_queue_max",
@@ -133,6 +137,9 @@ enum ot_err config__load(struct collector_conf *cc, const char *file)
         ot_conf_int(c, c->root, "", "eta_every_s", 0, 10, 1, 3600, &cc->eta_every_s) ||
         ot_conf_int(c, c->root, "", "events_keep_h", 0, 24, 1, 24 * 366, &cc->events_keep_h) ||
         ot_conf_int(c, c->root, "", "ack_poll_ms", 0, 1000, 50, 60000, &cc->ack_poll_ms) ||
+        ot_conf_int(c, c->root, "", "flight_overdue_s", 0, 1800, 0, 86400, &cc->flight_overdue_s) ||
+        ot_conf_int(c, c->root, "", "flight_max_s", 0, 16 * 3600, 600, 7 * 86400,
+                    &cc->flight_max_s) ||
         ot_conf_str(c, c->root, "", "log_level", "info", &cc->log_level) ||
         ot_conf_int(c, c->root, "", "webhook_queue_max", 0, 1000, 1, 100000,
                     &cc->webhook_queue_max) ||

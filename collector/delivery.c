@@ -26,9 +26,10 @@ enum ot_err delivery__prepare(struct ingest *in)
 {
     struct ot_sql *db = in->sql;
     enum ot_err rc;
-    if ((rc = sql__prepare(db, &in->st_sel_containers,
-                           "SELECT container,max_seq,ack_seq,online,state_ts,last_seen "
-                           "FROM containers")) ||
+    if ((rc = sql__prepare(
+             db, &in->st_sel_containers,
+             "SELECT container,max_seq,ack_seq,online,state_ts,last_seen,flight,radio_since "
+             "FROM containers")) ||
         (rc = sql__prepare(db, &in->st_sel_above,
                            "SELECT seq FROM readings WHERE container=?1 AND seq>?2 ORDER BY "
                            "seq LIMIT 1000000")) ||
@@ -207,6 +208,9 @@ enum ot_err delivery__load(struct ingest *in)
             c->online = (int)ot_sql_int64(st, 3);
             c->state_seen = !ot_sql_is_null(st, 4);
             c->last_seen = ot_sql_int64(st, 5);
+            /* in flight when we stopped: still, until a state says otherwise */
+            c->flight = !c->online && ot_sql_int64(st, 6) != 0;
+            alarms__radio(c->al, c->flight, ot_sql_is_null(st, 7) ? 0 : ot_sql_int64(st, 7), 0);
             if (!ot_sql_is_null(st, 2)) {
                 c->known = 1;
                 c->ack = ot_sql_int64(st, 2);

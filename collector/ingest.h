@@ -4,6 +4,7 @@
  *   store.c     writes a batch's messages (readings, state), containers rows;
  *   delivery.c  the end-to-end ack: seq gaps, declared losses, baselines;
  *   alarms.c    shipments and rules (own state and statements, alarms.h);
+ *   limits.c    the retained limits of each open shipment (limits.h);
  *   outbox.c    counters, Influx lines, webhook bodies of the transaction;
  *   feed.c      the events rows of the transaction, written in one go;
  *   readings.c  the batched readings insert;
@@ -17,6 +18,7 @@
 #include "alarms.h"
 #include "collector.h"
 #include "feed.h"
+#include "limits.h"
 #include "outbox.h"
 #include "readings.h"
 #include "sql.h"
@@ -35,7 +37,7 @@ struct container {
     int row_dirty;         /* containers row needs writing */
     int64_t last_seen;
     /* gateway state topic */
-    int state_seen, online;
+    int state_seen, online, flight;
     struct alarms_ctr *al; /* owned by alarms.c */
 };
 
@@ -44,6 +46,7 @@ struct ingest {
     struct ot_sql *sql; /* the connection (ot_sql.h), the worker's own session */
     struct mqtt *mqtt;
     struct alarms *alarms;
+    struct limits *limits;
     struct outbox ob;
     struct feed feed;         /* events rows of the open transaction */
     struct readings readings; /* the batched readings insert */

@@ -39,6 +39,11 @@ void outbox__count(struct outbox *ob, const char *name, const char *label, int64
 
 void outbox__hook(struct outbox *ob, char *body)
 {
+    outbox__hook_kind(ob, "alarm", body);
+}
+
+void outbox__hook_kind(struct outbox *ob, const char *kind, char *body)
+{
     if (!ob->wh) {
         free(body);
         return;
@@ -48,6 +53,7 @@ void outbox__hook(struct outbox *ob, char *body)
         free(body);
         return;
     }
+    ob->hook_kinds[ob->n_hooks] = kind;
     ob->hooks[ob->n_hooks++] = body;
 }
 
@@ -96,7 +102,7 @@ void outbox__send(struct outbox *ob)
     }
     for (size_t i = 0; i < ob->n_hooks; i++) {
         if (ob->wh)
-            webhook__submit(ob->wh, "alarm", ob->hooks[i]);
+            webhook__submit(ob->wh, ob->hook_kinds[i], ob->hooks[i]);
         free(ob->hooks[i]);
     }
     ob->n_hooks = 0;

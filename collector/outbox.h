@@ -27,6 +27,7 @@ struct outbox {
     size_t n_counters;
     struct lineproto lp; /* Influx lines of the open transaction */
     char *hooks[PENDING_HOOKS_MAX];
+    const char *hook_kinds[PENDING_HOOKS_MAX]; /* static: "alarm", "progress" */
     size_t n_hooks;
 };
 
@@ -37,6 +38,8 @@ void outbox__count(struct outbox *ob, const char *name, const char *label, int64
 /* Takes body (malloc'd) for the webhooks; frees it when there are none,
  * counts webhooks/dropped when the outbox is full. */
 void outbox__hook(struct outbox *ob, char *body);
+/* The same for a webhook event kind other than "alarm" (kind: static). */
+void outbox__hook_kind(struct outbox *ob, const char *kind, char *body);
 /* The line buffer to build InfluxDB lines in, NULL without InfluxDB. */
 struct lineproto *outbox__lines(struct outbox *ob);
 /* The line buffer is full: hands its complete lines to the writer now. */

@@ -61,10 +61,16 @@ enum ot_err store__prepare(struct ingest *in)
                            "ack_seq=excluded.ack_seq")) ||
         (rc = sql__prepare(in->sql, &in->st_upd_state,
                            "INSERT INTO containers(container,gateway,online,boot,state_ts,"
-                           "last_seen) VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(container) DO "
+                           "last_seen,flight,radio_since) VALUES(?1,?2,?3,?4,?5,?6,?7,?8) "
+                           "ON CONFLICT(container) DO "
                            "UPDATE SET gateway=excluded.gateway, online=excluded.online, "
                            "boot=excluded.boot, state_ts=excluded.state_ts, "
-                           "last_seen=excluded.last_seen")))
+                           "last_seen=excluded.last_seen, flight=excluded.flight, "
+                           /* since when: kept while the radio state stays the same */
+                           "radio_since=CASE WHEN containers.online=excluded.online AND "
+                           "containers.flight=excluded.flight AND containers.radio_since IS NOT "
+                           "NULL THEN containers.radio_since ELSE excluded.radio_since END "
+                           "RETURNING radio_since")))
         return rc;
     if (ot_sql_kind(in->sql) == OT_SQL_POSTGRES)
         return sql__prepare(in->sql, &in->st_upd_containers,
@@ -338,6 +344,27 @@ static int json_int(const cJSON *o, const char *key, int64_t min, int64_t max, i
     return 0;
 }
 
+/* The radio state changed (online, flight, offline): a 'shipment' event
+ * for the open shipment, so screens and cached lists follow (the API's
+ * shipment carries radio and radio_since). */
+static enum ot_err radio_event(struct ingest *in, struct container *c, int flight, int64_t since)
+{
+    char payload[256], iso[32];
+    enum ot_err rc = alarms__refresh_shipment(in->alarms, c->al, 0);
+    int64_t ship = alarms__shipment(c->al);
+    if (rc || !ship)
+        return rc;
+    snprintf(payload, sizeof payload,
+             "{\"container\":\"%s\",\"shipment_id\":%lld,\"change\":\"radio\","
+             "\"radio\":\"%s\",\"radio_since\":\"%s\"}",
+             c->name, (long long)ship,
+             c->online ? "online"
+             : flight  ? "flight"
+                       : "offline",
+             ot_time_format_iso(since, iso, sizeof iso));
+    return feed__add(&in->feed, "shipment", ship, c->name, payload, in->now);
+}
+
 static enum ot_err handle_state(struct ingest *in, const char *cname, const char *payload,
                                 size_t len)
 {
@@ -359,6 +386,7 @@ static enum ot_err handle_state(struct ingest *in, const char *cname, const char
     const cJSON *jc = cJSON_GetObjectItemCaseSensitive(o, "container");
     const cJSON *jg = cJSON_GetObjectItemCaseSensitive(o, "gateway");
     const cJSON *jon = cJSON_GetObjectItemCaseSensitive(o, "online");
+    const cJSON *jfl = cJSON_GetObjectItemCaseSensitive(o, "flight");
     if (json_int(o, "v", 1, 1, &v))
         why = "v";
     else if (!cJSON_IsString(jc) || !ot_id_valid(jc->valuestring))
@@ -367,6 +395,8 @@ static enum ot_err handle_state(struct ingest *in, const char *cname, const char
         why = "gateway";
     else if (!cJSON_IsBool(jon))
         why = "online";
+    else if (jfl && !cJSON_IsBool(jfl))
+        why = "flight";
     else if (cJSON_GetObjectItemCaseSensitive(o, "ts") &&
              json_int(o, "ts", 0, INT64_C(1) << 50, &ts))
         why = "ts";
@@ -391,11 +421,16 @@ static enum ot_err handle_state(struct ingest *in, const char *cname, const char
         rc = OT_ERR_NOMEM;
         goto done;
     }
+    int changed = !c->state_seen || c->online != cJSON_IsTrue(jon);
     c->state_seen = 1;
     c->online = cJSON_IsTrue(jon);
+    /* flight mode: radio off by design (an online gateway is not flying) */
+    int flight = !c->online && cJSON_IsTrue(jfl);
+    changed = changed || c->flight != flight;
+    c->flight = flight;
     c->last_seen = in->now;
-    ot_info("gateway state container=%s gateway=%s online=%d boot=%lld seq=%lld", cname,
-            jg->valuestring, c->online, (long long)boot, (long long)seq);
+    ot_info("gateway state container=%s gateway=%s online=%d flight=%d boot=%lld seq=%lld", cname,
+            jg->valuestring, c->online, flight, (long long)boot, (long long)seq);
     if (seq >= 0) {
         rc = delivery__state_seq(in, c, seq);
         if (rc)
@@ -408,7 +443,22 @@ static enum ot_err handle_state(struct ingest *in, const char *cname, const char
     sql__bind_i64(st, 4, boot, &rc);
     sql__bind_i64(st, 5, ts, &rc);
     sql__bind_i64(st, 6, in->now, &rc);
-    rc = sql__run(st, rc, NULL);
+    sql__bind_i64(st, 7, flight, &rc);
+    /* entering flight: the gateway's own time of it (a retained state seen
+     * later still dates the flight), unless that lies ahead of our clock;
+     * otherwise (a last will carries its connect time) when we learn it */
+    sql__bind_i64(st, 8, flight && ts > 0 && ts <= in->now ? ts : in->now, &rc);
+    int row = 0;
+    int64_t since = in->now;
+    if (!rc)
+        rc = ot_sql_step(st, &row);
+    if (!rc && row && !ot_sql_is_null(st, 0))
+        since = ot_sql_int64(st, 0);
+    ot_sql_reset(st);
+    if (!rc)
+        alarms__radio(c->al, flight, since, in->now);
+    if (!rc && changed)
+        rc = radio_event(in, c, flight, since);
 done:
     cJSON_Delete(o);
     return rc;

@@ -1,4 +1,5 @@
-/* webhook.c - alarm changes POSTed as JSON to configured URLs, on one
+/* webhook.c - alarm changes and progress events POSTed as JSON to the
+ * configured URLs (each hook chooses its kinds), on one
  * thread, so a slow or dead receiver never delays ingest.
  *
  * A bounded queue of deliveries (one per hook and body). A failed delivery
@@ -175,7 +176,11 @@ void webhook__submit(struct webhook *w, const char *event, const char *body)
 {
     pthread_mutex_lock(&w->mu);
     for (size_t h = 0; h < w->cc->n_webhooks; h++) {
-        if (strcmp(event, "alarm") || !w->cc->webhooks[h].on_alarm)
+        const struct collector_webhook *hk = &w->cc->webhooks[h];
+        int want = !strcmp(event, "alarm")      ? hk->on_alarm
+                   : !strcmp(event, "progress") ? hk->on_progress
+                                                : 0;
+        if (!want)
             continue;
         char *copy = w->n < w->cap ? strdup(body) : NULL;
         if (!copy) {

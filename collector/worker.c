@@ -106,6 +106,8 @@ static enum ot_err housekeeping(struct ingest *in, const struct due *due)
     enum ot_err rc = OT_OK;
     if (due->acks)
         rc = alarms__poll_acks(in->alarms, in->now);
+    if (!rc && due->acks) /* shipments the API opened or ended */
+        rc = limits__poll(in->limits);
     for (size_t i = 0; i < in->n_ct && !rc && due->tick; i++) {
         struct container *c = in->ct[i];
         /* no state message ever seen: offline is unknown, not claimed
@@ -181,6 +183,7 @@ failed:
     /* durable now: tell the world */
     delivery__publish_acks(in, 0);
     alarms__publish_dirty(in->alarms, in->mqtt, in->cc->mqtt.topic_root, 0);
+    limits__publish(in->limits, in->mqtt, in->cc->mqtt.topic_root, 0, in->now);
     outbox__send(&in->ob);
     return OT_OK;
 }
@@ -300,6 +303,7 @@ enum worker_end worker__run(struct ingest *in, struct queue *q, volatile sig_ato
         if (in->mqtt && mqtt__take_reconnected(in->mqtt)) {
             delivery__publish_acks(in, 1);
             alarms__publish_dirty(in->alarms, in->mqtt, in->cc->mqtt.topic_root, 1);
+            limits__publish(in->limits, in->mqtt, in->cc->mqtt.topic_root, 1, ot_time_now_ms());
         }
         /* stop once the queue is empty, at once with a failing batch, or
          * after 3 s under sustained load: what is left was never
@@ -338,6 +342,7 @@ enum ot_err worker__activate(struct ingest *in, int keep_rules)
      * unless nobody else was active meanwhile */
     if (!keep_rules)
         alarms__reset(in->alarms);
+    limits__activate(in->limits);
     enum ot_err rc = delivery__load(in);
     in->reload = rc != OT_OK;
     return rc;
@@ -382,8 +387,10 @@ enum ot_err worker__open(const struct collector_conf *cc, struct mqtt *m, struct
     if (rc)
         goto fail;
     if ((rc = feed__open(&in->feed, in->sql)) ||
-        (rc = alarms__open(in->sql, &in->feed, cc->preservation, &in->alarms)))
+        (rc = alarms__open(in->sql, &in->feed, cc->preservation, &in->alarms)) ||
+        (rc = limits__open(in->sql, alarms__profiles(in->alarms), &in->limits)))
         goto fail;
+    alarms__set_flight_limits(in->alarms, cc->flight_overdue_s, cc->flight_max_s);
     if ((rc = sql__prepare(in->sql, &in->st_trim_events,
                            "DELETE FROM events WHERE id IN (SELECT id FROM events"
                            " WHERE ts < ?1 LIMIT 10000)")) ||
@@ -421,6 +428,7 @@ void worker__close(struct ingest *in)
         sql_arr__free(&in->scratch[i]);
     store__close(in);
     delivery__close(in);
+    limits__close(in->limits);
     alarms__close(in->alarms);
     feed__close(&in->feed);
     outbox__free(&in->ob);

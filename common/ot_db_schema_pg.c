@@ -264,7 +264,38 @@ static const char *const m0007_clinical[] = {
     "CREATE INDEX incidents_shipment ON incidents(shipment_id);",
     NULL};
 
+/* 0008 (issue 12): see ot_db_schema_sqlite.c. */
+static const char *const m0008_progress[] = {
+    "CREATE TABLE progress ("
+    " shipment_id BIGINT NOT NULL REFERENCES shipments(id),"
+    " kind TEXT NOT NULL,"
+    " leg BIGINT NOT NULL,"
+    " happened_at BIGINT NOT NULL,"
+    " late INTEGER NOT NULL DEFAULT 0,"
+    " place TEXT, lat DOUBLE PRECISION, lon DOUBLE PRECISION,"
+    " created_at BIGINT NOT NULL,"
+    " PRIMARY KEY (shipment_id, kind, leg)"
+    ");",
+    "ALTER TABLE events DROP CONSTRAINT events_kind_check;"
+    "ALTER TABLE events ADD CONSTRAINT events_kind_check"
+    " CHECK (kind IN ('reading','alarm','custody','shipment','progress'));",
+    NULL};
+
+/* 0009 (issue 14, flight mode): the radio state of the gateway's last
+ * state message (containers.online plus flight: 1 while it said
+ * flight:true) and since when it holds (epoch ms; the API's radio_since);
+ * an index for the shipment's last position. */
+static const char *const m0009_radio[] = {
+    "ALTER TABLE containers ADD COLUMN flight INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE containers ADD COLUMN radio_since BIGINT;",
+    /* the API's last_position: the newest reading with a position, found
+     * without walking the readings of a shipment that has none */
+    "CREATE INDEX readings_shipment_pos ON readings(shipment_id, ts) WHERE lat IS NOT NULL;", NULL};
+
 const char *const *const ot_db_migrations_pg[] = {
-    m0001_init,       m0002_custody_readings, m0003_events_ts, m0004_change_notify,
-    m0005_signatures, m0006_clock_expiry,     m0007_clinical,  NULL,
+    m0001_init,       m0002_custody_readings,
+    m0003_events_ts,  m0004_change_notify,
+    m0005_signatures, m0006_clock_expiry,
+    m0007_clinical,   m0008_progress,
+    m0009_radio,      NULL,
 };

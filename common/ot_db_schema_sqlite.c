@@ -253,7 +253,56 @@ static const char *const m0007_clinical[] = {
     "CREATE INDEX incidents_shipment ON incidents(shipment_id);",
     NULL};
 
+/* 0008 (issue 12, progress of the journey): what the collector reported
+ * (departed, at_airport, airborne, landed, arrival_suggested; leg -1 for the
+ * shipment-wide ones), once each: the primary key makes a restarted
+ * collector, or a second one, unable to report it twice. Events of kind
+ * 'progress' in the change feed: SQLite cannot change a CHECK, so the table
+ * is rebuilt, keeping its ids and its AUTOINCREMENT high-water mark (a
+ * stream resuming with Last-Event-ID must never see an id again). */
+static const char *const m0008_progress[] = {
+    "CREATE TABLE progress ("
+    " shipment_id INTEGER NOT NULL REFERENCES shipments(id),"
+    " kind TEXT NOT NULL,"
+    " leg INTEGER NOT NULL,"
+    " happened_at INTEGER NOT NULL," /* reading time of the fix that showed it */
+    " late INTEGER NOT NULL DEFAULT 0,"
+    " place TEXT, lat REAL, lon REAL,"
+    " created_at INTEGER NOT NULL,"
+    " PRIMARY KEY (shipment_id, kind, leg)"
+    ");",
+    "CREATE TABLE events_new ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " ts INTEGER NOT NULL,"
+    " kind TEXT NOT NULL CHECK (kind IN ('reading','alarm','custody','shipment','progress')),"
+    " shipment_id INTEGER, container TEXT,"
+    " payload TEXT NOT NULL"
+    ");"
+    "INSERT INTO events_new(id,ts,kind,shipment_id,container,payload)"
+    " SELECT id,ts,kind,shipment_id,container,payload FROM events ORDER BY id;"
+    "DELETE FROM sqlite_sequence WHERE name='events_new';"
+    "INSERT INTO sqlite_sequence(name,seq) SELECT 'events_new', seq FROM sqlite_sequence"
+    " WHERE name='events';"
+    "DROP TABLE events;"
+    "ALTER TABLE events_new RENAME TO events;"
+    "CREATE INDEX events_ts ON events(ts);",
+    NULL};
+
+/* 0009 (issue 14, flight mode): the radio state of the gateway's last
+ * state message (containers.online plus flight: 1 while it said
+ * flight:true) and since when it holds (epoch ms; the API's radio_since);
+ * an index for the shipment's last position. */
+static const char *const m0009_radio[] = {
+    "ALTER TABLE containers ADD COLUMN flight INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE containers ADD COLUMN radio_since INTEGER;",
+    /* the API's last_position: the newest reading with a position, found
+     * without walking the readings of a shipment that has none */
+    "CREATE INDEX readings_shipment_pos ON readings(shipment_id, ts) WHERE lat IS NOT NULL;", NULL};
+
 const char *const *const ot_db_migrations_sqlite[] = {
-    m0001_init,       m0002_custody_readings, m0003_events_ts, m0004_change_notify,
-    m0005_signatures, m0006_clock_expiry,     m0007_clinical,  NULL,
+    m0001_init,       m0002_custody_readings,
+    m0003_events_ts,  m0004_change_notify,
+    m0005_signatures, m0006_clock_expiry,
+    m0007_clinical,   m0008_progress,
+    m0009_radio,      NULL,
 };

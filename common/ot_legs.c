@@ -65,7 +65,7 @@ static enum ot_err get_text(const cJSON *o, const char *key, int required, char 
 static enum ot_err get_place(const cJSON *leg, const char *key, struct ot_leg_place *out,
                              const char *path, char *msg, size_t msglen)
 {
-    static const char *const known[] = {"name", "lat", "lon", NULL};
+    static const char *const known[] = {"name", "lat", "lon", "radius_m", NULL};
     char p[48];
     const char *bad = NULL;
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(leg, key);
@@ -85,6 +85,15 @@ static enum ot_err get_place(const cJSON *leg, const char *key, struct ot_leg_pl
         return fail(msg, msglen, "%s.lon: expected a number -180..180", p);
     out->lat = lat->valuedouble;
     out->lon = lon->valuedouble;
+    const cJSON *rad = cJSON_GetObjectItemCaseSensitive(o, "radius_m");
+    out->radius_m = 0;
+    if (rad && !cJSON_IsNull(rad)) {
+        if (!cJSON_IsNumber(rad) || !isfinite(rad->valuedouble) ||
+            rad->valuedouble < OT_LEGS_RADIUS_MIN_M || rad->valuedouble > OT_LEGS_RADIUS_MAX_M)
+            return fail(msg, msglen, "%s.radius_m: expected a number of metres %.0f..%.0f", p,
+                        OT_LEGS_RADIUS_MIN_M, OT_LEGS_RADIUS_MAX_M);
+        out->radius_m = rad->valuedouble;
+    }
     return OT_OK;
 }
 
@@ -164,7 +173,8 @@ static cJSON *place_json(const struct ot_leg_place *p)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o || !cJSON_AddStringToObject(o, "name", p->name) ||
-        !cJSON_AddNumberToObject(o, "lat", p->lat) || !cJSON_AddNumberToObject(o, "lon", p->lon)) {
+        !cJSON_AddNumberToObject(o, "lat", p->lat) || !cJSON_AddNumberToObject(o, "lon", p->lon) ||
+        (p->radius_m > 0 && !cJSON_AddNumberToObject(o, "radius_m", p->radius_m))) {
         cJSON_Delete(o);
         return NULL;
     }

@@ -3,12 +3,15 @@
  * coordinator sends and stores it as JSON text in shipments.legs, and the
  * collector, which reads that text back to make the ETA follow the plan.
  *
- *   [{"mode":"ground"|"air","from":{name,lat,lon},"to":{name,lat,lon},
+ *   [{"mode":"ground"|"air","from":{name,lat,lon[,radius_m]},"to":{…},
  *     "planned_departure":ISO,"planned_arrival":ISO,
  *     "carrier":"…","flight":"…"}]   (carrier, flight optional)
  *
  * Rules: 1..OT_LEGS_MAX legs; each planned_departure < planned_arrival;
- * each leg departs no earlier than the previous one arrives. */
+ * each leg departs no earlier than the previous one arrives. radius_m
+ * (optional, OT_LEGS_RADIUS_MIN_M..OT_LEGS_RADIUS_MAX_M) is the place's
+ * geofence for the progress events (collector/rules/rules_progress.c);
+ * absent, the collector uses its default for the kind of place. */
 #ifndef OT_LEGS_H
 #define OT_LEGS_H
 
@@ -20,12 +23,15 @@
 #include "ot_err.h"
 
 #define OT_LEGS_MAX 8
+#define OT_LEGS_RADIUS_MIN_M 50.0
+#define OT_LEGS_RADIUS_MAX_M 20000.0
 
 enum ot_leg_mode { OT_LEG_GROUND = 0, OT_LEG_AIR };
 
 struct ot_leg_place {
     char name[129];
     double lat, lon;
+    double radius_m; /* geofence radius, 0: the default for the kind of place */
 };
 
 struct ot_leg {

@@ -42,9 +42,10 @@ struct api_config {
     int64_t sse_heartbeat_s;
     int64_t sse_poll_ms;
     int64_t sse_max_clients;
-    int64_t clock_skew_min; /* cross_clamp_at may be this far in the future */
-    int64_t list_cache_ms;  /* shipment list page cache TTL, 0 = off */
-    char mqtt_host[256];    /* set when an "mqtt" section names tcp://host:port */
+    int64_t clock_skew_min;        /* cross_clamp_at may be this far in the future */
+    int64_t report_utc_offset_min; /* the PDF report prints its times in this offset */
+    int64_t list_cache_ms;         /* shipment list page cache TTL, 0 = off */
+    char mqtt_host[256];           /* set when an "mqtt" section names tcp://host:port */
     int mqtt_port;
     char log_level[16];
 };
@@ -158,6 +159,12 @@ enum api_stmt {
     X(SC_LATERALITY, "s.laterality")                                                               \
     X(SC_ABO, "s.abo")                                                                             \
     X(SC_ISCHEMIA_ENDED_AT, "s.ischemia_ended_at")                                                 \
+    X(SC_RADIO_ONLINE, "g.online")                                                                 \
+    X(SC_RADIO_FLIGHT, "g.flight")                                                                 \
+    X(SC_RADIO_SINCE, "g.radio_since")                                                             \
+    X(SC_POS_LAT, "p.lat")                                                                         \
+    X(SC_POS_LON, "p.lon")                                                                         \
+    X(SC_POS_TS, "p.ts")                                                                           \
     X(SC_R_SEQ, "r.seq")                                                                           \
     X(SC_R_TS, "r.ts")                                                                             \
     X(SC_R_TEMP_C, "r.temp_c")                                                                     \

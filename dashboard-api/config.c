@@ -132,6 +132,7 @@ enum ot_err api__config_load(const char *file, struct api_config *cfg, char *err
                                         "sse_max_clients",
                                         "clock_skew_min",
                                         "list_cache_ms",
+                                        "report_utc_offset_min",
                                         "mqtt",
                                         "per_ip_connection_limit",
                                         "header_timeout_s",
@@ -175,6 +176,9 @@ enum ot_err api__config_load(const char *file, struct api_config *cfg, char *err
         (rc = ot_conf_int(&c, c.root, "", "clock_skew_min", 0, 5, 0, 60, &cfg->clock_skew_min)) ||
         (rc = ot_conf_int(&c, c.root, "", "list_cache_ms", 0, 1000, 0, 60000,
                           &cfg->list_cache_ms)) ||
+        /* UTC-12:00 .. UTC+14:00, the offsets in use; Kazakhstan is +5 */
+        (rc = ot_conf_int(&c, c.root, "", "report_utc_offset_min", 0, 300, -720, 840,
+                          &cfg->report_utc_offset_min)) ||
         (rc = parse_mqtt(&c, cfg)) || (rc = parse_tls(&c, cfg)))
         goto out;
     if (ot_log_level_parse(cfg->log_level) < 0) {

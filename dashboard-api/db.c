@@ -29,7 +29,11 @@
     "SELECT " SHIP_COLS_TEXT                                                                       \
     " FROM shipments s LEFT JOIN readings r ON r.container = s.container AND r.seq ="              \
     "  (SELECT r2.seq FROM readings r2 WHERE r2.shipment_id = s.id AND r2.clock_future = 0"        \
-    "   ORDER BY r2.ts DESC LIMIT 1) "
+    "   ORDER BY r2.ts DESC LIMIT 1)"                                                              \
+    " LEFT JOIN containers g ON g.container = s.container"                                         \
+    " LEFT JOIN readings p ON p.container = s.container AND p.seq ="                               \
+    "  (SELECT r3.seq FROM readings r3 WHERE r3.shipment_id = s.id AND r3.clock_future = 0"        \
+    "   AND r3.lat IS NOT NULL AND r3.lon IS NOT NULL ORDER BY r3.ts DESC LIMIT 1) "
 
 #define INCIDENT_COLS                                                                              \
     "SELECT id, shipment_id, kind, opened_at, due_at, state, owner, answer, answered_at,"          \
@@ -85,7 +89,7 @@ static const char *const sql[ST__COUNT] = {
     [ST_PING] = "SELECT 1",
     [ST_READINGS] =
         "SELECT seq, ts, temp_c, temp2_c, ambient_c, lat, lon, alt_m, speed_kmh, heading_deg,"
-        " lid_open, shock_g, battery_pct, gnss_fix, missing, extra FROM readings"
+        " lid_open, shock_g, battery_pct, gnss_fix, missing, extra, clock_future FROM readings"
         " WHERE shipment_id = ?1 AND ts >= ?2 AND ts <= ?3"
         " AND (ts > ?4 OR (ts = ?4 AND seq > ?5)) ORDER BY ts, seq LIMIT ?6",
     [ST_READINGS_BUCKETED] =

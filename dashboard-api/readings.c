@@ -89,7 +89,12 @@ static cJSON *reading_page_row(const struct ot_sql_stmt *st, void *arg)
     int64_t *last = arg;
     last[0] = ot_sql_int64(st, 0);
     last[1] = ot_sql_int64(st, 1);
-    return api__reading_json(st, 0);
+    cJSON *o = api__reading_json(st, 0);
+    /* dated too far ahead of its arrival (the gateway's clock was wrong):
+     * stored and shown, flagged, never taken as the shipment's latest */
+    if (o && ot_sql_int64(st, 4 + OT_CH__COUNT) != 0)
+        cJSON_AddBoolToObject(o, "clock_future", 1);
+    return o;
 }
 
 void api__h_readings(struct api_req *r)

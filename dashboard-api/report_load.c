@@ -12,12 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ot_legs.h"
+#include "ot_log.h"
 #include "ot_preservation.h"
 #include "ot_sql.h"
-
-/* Kazakhstan (UTC+5) prints every time in one offset per report; the
- * offset is printed with each time (report.md "Known limits"). */
-#define REPORT_LOAD_UTC_OFFSET_MIN 300
 
 static const char *keep(struct api_report_data *rd, const struct ot_sql_stmt *st, int col, int *oom)
 {
@@ -122,6 +120,51 @@ static enum ot_err load_shipment(struct ot_sql *db, const struct api_ctx *ctx,
     m->band_min_c = p ? p->temp_min_c : NAN;
     m->band_max_c = p ? p->temp_max_c : NAN;
     m->limit_min = p ? p->max_cold_ischemia_min : 0;
+    return OT_OK;
+}
+
+/* The planned legs, from the JSON text the API validated when it stored
+ * them (common/ot_legs.h). Text that no longer parses (a hand edit of the
+ * database) leaves the route without legs and says so in the log: the
+ * report still prints the trail, which is what it is for. */
+static enum ot_err load_legs(struct ot_sql *db, struct api_report_data *rd, int64_t id)
+{
+    struct ot_sql_stmt *st;
+    int row = 0;
+    enum ot_err rc = prep(db, "SELECT legs FROM shipments WHERE id = ?1", id, &st);
+    if (rc || (rc = ot_sql_step(st, &row)) || !row || ot_sql_is_null(st, 0)) {
+        ot_sql_reset(st);
+        return rc;
+    }
+    struct ot_leg *plan = calloc(OT_LEGS_MAX, sizeof *plan);
+    struct report_leg *legs = calloc(OT_LEGS_MAX, sizeof *legs);
+    rd->plan = plan;
+    rd->legs = legs;
+    if (!plan || !legs) {
+        ot_sql_reset(st);
+        return OT_ERR_NOMEM;
+    }
+    size_t n = 0;
+    char msg[160];
+    if (ot_legs_parse_text(ot_sql_text(st, 0), plan, &n, msg, sizeof msg) != OT_OK) {
+        ot_warn("report: shipment %lld has legs that do not parse, printed without them"
+                " error=\"%s\"",
+                (long long)id, msg);
+        n = 0;
+    }
+    ot_sql_reset(st);
+    for (size_t i = 0; i < n; i++) {
+        const struct ot_leg *l = &plan[i];
+        legs[i] = (struct report_leg){l->mode == OT_LEG_AIR ? "air" : "ground",
+                                      l->from.name,
+                                      l->to.name,
+                                      l->planned_departure,
+                                      l->planned_arrival,
+                                      l->carrier[0] ? l->carrier : NULL,
+                                      l->flight[0] ? l->flight : NULL};
+    }
+    rd->m.legs = legs;
+    rd->m.n_legs = n;
     return OT_OK;
 }
 
@@ -287,16 +330,18 @@ enum ot_err api__report_load(struct api_ctx *ctx, struct api_db *d, int64_t id,
     enum ot_err rc;
     memset(rd, 0, sizeof *rd);
     if ((rc = load_shipment(d->sql, ctx, rd, id, &delivered_at, &ended_at)) ||
-        (rc = load_readings(d->sql, rd, id)) || (rc = load_gaps(d->sql, rd, id)) ||
-        (rc = load_alarms(d->sql, rd, id)) || (rc = load_custody(d->sql, rd, id, &reperfused_at)) ||
-        (rc = load_head(d->sql, rd, id)))
+        (rc = load_legs(d->sql, rd, id)) || (rc = load_readings(d->sql, rd, id)) ||
+        (rc = load_gaps(d->sql, rd, id)) || (rc = load_alarms(d->sql, rd, id)) ||
+        (rc = load_custody(d->sql, rd, id, &reperfused_at)) || (rc = load_head(d->sql, rd, id)))
         return rc;
     if (ended_at)
         reperfused_at = ended_at; /* the stated time of reperfusion (issue 12) */
     rd->m.ischemia_end_at = reperfused_at ? reperfused_at : delivered_at;
     rd->m.ischemia_end_reperfusion = reperfused_at != 0;
     rd->m.gap_ms = 0; /* automatic: five times the median spacing */
-    rd->m.utc_offset_min = REPORT_LOAD_UTC_OFFSET_MIN;
+    /* one offset per report, the deployment's (api.json report_utc_offset_min,
+     * Kazakhstan +300 since 2024-03-01), stated in every page header */
+    rd->m.utc_offset_min = (int)ctx->cfg.report_utc_offset_min;
     return OT_OK;
 }
 
@@ -312,5 +357,7 @@ void api__report_load_free(struct api_report_data *rd)
     free(rd->alarms);
     free(rd->custody);
     free(rd->sigs);
+    free(rd->plan);
+    free(rd->legs);
     memset(rd, 0, sizeof *rd);
 }

@@ -13,6 +13,7 @@
 struct api_ctx;
 struct api_db;
 struct api_req;
+struct ot_leg;
 
 /* A loaded model and the storage behind its pointers. */
 struct api_report_data {
@@ -22,6 +23,8 @@ struct api_report_data {
     struct report_alarm *alarms;
     struct report_custody *custody;
     struct report_signature *sigs;
+    struct ot_leg *plan; /* the stored legs, parsed; m.legs points into it */
+    struct report_leg *legs;
     char **strs; /* every string the model points to */
     size_t n_strs, cap_strs;
 };

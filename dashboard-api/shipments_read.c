@@ -60,6 +60,37 @@ _Static_assert(SC_R_TS == SC_R_SEQ + 1 && SC_R_TEMP_C == SC_R_SEQ + 2 + OT_CH_TE
                    SC_R_EXTRA == SC_R_SEQ + 3 + OT_CH__COUNT,
                "SHIP_SELECT reading columns out of reading_json order");
 
+/* The container's radio as its gateway's last state said (SPEC v1.1
+ * flight mode) and since when; and the last reading that had a position
+ * (the latest one may have none: no fix, or in flight). */
+static void radio_json(cJSON *o, const struct ot_sql_stmt *st)
+{
+    char iso[32];
+    int known = !ot_sql_is_null(st, SC_RADIO_ONLINE);
+    const char *radio = !known                              ? "offline"
+                        : ot_sql_int64(st, SC_RADIO_ONLINE) ? "online"
+                        : ot_sql_int64(st, SC_RADIO_FLIGHT) ? "flight"
+                                                            : "offline";
+    cJSON_AddStringToObject(o, "radio", radio);
+    if (known && !ot_sql_is_null(st, SC_RADIO_SINCE))
+        cJSON_AddStringToObject(
+            o, "radio_since",
+            ot_time_format_iso(ot_sql_int64(st, SC_RADIO_SINCE), iso, sizeof iso));
+    else
+        cJSON_AddNullToObject(o, "radio_since");
+    if (ot_sql_is_null(st, SC_POS_TS)) {
+        cJSON_AddNullToObject(o, "last_position");
+        return;
+    }
+    cJSON *p = cJSON_AddObjectToObject(o, "last_position");
+    if (!p)
+        return;
+    api__add_num(p, "lat", ot_sql_double(st, SC_POS_LAT));
+    api__add_num(p, "lon", ot_sql_double(st, SC_POS_LON));
+    cJSON_AddStringToObject(p, "ts",
+                            ot_time_format_iso(ot_sql_int64(st, SC_POS_TS), iso, sizeof iso));
+}
+
 /* Shipment object from a SHIP_SELECT row (columns: enum api_ship_col). */
 static cJSON *shipment_row(struct api_ctx *ctx, const struct ot_sql_stmt *st, int64_t now)
 {
@@ -155,6 +186,7 @@ static cJSON *shipment_row(struct api_ctx *ctx, const struct ot_sql_stmt *st, in
         cJSON_AddItemToObject(o, "latest", api__reading_json(st, SC_R_SEQ));
     else
         cJSON_AddNullToObject(o, "latest");
+    radio_json(o, st);
     int64_t active = ot_sql_int64(st, SC_ALARMS_ACTIVE);
     int64_t critical = ot_sql_int64(st, SC_ALARMS_CRITICAL);
     api__add_num(o, "alarms_active", (double)active);

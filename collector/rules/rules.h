@@ -21,6 +21,7 @@ struct rules_leg {
     int air; /* a flight: planned times, not observed speed */
     double from_lat, from_lon, to_lat, to_lon;
     int64_t planned_departure, planned_arrival; /* epoch ms */
+    double from_radius_m, to_radius_m;          /* geofences (0: default for the kind) */
 };
 
 /* What the rules need to know of the shipment the container carries. */
@@ -31,10 +32,18 @@ struct rules_shipment {
     int64_t ischemia_ended_at; /* reperfusion, epoch ms (0: not yet): the clock stops */
     int has_dest;
     double dest_lat, dest_lon;
+    int has_origin; /* the origin's fence, when there are no legs (else legs[0].from) */
+    double origin_lat, origin_lon;
     int air;               /* mode air/mixed: use air speeds for ETA */
     int64_t handoff_until; /* lid may be open until this time (hand-off in progress) */
     size_t n_legs;         /* planned legs (0: none, the ETA goes straight to dest) */
     struct rules_leg legs[RULES_LEGS_MAX];
+    /* flight mode (SPEC v1.1): the gateway's last state said flight:true
+     * (radio off by design); rules_silence.c says how long that is trusted */
+    int in_flight;
+    int64_t flight_since;      /* epoch ms the gateway entered flight mode */
+    int64_t flight_overdue_ms; /* past the air leg's planned arrival */
+    int64_t flight_max_ms;     /* from flight_since, without a planned air leg */
 };
 
 enum rules_severity { RULES_INFO = 0, RULES_WARNING, RULES_CRITICAL };
@@ -107,5 +116,38 @@ struct rules_eta_info {
 };
 void rules_eta_explain(const struct rules_state *s, const struct rules_shipment *sh,
                        struct rules_eta_info *out);
+
+/* Progress of the journey (rules_progress.c): departed, at_airport,
+ * airborne, landed, arrival_suggested, each once per shipment (the flight
+ * ones once per air leg), from geofences around the places and the speed
+ * and altitude of the fixes. Not alarms: a separate callback. */
+struct rules_progress {
+    const char *kind; /* stable strings, rules_progress_kind(i) */
+    int leg;          /* the leg it belongs to, -1: the shipment */
+    int place;        /* 2*leg: that leg's from, 2*leg+1: its to; without legs
+                       * 0 origin, 1 destination */
+    int64_t at;       /* reading time of the first fix that showed it */
+    int late;         /* that fix came in a replayed backlog */
+    int observed;     /* 0: landed without a fix in flight (airborne not seen) */
+    double lat, lon;  /* the fix */
+    double kmh;       /* speed (channel, else from the fixes), NaN: unknown */
+    double alt_m;     /* NaN: unknown */
+    double radius_m;  /* the fence of the place */
+};
+typedef void (*rules_progress_fn)(void *ctx, const struct rules_progress *p);
+
+/* Feeds one reading to the progress detector (independent of the alarm
+ * rules; the caller may skip it). */
+void rules_progress_on_reading(struct rules_state *s, const struct rules_shipment *sh,
+                               const struct ot_reading *r, int late, rules_progress_fn emit,
+                               void *ctx);
+/* After a restart: progress `kind` (of `leg`, -1 none) was already reported;
+ * it is not reported again and nothing before it in the journey is.
+ * OT_ERR_INVAL for an unknown kind or leg. */
+enum ot_err rules_progress_restore(struct rules_state *s, const char *kind, int leg);
+/* The kinds, i = 0.. ; NULL past the last. */
+const char *rules_progress_kind(size_t i);
+/* Default fence radius of a place (metres): see rules_progress.c. */
+double rules_progress_radius(const struct rules_shipment *sh, int place);
 
 #endif

@@ -66,8 +66,41 @@ struct rules__sample {
     double v;
 };
 
+/* Progress (rules_progress.c): one confirmation run per milestone, one
+ * hysteresis state per place. */
+enum rules__pkind {
+    RULES__P_DEPARTED = 0,
+    RULES__P_AT_AIRPORT,
+    RULES__P_AIRBORNE,
+    RULES__P_LANDED,
+    RULES__P_ARRIVAL,
+    RULES__P_COUNT
+};
+#define RULES__PLACES (2 * RULES_LEGS_MAX)
+
+struct rules__prun {
+    int64_t since; /* first fix of the run (0: none) */
+    unsigned n;    /* fixes in it */
+    int late;      /* that fix's */
+    double lat, lon, kmh, alt;
+};
+
+struct rules__progress {
+    uint32_t fired[RULES__P_COUNT]; /* bit per leg (bit 0 for the shipment-wide ones) */
+    struct rules__prun run[RULES__P_COUNT][RULES_LEGS_MAX];
+    struct {
+        double lat, lon;    /* the place this state is for (a new plan resets it) */
+        signed char inside; /* 1 inside, 0 outside, -1 unknown */
+    } fence[RULES__PLACES];
+    double base_alt[RULES_LEGS_MAX]; /* altitude seen at the departure airport (NaN) */
+    int64_t prev_ts;                 /* previous fix (0: none) */
+    double prev_lat, prev_lon;
+    int init;
+};
+
 struct rules_state {
     struct rules__alarm a[RULES__TYPE_COUNT];
+    struct rules__progress prog; /* journey progress, not an alarm */
 
     /* temperature (temp_excursion, temp_forecast, sensor_silent) */
     int has_temp;

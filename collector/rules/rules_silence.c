@@ -17,6 +17,13 @@
  *    reading with temp_c. While the gateway is offline sensor_silent is
  *    neither raised nor cleared (a raised one stays: the temperature is
  *    still unknown).
+ *  - flight mode: while the gateway's last state said flight:true its radio
+ *    is off by design and gateway_offline is not raised (one raised before
+ *    is cleared), until the flight is overdue: flight_overdue_ms after the
+ *    planned arrival of the air leg it flies (the first air leg whose
+ *    planned arrival plus that margin lies after flight_since), or, with no
+ *    such leg, flight_max_ms after flight_since. Then gateway_offline is
+ *    raised, saying the flight is overdue.
  * Timers compare the tick's now with reading ts: both are epoch ms. */
 #include "rules_internal.h"
 
@@ -41,6 +48,42 @@ void rules__silence_on_reading(struct rules_state *s, const struct rules_shipmen
                      "temperature readings back: %.1f °C", r->v[OT_CH_TEMP]);
 }
 
+/* When the flight the gateway is in counts as overdue (epoch ms); *planned:
+ * the planned arrival it rests on, 0 when there is none. */
+static int64_t flight_due(const struct rules_shipment *sh, int64_t *planned)
+{
+    *planned = 0;
+    for (size_t i = 0; i < sh->n_legs; i++) {
+        const struct rules_leg *l = &sh->legs[i];
+        if (l->air && l->planned_arrival > 0 &&
+            l->planned_arrival + sh->flight_overdue_ms > sh->flight_since) {
+            *planned = l->planned_arrival;
+            return l->planned_arrival + sh->flight_overdue_ms;
+        }
+    }
+    return sh->flight_since + sh->flight_max_ms;
+}
+
+static void flight_tick(struct rules_state *s, const struct rules_shipment *sh, int64_t now,
+                        rules_emit_fn emit, void *ctx)
+{
+    int64_t planned = 0, due = flight_due(sh, &planned);
+    if (now < due) {
+        if (rules__active(s, RULES__GATEWAY_OFFLINE))
+            rules__clear(s, RULES__GATEWAY_OFFLINE, now, 0, 0, emit, ctx,
+                         "gateway in flight mode: radio silent by plan");
+        return;
+    }
+    if (planned)
+        rules__raise(s, RULES__GATEWAY_OFFLINE, RULES_WARNING, now, 0, 0, emit, ctx,
+                     "gateway silent in flight mode, overdue: %lld min after the planned landing",
+                     (long long)((now - planned) / 60000));
+    else
+        rules__raise(s, RULES__GATEWAY_OFFLINE, RULES_WARNING, now, 0, 0, emit, ctx,
+                     "gateway silent in flight mode for %lld min, longer than any planned flight",
+                     (long long)((now - sh->flight_since) / 60000));
+}
+
 void rules__silence_on_tick(struct rules_state *s, const struct rules_shipment *sh, int64_t now,
                             int gateway_online, rules_emit_fn emit, void *ctx)
 {
@@ -50,6 +93,10 @@ void rules__silence_on_tick(struct rules_state *s, const struct rules_shipment *
     if (gateway_online && (!s->online || s->online_since < 0))
         s->online_since = now;
     s->online = gateway_online ? 1 : 0;
+    if (!gateway_online && sh->in_flight) {
+        flight_tick(s, sh, now, emit, ctx);
+        return;
+    }
     if (!gateway_online) {
         rules__raise(s, RULES__GATEWAY_OFFLINE, RULES_WARNING, now, 0, 0, emit, ctx,
                      "gateway offline: readings will arrive as backlog");

@@ -6,7 +6,8 @@ min/max/MKT this test computes from the stored readings (to 0.1 °C), every
 custody party and witness, the signer and the meaning, the ledger head
 hash; qpdf --check passes; every font is embedded; the Kazakh report has
 Kazakh letters as text; two requests give the same bytes and the same
-X-Content-SHA256, a new custody entry changes them; the export is audited
+X-Content-SHA256, a new custody entry changes them; the planned legs are in
+the route section; times are in the configured report_utc_offset_min; the export is audited
 with format, lang and sha256."""
 import hashlib
 import http.client
@@ -43,11 +44,27 @@ def stats(temps):
 
 def test_api_report():
     with ottest.Env("api-report") as env, tempfile.TemporaryDirectory(prefix="ot_apirep_") as d:
-        api = api_common.Api(env).start()
+        # a deployment's offset other than the default +300: every time in its offset
+        api = api_common.Api(env, extra={"report_utc_offset_min": 360}).start()
         coord = api.token("coordinator", "Coordinator Aliya")
         aud = api.token("auditor", "Auditor Dana Sarsenova")
         crew = api.token("crew", "Crew Marat", containers=["KZ-REP-1"])
-        ship = api.create_shipment(coord, "KZ-REP-1", donation_code="KZ-2026-DN-4711")
+        # planned legs: the report's route section prints each one (mode, places, planned
+        # times, carrier and flight)
+        t_plan = ottest.now_ms() - 45 * 60_000
+        here = lambda name, lat, lon: {"name": name, "lat": lat, "lon": lon}
+        oral, ura = here("Oral", 51.20, 51.37), here("Oral Airport URA", 51.1508, 51.5430)
+        nqz, ast = here("Astana Airport NQZ", 51.0222, 71.4669), here("Astana", 51.13, 71.43)
+        legs = [{"mode": "ground", "from": oral, "to": ura, "carrier": "Oral EMS",
+                 "planned_departure": ottest.iso(t_plan),
+                 "planned_arrival": ottest.iso(t_plan + 20 * 60_000)},
+                {"mode": "air", "from": ura, "to": nqz, "carrier": "Kazaviaspas",
+                 "flight": "KZS-417", "planned_departure": ottest.iso(t_plan + 30 * 60_000),
+                 "planned_arrival": ottest.iso(t_plan + 170 * 60_000)},
+                {"mode": "ground", "from": nqz, "to": ast, "carrier": "Astana EMS",
+                 "planned_departure": ottest.iso(t_plan + 180 * 60_000),
+                 "planned_arrival": ottest.iso(t_plan + 210 * 60_000)}]
+        ship = api.create_shipment(coord, "KZ-REP-1", donation_code="KZ-2026-DN-4711", legs=legs)
         sid = ship["id"]
         # readings as the collector stores them: 4 °C, an excursion to ~9.6 °C
         t0 = ottest.now_ms() - 40 * 60_000
@@ -101,6 +118,11 @@ def test_api_report():
             for p in PARTIES + WITNESSES + ["SEAL-KZ-0001", "SEAL-KZ-0002"]:
                 ottest.check(p in t, f"{lang}: custody party {p!r} missing")
             ottest.check("Auditor Dana Sarsenova" in t, f"{lang}: signer missing")
+            ottest.check("UTC+06:00" in t and "UTC+05:00" not in t,
+                         f"{lang}: times not in the configured offset UTC+06:00")
+            for want in ("Oral Airport URA", "Astana Airport NQZ", "Kazaviaspas, KZS-417",
+                         "Oral EMS", "Astana EMS"):
+                ottest.check(want in t, f"{lang}: the planned legs' {want!r} missing")
             ottest.check(head in flat, f"{lang}: ledger head hash {head} missing")
             r = subprocess.run(["qpdf", "--check", path], capture_output=True, text=True)
             ottest.check(r.returncode == 0, f"{lang}: qpdf --check: {r.stdout}{r.stderr}")

@@ -7,12 +7,23 @@ plain-TCP client on the TLS port, a gateway reading another container's
 limits or writing its own. Each must fail; the legitimate paths (gateway →
 own readings topic over TLS, gateway ← own limits, collector reads
 everything and writes limits) must work, so the test fails if the ACL is
-either too loose or too tight."""
+either too loose or too tight.
+
+Then the ACL as shipped: scripts/organtrack-broker-acl writes the password
+file and ACL from a collector config and two gateway configs; under them
+the real collector publishes the limits of two shipments created through
+the API, and each gateway user reads its own container's limits and not
+the other's."""
+import json
+import os
 import ssl
+import subprocess
 import threading
 
 import ottest
 import paho.mqtt.client as mqtt
+from api_common import Api
+from collector_lib import start_collector
 
 ROOT = "organtrack/v1"
 
@@ -125,6 +136,54 @@ def test_broker_security():
                      f"ACL let gw-a write its own limits: {seen}")
         gw.loop_stop()
         coll.loop_stop()
+
+        shipped_acl(env)
+
+
+def shipped_acl(env):
+    port = ottest.free_port()
+    api = Api(env).start()
+    ccfg = {"mqtt": {"url": f"tcp://127.0.0.1:{port}", "client_id": "collector-acl",
+                     "username": "organtrack-collector", "password": "c-acl-secret"},
+            "database": api.db, "influxdb": None,
+            "preservation": os.path.join(ottest.ROOT, "config", "preservation.json"),
+            "webhooks": [], "tick_ms": 200, "ack_poll_ms": 200}
+    cfile = env.write_json("acl-collector.json", ccfg)
+    gws = [env.write_json(f"acl-{u}.json", {"container": c, "gateway": u,
+                                               "mqtt": {"username": u, "password": f"{u}-pw"}})
+           for u, c in (("gw-x", "KZ-X"), ("gw-y", "KZ-Y"))]
+    out = os.path.dirname(env.path("acl-out", ".keep"))
+    r = subprocess.run(["sh", os.path.join(ottest.ROOT, "scripts", "organtrack-broker-acl"),
+                        "--collector", cfile, "--out-dir", out, *gws],
+                       capture_output=True, text=True)
+    ottest.check(r.returncode == 0, f"organtrack-broker-acl: {r.returncode} {r.stderr}")
+    for f in ("passwd", "acl"):
+        os.chmod(os.path.join(out, f), 0o644)  # the test's mosquitto runs as another user
+    broker = env.mosquitto(port=port, passwords=os.path.join(out, "passwd"),
+                           acl=os.path.join(out, "acl"))
+    start_collector(env, ccfg, name="collector-acl")
+    coord = api.token("coordinator", "coord")
+    sx = api.create_shipment(coord, "KZ-X")
+    sy = api.create_shipment(coord, "KZ-Y")
+    got = {"gw-x": [], "gw-y": []}
+    cl = {}
+    for u in got:
+        cl[u], rc = client(f"{u}-acl", u, f"{u}-pw", broker.port)
+        ottest.check(rc == 0, f"{u} connect rc={rc}")
+        cl[u].on_message = lambda c_, ud, m, u=u: got[u].append((m.topic, m.payload))
+    # y's own limits arrive: both are on the broker (the collector was let write)
+    cl["gw-y"].subscribe(f"{ROOT}/containers/KZ-Y/limits", qos=1)
+    ottest.wait_for(lambda: got["gw-y"], 20, "gw-y's own limits")
+    ottest.check(json.loads(got["gw-y"][0][1])["shipment"] == sy["id"], f"{got['gw-y']}")
+    # x asks for y's first, then its own: in order, y's would come first
+    cl["gw-x"].subscribe(f"{ROOT}/containers/KZ-Y/limits", qos=1)
+    cl["gw-x"].subscribe(f"{ROOT}/containers/KZ-X/limits", qos=1)
+    ottest.wait_for(lambda: got["gw-x"], 20, "gw-x's own limits")
+    ottest.check([t for t, _ in got["gw-x"]] == [f"{ROOT}/containers/KZ-X/limits"] and
+                 json.loads(got["gw-x"][0][1])["shipment"] == sx["id"],
+                 f"the shipped ACL let gw-x read another container's limits: {got['gw-x']}")
+    for c_ in cl.values():
+        c_.loop_stop()
 
 
 if __name__ == "__main__":

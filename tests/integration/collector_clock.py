@@ -7,7 +7,8 @@ tomorrow. What proves nothing was lost: every reading is stored and acked
 (the future ones flagged clock_future=1, the backlog not), the API's latest
 is the last real one at 5.5 °C, exactly one gateway_clock warning was raised
 and then cleared by the first sane reading, no ischemia alarm exists, and
-the counter readings/clock_future says 2."""
+the counter readings/clock_future says 2; the readings history shows
+them with clock_future true."""
 import time
 
 import api_common
@@ -44,6 +45,14 @@ def test():
         s, j, _ = api.req("GET", f"/api/v1/shipments/{ship}", token=coord)
         ottest.check(s == 200 and j["latest"]["seq"] == 5 and j["latest"]["temp_c"] == 5.5,
                      f"latest is the last real reading: {j.get('latest')}")
+        # the readings history shows them, flagged (from/to wide enough for the future ones)
+        s, j, _ = api.req("GET", f"/api/v1/shipments/{ship}/readings?from="
+                          f"{ottest.iso(now - 3 * 3600_000)}&to={ottest.iso(now + 2 * YEAR_MS)}",
+                          token=coord)
+        flags = [(r["seq"], r.get("clock_future", False)) for r in (j or {}).get("items", [])]
+        ottest.check(s == 200 and sorted(flags) == [(1, False), (2, True), (3, True), (4, False),
+                                                    (5, False)],
+                     f"readings history flags: {s} {flags}")
         clk = api.sql("SELECT severity, state, raised_at, cleared_at FROM alarms"
                       " WHERE shipment_id=? AND type='gateway_clock'", (ship,))
         ottest.check(len(clk) == 1 and clk[0][0] == "warning" and clk[0][1] == "cleared"

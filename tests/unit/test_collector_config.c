@@ -47,14 +47,21 @@ static void influx_and_hooks(void **state)
     struct collector_conf cc;
     write_conf("{\"mqtt\":{\"url\":\"tcp://h:1\",\"client_id\":\"c1\"},\"database\":\"x.db\","
                "\"influxdb\":{\"url\":\"http://127.0.0.1:8086\",\"db\":\"ot\",\"token\":null},"
-               "\"webhooks\":[{\"url\":\"http://127.0.0.1:9/h\",\"events\":[\"alarm\"]}],"
+               "\"webhooks\":[{\"url\":\"http://127.0.0.1:9/h\",\"events\":[\"alarm\"]},"
+               "{\"url\":\"http://127.0.0.1:9/p\",\"events\":[\"progress\"]},"
+               "{\"url\":\"https://127.0.0.1:9/all\"}],"
                "\"late_after_s\":5,\"surprise\":1}");
     assert_int_equal(config__load(&cc, path), OT_OK);
     assert_int_equal(cc.influx_on, 1);
     assert_string_equal(cc.influx_db, "ot");
     assert_string_equal(cc.influx_token, "");
-    assert_int_equal(cc.n_webhooks, 1);
+    assert_int_equal(cc.n_webhooks, 3);
     assert_int_equal(cc.webhooks[0].on_alarm, 1);
+    assert_int_equal(cc.webhooks[0].on_progress, 0); /* progress events: only when asked */
+    assert_int_equal(cc.webhooks[1].on_alarm, 0);
+    assert_int_equal(cc.webhooks[1].on_progress, 1);
+    assert_int_equal(cc.webhooks[2].on_alarm, 1); /* no events: every kind */
+    assert_int_equal(cc.webhooks[2].on_progress, 1);
     assert_int_equal(cc.late_after_s, 5);
     config__free(&cc);
     /* v2 needs org with bucket */

@@ -129,9 +129,9 @@ static void plan(struct fx *f, int64_t dep)
     /* 30 km in 40 min; 500 km flight 1 h 15 min after 45 min at the
      * airport; 20 km in 30 min after 30 min on the apron */
     double a = 30 / KM_PER_DEG, b = 530 / KM_PER_DEG, c = 550 / KM_PER_DEG;
-    struct rules_leg l0 = {0, 0, 0, 0, a, dep, dep + 40 * MIN};
-    struct rules_leg l1 = {1, 0, a, 0, b, dep + 85 * MIN, dep + 160 * MIN};
-    struct rules_leg l2 = {0, 0, b, 0, c, dep + 190 * MIN, dep + 220 * MIN};
+    struct rules_leg l0 = {0, 0, 0, 0, a, dep, dep + 40 * MIN, 0, 0};
+    struct rules_leg l1 = {1, 0, a, 0, b, dep + 85 * MIN, dep + 160 * MIN, 0, 0};
+    struct rules_leg l2 = {0, 0, b, 0, c, dep + 190 * MIN, dep + 220 * MIN, 0, 0};
     f->sh.legs[0] = l0;
     f->sh.legs[1] = l1;
     f->sh.legs[2] = l2;

@@ -101,12 +101,67 @@ static void never_reported_container_goes_silent(void **state)
     assert_int_equal(rec_count(&f->rec, "sensor_silent", RULES_RAISED), 1);
 }
 
+/* flight mode (SPEC v1.1): no gateway_offline while the state says flight,
+ * until flight_overdue after the air leg's planned arrival */
+static void flight_mode_is_silent_until_overdue(void **state)
+{
+    struct fx *f = *state;
+    reading(f, T0, 0);
+    tick(f, T0 + SEC, 1);
+    f->sh.in_flight = 1;
+    f->sh.flight_since = T0 + 2 * MIN;
+    f->sh.flight_overdue_ms = 30 * MIN;
+    f->sh.flight_max_ms = 16 * 60 * MIN;
+    f->sh.n_legs = 2;
+    f->sh.legs[0].air = 0;
+    f->sh.legs[0].planned_arrival = T0; /* the road to the airport, done */
+    f->sh.legs[1].air = 1;
+    f->sh.legs[1].planned_departure = T0 + 5 * MIN;
+    f->sh.legs[1].planned_arrival = T0 + 3 * 60 * MIN;
+    for (int64_t t = T0 + 2 * MIN; t < T0 + 3 * 60 * MIN + 30 * MIN; t += MIN)
+        tick(f, t, 0);
+    assert_int_equal(rec_count(&f->rec, "gateway_offline", -1), 0);
+    assert_int_equal(rec_count(&f->rec, "sensor_silent", -1), 0);
+    tick(f, T0 + 3 * 60 * MIN + 30 * MIN, 0);
+    assert_int_equal(rec_count(&f->rec, "gateway_offline", RULES_RAISED), 1);
+    const struct rules_event *ev = rec_last(&f->rec, "gateway_offline");
+    assert_non_null(strstr(ev->message, "overdue: 30 min after the planned landing"));
+    /* landed late: back online clears it */
+    f->sh.in_flight = 0;
+    tick(f, T0 + 4 * 60 * MIN, 1);
+    assert_int_equal(rec_count(&f->rec, "gateway_offline", RULES_CLEARED), 1);
+}
+
+static void flight_mode_without_legs_has_a_cap(void **state)
+{
+    struct fx *f = *state;
+    reading(f, T0, 0);
+    /* offline first (no coverage), then the crew switches flight mode on:
+     * the offline alarm is cleared, the radio is off by plan now */
+    tick(f, T0 + MIN, 0);
+    assert_int_equal(rec_count(&f->rec, "gateway_offline", RULES_RAISED), 1);
+    f->sh.in_flight = 1;
+    f->sh.flight_since = T0 + 2 * MIN;
+    f->sh.flight_overdue_ms = 30 * MIN;
+    f->sh.flight_max_ms = 16 * 60 * MIN;
+    tick(f, T0 + 3 * MIN, 0);
+    assert_int_equal(rec_count(&f->rec, "gateway_offline", RULES_CLEARED), 1);
+    tick(f, T0 + 2 * MIN + 16 * 60 * MIN - SEC, 0);
+    assert_int_equal(rec_count(&f->rec, "gateway_offline", RULES_RAISED), 1);
+    tick(f, T0 + 2 * MIN + 16 * 60 * MIN, 0);
+    assert_int_equal(rec_count(&f->rec, "gateway_offline", RULES_RAISED), 2);
+    assert_non_null(
+        strstr(rec_last(&f->rec, "gateway_offline")->message, "longer than any planned flight"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(sensor_silent_while_gateway_online, setup, teardown),
         cmocka_unit_test_setup_teardown(gateway_offline_is_not_a_dead_sensor, setup, teardown),
         cmocka_unit_test_setup_teardown(never_reported_container_goes_silent, setup, teardown),
+        cmocka_unit_test_setup_teardown(flight_mode_is_silent_until_overdue, setup, teardown),
+        cmocka_unit_test_setup_teardown(flight_mode_without_legs_has_a_cap, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
