@@ -1,7 +1,8 @@
 // Browser half of web_layout.py: Debian's chromium via playwright-core
 // against the running API. argv[2] is the JSON config from the Python side.
 // Checks, in order: one API request per coordinator refresh; the planned
-// legs on the shipment map and in its table; the crew's check-in with a
+// legs on the shipment map and in its table; a container in flight mode;
+// the crew's check-in with a
 // wrong side (the mismatch shown) and reperfusion; then the layout of the
 // coordinator, shipment, crew and auditor views at three window sizes
 // (main blocks and what maps paint must not overlap and must lie within the
@@ -183,17 +184,15 @@ try {
     if (!await page.locator(`${ac} svg.chart.spark circle.out`).count()) fail('the sparkline does not mark the readings outside the band');
     await shot(page, 'layout-coordinator-requests');
     // flight mode: the card's badge and the shipment's radio panel
-    if (cfg.radio_container) {
-      const rc = `.card[data-container="${cfg.radio_container}"]`;
-      await page.locator(`${rc} .radio[data-radio=flight]`).filter({ hasText: /In flight, radio silent/ }).waitFor({ timeout: 15000 })
-        .catch(() => fail('no in-flight badge on the card of the container in flight mode'));
-      await page.goto(`${cfg.url}/#/shipment/${ship(cfg.radio_container).id}`);
-      await page.locator('.radio-panel[data-radio=flight]').filter({ hasText: /In flight, radio silent/ }).waitFor({ timeout: 15000 })
-        .catch(() => fail('no radio panel on the shipment in flight mode'));
-      log('radio: the container in flight mode is shown in flight, radio silent');
-    } else {
-      log('radio: skipped (the API does not report radio yet)');
-    }
+    const rc = `.card[data-container="${cfg.radio_container}"]`;
+    await page.locator(`${rc} .radio[data-radio=flight]`).filter({ hasText: /In flight, radio silent since \d/ }).waitFor({ timeout: 15000 })
+      .catch(() => fail('no in-flight badge on the card of the container in flight mode'));
+    await page.goto(`${cfg.url}/#/shipment/${ship(cfg.radio_container).id}`);
+    await page.locator('.radio-panel[data-radio=flight]').filter({ hasText: /In flight, radio silent since \d/ }).waitFor({ timeout: 15000 })
+      .catch(() => fail('no radio panel on the shipment in flight mode'));
+    await page.locator('.radio-panel').filter({ hasText: /Last position: \d/ }).waitFor({ timeout: 5000 })
+      .catch(() => fail('the radio panel does not give the last position'));
+    log('radio: the container in flight mode is shown in flight, radio silent, with its last position');
 
     // 2. Shipment view: planned legs on the map and in the table.
     const legsShip = ship(cfg.legs_container);

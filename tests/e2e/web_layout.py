@@ -20,9 +20,8 @@ Chromium:
   with a mismatch the page shows (and the critical identity_mismatch
   alarm), then reperfusion is logged and ends the ischaemia clock;
 - a container in flight mode (its gateway's retained state says
-  flight:true) shows "In flight, radio silent since ..." on its card and
-  shipment page, once the API reports `radio` (skipped, and said so, while
-  it does not).
+  flight:true, the API's radio `flight`) shows "In flight, radio silent
+  since ..." on its card and shipment page.
 
 `web_layout.py --serve` keeps the system running after seeding and prints
 its URL and tokens (for working on the dashboard; Ctrl-C or SIGTERM stops it).
@@ -150,22 +149,15 @@ def test_web_layout():
             wait_for(lambda: http("GET", f"{base}/api/v1/shipments/{liver}", token=tokens["coordinator"])[1]
                      .get("alarms_active", 0) > 0, timeout=30, what="the liver's excursion alarm")
             # flight mode (SPEC v1.1): the lung's gateway says it is airborne and
-            # goes silent. The API reports `radio` once the gateway's flight
-            # mode is merged (issue 14); until then the radio check is skipped.
+            # goes silent; the API reports its radio as `flight`
             lung = sh[5]
             c = lung["container"]
             pub.c.publish(f"organtrack/v1/containers/{c}/state", json.dumps(
                 {"v": 1, "container": c, "gateway": "gw-" + c.lower(), "online": False, "flight": True,
                  "ts": int(time.time() * 1000), "boot": 1, "seq": pub.seq.get(c, 0)}), qos=1, retain=True).wait_for_publish()
             lung_url = f"{base}/api/v1/shipments/{ids[c]}"
-            radio_container = None
-            if "radio" in http("GET", lung_url, token=tokens["coordinator"])[1]:
-                wait_for(lambda: http("GET", lung_url, token=tokens["coordinator"])[1].get("radio") == "flight",
-                         timeout=20, what="the API reports the lung's container in flight")
-                radio_container = c
-            else:
-                print("radio: the API's shipment has no `radio` yet (gateway flight mode not merged): "
-                      "the in-flight badge is checked by web_model only")
+            wait_for(lambda: http("GET", lung_url, token=tokens["coordinator"])[1].get("radio") == "flight",
+                     timeout=20, what="the API reports the lung's container in flight")
             st, body, _ = http("POST", base + "/api/v1/incidents",
                                {"shipment_id": ids["KZ-LAY-0002"], "detail": "layout test complaint"},
                                token=tokens["coordinator"])
@@ -176,7 +168,7 @@ def test_web_layout():
                                       profile=s["profile"], laterality=s.get("laterality"), abo=s.get("abo"),
                                       legs=len(s.get("legs", []))) for s in sh],
                    "legs_container": "KZ-LAY-0001", "crew_container": "KZ-LAY-0003", "alarm_container": "KZ-LAY-0004",
-                   "radio_container": radio_container}
+                   "radio_container": c}
             if serve:
                 print(json.dumps(cfg, indent=1))
                 print(f"serving at {base} (Ctrl-C stops)")

@@ -1,10 +1,9 @@
 // web_model: the dashboard's pure model functions (dashboard-api/web/src/
 // model.js) in node, no browser: what the views derive from the API's
-// shipment object. Covers the radio state (SPEC v1.1 flight mode), whose
-// fields the API adds with the gateway's flight mode, so the browser tests
-// cannot seed it yet; the list's sparkline; the current planned leg; the
-// check-in answer; and that the status is the server's state. Exit 1 on
-// the first wrong answer.
+// shipment object: the radio state (SPEC v1.1 flight mode) including a
+// server without those fields, the list's sparkline, the current planned
+// leg, the check-in answer, and that the status is the server's state.
+// Exit 1 on the first wrong answer.
 import assert from 'node:assert/strict';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
