@@ -10,8 +10,8 @@
 #include "ot_log.h"
 #include "ot_time.h"
 
-/* Alarm object from an ST_ALARMS_LIST/ST_ALARM_GET row. */
-static cJSON *alarm_row(const struct ot_sql_stmt *st)
+/* Alarm object from an ST_ALARMS_LIST/ST_ALARM_GET row (also the cards' list). */
+cJSON *api__alarm_json(const struct ot_sql_stmt *st)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
@@ -43,7 +43,7 @@ static cJSON *alarm_row(const struct ot_sql_stmt *st)
 static cJSON *alarm_page_row(const struct ot_sql_stmt *st, void *arg)
 {
     *(int64_t *)arg = ot_sql_int64(st, 0);
-    return alarm_row(st);
+    return api__alarm_json(st);
 }
 
 void api__h_alarms(struct api_req *r)
@@ -95,7 +95,7 @@ static int alarm_load(struct api_db *d, int64_t id, cJSON **out)
             ot_sql_reset(st);
         return -1;
     }
-    if (row && !(*out = alarm_row(st))) {
+    if (row && !(*out = api__alarm_json(st))) {
         ot_sql_reset(st);
         return -1;
     }

@@ -123,6 +123,8 @@ enum api_stmt {
     ST_M_ALARMS_TOTAL,
     ST_M_SHIPMENTS,
     ST_M_COUNTERS,
+    ST_SHIP_CARD_ALARMS, /* shipments_cards.c */
+    ST_SHIP_CARD_SPARK,
     ST__COUNT
 };
 
@@ -390,6 +392,31 @@ int api__page_fill(struct api_req *r, struct ot_sql_stmt *st, int64_t limit, cJS
  * Columns from `base`: seq, ts, the 12 canonical channels in enum order,
  * missing (JSON array text), extra (JSON object text). */
 cJSON *api__reading_json(const struct ot_sql_stmt *st, int base);
+
+/* ---- what a coordinator's card needs, on a list page (shipments_cards.c) ---- */
+
+#define API_CARDS_ALARMS 1u /* ?include=alarms: active alarms of each shipment */
+#define API_CARDS_SPARK 2u  /* ?include=spark: its last 3 h of temperature */
+#define API_SPARK_EVERY_S 120
+#define API_SPARK_BUCKETS 90
+
+/* The list page the cards are added to: its filter (as ST_SHIP_LIST's ?1,
+ * ?2) and id range (after, last]. */
+struct api_cards_page {
+    const char *status;
+    int active;
+    int64_t after, last;
+};
+/* ?include= (comma-separated alarms, spark) into API_CARDS_* flags; -1 if
+ * it names anything else. */
+int api__cards_include(const char *q, unsigned *flags);
+/* Adds "alarms" and/or "spark" to each shipment object of items (in id
+ * order, the page pg of who's scope): one statement each for the page.
+ * -1 on a database or memory failure. */
+int api__cards_add(struct api_db *d, cJSON *items, unsigned flags, const struct api_cards_page *pg,
+                   const struct api_principal *who);
+/* An alarm object from an ALARM_COLS row (alarms.c). */
+cJSON *api__alarm_json(const struct ot_sql_stmt *st);
 
 /* ---- shipment list page cache (list_cache.c) ---- */
 

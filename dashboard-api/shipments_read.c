@@ -265,7 +265,7 @@ static cJSON *ship_page_row(const struct ot_sql_stmt *st, void *arg)
 
 void api__h_ship_list(struct api_req *r)
 {
-    static const char *const known[] = {"status", "cursor", "limit", NULL};
+    static const char *const known[] = {"status", "cursor", "limit", "include", NULL};
     static const char *const statuses[] = {"created", "in_transit", "delivered",
                                            "closed",  "discarded",  NULL};
     int64_t limit, after = 0, unused;
@@ -288,11 +288,17 @@ void api__h_ship_list(struct api_req *r)
             return;
         }
     }
+    unsigned cards = 0; /* ?include=: what coordinator cards need (shipments_cards.c) */
+    if (api__cards_include(api__query(r, "include"), &cards)) {
+        api__reply_error(r, 400, "invalid_parameter",
+                         "include: expected alarms, spark or both (comma-separated)");
+        return;
+    }
     if (api__page_args(r, API_LIST_DEFAULT, API_LIST_MAX, &limit, &after, &unused) < 0)
         return;
     char key[API_LIST_CACHE_KEY];
-    int n_key = snprintf(key, sizeof key, "%s|%d|%lld|%lld|%s", status ? status : "", active,
-                         (long long)after, (long long)limit,
+    int n_key = snprintf(key, sizeof key, "%s|%d|%lld|%lld|%u|%s", status ? status : "", active,
+                         (long long)after, (long long)limit, cards,
                          r->who.role == API_ROLE_CREW ? r->who.containers_json : "*");
     int cacheable = n_key > 0 && (size_t)n_key < sizeof key;
     int64_t state = r->list_state; /* odd: the change listener vouches for it */
@@ -317,6 +323,12 @@ void api__h_ship_list(struct api_req *r)
     int more;
     if (api__page_fill(r, st, limit, items, &more, ship_page_row, &pg))
         return;
+    const struct api_cards_page cpg = {status, active, after, pg.last};
+    if (cards && api__cards_add(d, items, cards, &cpg, &r->who)) {
+        cJSON_Delete(items);
+        api__reply_error(r, 500, "internal", "database query failed"); /* 503 if lost */
+        return;
+    }
     snprintf(next, sizeof next, "%lld", (long long)pg.last);
     cJSON *doc = api__page(items, more ? next : NULL);
     char *txt = doc ? cJSON_PrintUnformatted(doc) : NULL;

@@ -151,6 +151,10 @@ def test_web_dashboard():
             urllib.request.install_opener(urllib.request.build_opener(
                 urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=tls["ca"]))))
         api_cfg = env.write_json("api-token.json", api_cfg_obj)
+        # the token CLI after the collector has migrated the new database (two
+        # programs migrating one fresh SQLite file at once can meet "database
+        # is locked"; as api_openapi)
+        wait_for(lambda: "collector started" in col.log() or not col.alive(), what="collector started")
         tokens = {
             "coordinator": token(env, api_cfg, "coordinator", "coord-web"),
             "crew": token(env, api_cfg, "crew", "crew-web-07", ["KZ-WEB-0001"]),

@@ -162,6 +162,20 @@ def test_api_openapi():
         req("GET", f"/api/v1/shipments/{sid}/alarms", token=crew, want=200)
         req("GET", f"/api/v1/shipments/{sid}/alarms?state=raised", token=coord, want=200)
         req("GET", f"/api/v1/shipments/{sid}/alarms?state=bad", token=coord, want=400)
+        # what a coordinator card needs, in the list (shipments_cards.c): the
+        # active alarms and the last 3 h of temperature in 2-min buckets
+        cards = req("GET", "/api/v1/shipments?status=active&include=alarms,spark", token=coord, want=200)
+        card = next(s for s in cards["items"] if s["id"] == sid)
+        check([a["id"] for a in card["alarms"]] == [alarms[0]["id"]], f"card alarms {card['alarms']}")
+        temps = [v for v in card["spark"]["temp_c"] if v is not None]
+        check(temps[0] == 4.5 and temps[-1] == 11.5 and len(card["spark"]["temp_c"]) in (10, 11),
+              f"card sparkline {card['spark']}")
+        check(all(s["alarms"] == [] and s["spark"] is None for s in cards["items"] if s["id"] != sid),
+              "the other shipment has neither alarms nor readings")
+        crew_cards = req("GET", "/api/v1/shipments?include=spark", token=crew, want=200)
+        check([s["id"] for s in crew_cards["items"]] == [sid] and "alarms" not in crew_cards["items"][0],
+              "a crew token's cards: its own container, spark only")
+        req("GET", "/api/v1/shipments?include=readings", token=coord, want=400)
         aid = alarms[0]["id"]
         req("POST", f"/api/v1/alarms/{aid}/ack", {"comment": "re-iced"}, crew, want=200)
         req("POST", f"/api/v1/alarms/{aid}/ack", {}, coord, want=409)

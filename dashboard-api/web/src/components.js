@@ -1,9 +1,9 @@
 // Pieces shared by the views: status badge, facts of a shipment, alarm list
 // with acknowledgement, custody timeline, the acknowledgement dialog.
 import { h } from './util.js';
-import { t, tv, fmtTime, fmtDateTime, fmtTemp, fmtMinutes, getLang } from './i18n.js';
+import { t, tv, fmtTime, fmtDateTimeZone, fmtTemp, fmtMinutes, getLang } from './i18n.js';
 import { toMs, num, shortHash } from './util.js';
-import { band, deadlineMs, etaMs, isLate, latest, profileName } from './model.js';
+import { band, deadlineMs, etaMs, isLate, latest, profileName, radio, legs, currentLeg } from './model.js';
 import { api } from './api.js';
 
 export function statusBadge(st, big = false) {
@@ -23,8 +23,10 @@ export function facts(sh) {
   return h('dl', { class: 'facts' },
     row('fact.temp', fmtTemp(num(l?.temp_c)), 'temp'),
     row('fact.band', Number.isFinite(b.temp_min_c) ? t('fmt.band', { min: fmtTemp(b.temp_min_c), max: fmtTemp(b.temp_max_c) }) : '—'),
-    row('fact.elapsed', fmtMinutes(num(sh.ischemia?.elapsed_min))),
-    row('fact.remaining', fmtMinutes(num(sh.ischemia?.remaining_min)), num(sh.ischemia?.remaining_min) <= 0 ? 'bad' : ''),
+    // reperfused (SPEC v1.1): the clock stopped; its total and end instead
+    sh.ischemia?.ended_at ? row('fact.total', fmtMinutes(num(sh.ischemia?.total_min))) : row('fact.elapsed', fmtMinutes(num(sh.ischemia?.elapsed_min))),
+    sh.ischemia?.ended_at ? row('fact.ended', fmtTime(toMs(sh.ischemia.ended_at)))
+      : row('fact.remaining', fmtMinutes(num(sh.ischemia?.remaining_min)), num(sh.ischemia?.remaining_min) <= 0 ? 'bad' : ''),
     row('fact.eta', fmtTime(etaMs(sh)), late ? 'bad late' : ''),
     row('fact.deadline', fmtTime(deadlineMs(sh))),
     late ? h('p', { class: 'late-note bad' }, t('eta.late')) : null);
@@ -67,7 +69,8 @@ export function askComment(alarm) {
   });
 }
 
-export function alarmList(alarms, { canAck, onChange, onlyActive = true } = {}) {
+export function alarmList(alarms, { canAck, onChange, onlyActive = true, zoned = false } = {}) {
+  const when = zoned ? fmtDateTimeZone : fmtTime;
   const list = (alarms || []).filter((a) => !onlyActive || a.state !== 'cleared');
   if (!list.length) return h('p', { class: 'muted no-alarms' }, onlyActive ? t('alarm.none') : t('alarm.none_ever'));
   return h('ul', { class: 'alarms' }, list.map((a) => h('li', { class: `alarm sev-${a.severity || 'warning'} state-${a.state}`, 'data-alarm-id': a.id, 'data-alarm-type': a.type },
@@ -75,12 +78,12 @@ export function alarmList(alarms, { canAck, onChange, onlyActive = true } = {}) 
       h('strong', {}, tv('alarm', a.type)), ' ',
       h('span', { class: 'sev' }, tv('severity', a.severity)), ' · ',
       h('span', { class: 'state' }, tv('astate', a.state)), ' · ',
-      h('time', {}, fmtTime(toMs(a.raised_at)))),
+      h('time', {}, when(toMs(a.raised_at)))),
     alarmDetail(a),
     a.message && getLang() === 'en' ? h('div', { class: 'alarm-msg' }, a.message) : null,
     a.message && getLang() !== 'en' ? h('details', { class: 'alarm-msg' }, h('summary', {}, t('alarm.server_text')), h('span', { lang: 'en' }, a.message)) : null,
     a.ack_comment || a.acked_by || a.ack?.comment ? h('div', { class: 'alarm-ack muted' },
-      t('alarm.acked', { who: a.acked_by || a.ack?.by || '—', at: fmtTime(toMs(a.acked_at || a.ack?.at)) }), ' ',
+      t('alarm.acked', { who: a.acked_by || a.ack?.by || '—', at: when(toMs(a.acked_at || a.ack?.at)) }), ' ',
       a.ack_comment || a.ack?.comment ? `«${a.ack_comment || a.ack?.comment}»` : '') : null,
     canAck && a.state === 'raised' ? h('button', {
       type: 'button', class: 'ack-btn', 'data-focus': `ack-${a.id}`,
@@ -120,7 +123,7 @@ export function custodyTimeline(entries, { compact = false } = {}) {
   return h('ol', { class: `timeline ${compact ? 'compact' : ''}` }, entries.map((e) => h('li', { class: `tl tl-${e.type}`, 'data-index': e.index },
     h('div', { class: 'tl-head' },
       h('strong', {}, tv('ctype', e.type)), ' · ',
-      h('time', {}, fmtDateTime(toMs(e.ts ?? e.time ?? e.at))), ' · #', String(e.index ?? '—')),
+      h('time', {}, fmtDateTimeZone(toMs(e.ts ?? e.time ?? e.at))), ' · #', String(e.index ?? '—')),
     e.from || e.to ? h('div', {}, `${e.from || '—'} → ${e.to || '—'}`) : null,
     e.witness ? h('div', {}, t('custody.witness'), ': ', e.witness) : null,
     h('div', { class: 'muted' },
@@ -144,4 +147,50 @@ export function errorText(err) {
   if (err.status === 403) return t('error.403');
   if (err.status === 404) return t('error.404');
   return t('error.other', { status: err.status, message: err.message || err.code || '' });
+}
+
+/** "In flight, radio silent since …" (SPEC v1.1 flight mode: the gateway
+ * keeps sampling and sends its backlog after landing) or "radio offline
+ * since …"; null while online or when the server does not say. */
+export function radioText(sh) {
+  const r = radio(sh);
+  if (r.mode !== 'flight' && r.mode !== 'offline') return null;
+  const since = Number.isFinite(r.since) ? t('radio.since', { at: fmtTime(r.since) }) : '';
+  return t(`radio.${r.mode}`, { since });
+}
+
+export function radioBadge(sh) {
+  const text = radioText(sh);
+  if (!text) return null;
+  const mode = radio(sh).mode;
+  return h('p', { class: `radio radio-${mode}`, 'data-radio': mode, role: 'status' },
+    h('span', { 'aria-hidden': 'true' }, mode === 'flight' ? '✈ ' : '⚠ '), text);
+}
+
+/** The shipment's radio state with its last known position. */
+export function radioPanel(sh) {
+  const text = radioText(sh);
+  if (!text) return null;
+  const r = radio(sh);
+  return h('section', { class: `panel radio-panel radio-${r.mode}`, 'data-radio': r.mode, role: 'status' },
+    h('p', { class: 'radio-text' }, h('span', { 'aria-hidden': 'true' }, r.mode === 'flight' ? '✈ ' : '⚠ '), text),
+    r.pos ? h('p', { class: 'muted' }, t('radio.last_pos', { lat: r.pos.lat.toFixed(4), lon: r.pos.lon.toFixed(4), at: fmtTime(r.pos.ts) })) : null);
+}
+
+/** The planned legs with their times, carrier and flight; the current one marked. */
+export function legsTable(sh, at) {
+  const ls = legs(sh);
+  if (!ls.length) return null;
+  const cur = currentLeg(sh, at);
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'legs' },
+    h('thead', {}, h('tr', {}, ['legs.col.n', 'legs.col.mode', 'legs.col.route', 'legs.col.dep', 'legs.col.arr', 'legs.col.carrier']
+      .map((k) => h('th', { scope: 'col' }, t(k))))),
+    h('tbody', {}, ls.map((l, i) => h('tr', { class: `leg-${l.mode}${i === cur ? ' current' : ''}`, 'data-leg': i, 'aria-current': i === cur ? 'step' : null },
+      // data-label: a phone shows each leg as a block with the column names
+      h('td', { 'data-label': t('legs.col.n') }, String(i + 1), i === cur ? h('span', { class: 'leg-now' }, ' ', t('legs.current')) : null),
+      h('td', { 'data-label': t('legs.col.mode') }, l.mode === 'air' ? h('span', { 'aria-hidden': 'true' }, '✈ ') : null, tv('leg', l.mode)),
+      h('td', { 'data-label': t('legs.col.route') }, `${l.from.name || '—'} → ${l.to.name || '—'}`),
+      h('td', { 'data-label': t('legs.col.dep') }, h('time', {}, fmtTime(toMs(l.planned_departure)))),
+      h('td', { 'data-label': t('legs.col.arr') }, h('time', {}, fmtTime(toMs(l.planned_arrival)))),
+      h('td', { 'data-label': t('legs.col.carrier') }, [l.carrier, l.flight].filter(Boolean).join(' · ') || '—'))))));
 }

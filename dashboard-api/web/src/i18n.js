@@ -69,6 +69,16 @@ export function fmtDateTime(ms) {
   }).format(ms);
 }
 
+/** Date, time and the UTC offset of the browser's zone ("02.12.2026,
+ * 12:46:44 UTC+05:00"): the auditor's record, unambiguous across zones. */
+export function fmtDateTimeZone(ms) {
+  if (!Number.isFinite(ms)) return '—';
+  const off = -new Date(ms).getTimezoneOffset();
+  const sign = off < 0 ? '−' : '+';
+  const a = Math.abs(off);
+  return `${fmtDateTime(ms)} UTC${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+}
+
 export function fmtTemp(c) {
   if (typeof c !== 'number' || !Number.isFinite(c)) return '—';
   return t('fmt.temp', { v: new Intl.NumberFormat(LOCALE[lang], { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(c) });

@@ -66,3 +66,53 @@ export function status(sh, alarms) {
 export function profileName(p) {
   return String(p || '').split('/')[0];
 }
+
+/** The list's sparkline ({from, every_s, temp_c: [...]}, GET /shipments
+ * ?include=spark) as readings for renderChart, each at its bucket's middle. */
+export function sparkReadings(sp) {
+  if (!sp || !Array.isArray(sp.temp_c)) return [];
+  const from = num(sp.from);
+  const every = num(sp.every_s) * 1000;
+  if (!Number.isFinite(from) || !Number.isFinite(every) || every <= 0) return [];
+  return sp.temp_c.map((v, i) => ({ ts: from + i * every + every / 2, temp_c: v })).filter((r) => Number.isFinite(num(r.temp_c)));
+}
+
+/** The container's radio as the API reports it (SPEC v1.1 flight mode):
+ * mode 'online' | 'flight' | 'offline', or null from a server that does
+ * not say; since: ms or NaN; pos: the last position {lat, lon, ts} or null. */
+export function radio(sh) {
+  const mode = ['online', 'flight', 'offline'].includes(sh?.radio) ? sh.radio : null;
+  const lp = sh?.last_position;
+  const pos = lp && Number.isFinite(num(lp.lat)) && Number.isFinite(num(lp.lon))
+    ? { lat: num(lp.lat), lon: num(lp.lon), ts: toMs(lp.ts) } : null;
+  return { mode, since: toMs(sh?.radio_since), pos };
+}
+
+/** Planned legs (SPEC v1.1), [] without a plan. */
+export function legs(sh) {
+  return Array.isArray(sh?.legs) ? sh.legs.filter((l) => l && l.from && l.to) : [];
+}
+
+/** Index of the current leg at time `at` (ms): the first leg not yet due
+ * to arrive, else the last; -1 without legs or once the organ is there. */
+export function currentLeg(sh, at) {
+  const ls = legs(sh);
+  if (!ls.length || ['delivered', 'closed', 'discarded'].includes(sh?.status)) return -1;
+  const i = ls.findIndex((l) => !(toMs(l.planned_arrival) <= at));
+  return i < 0 ? ls.length - 1 : i;
+}
+
+/** The differences the server named in a check-in entry's comment
+ * ("…; MISMATCH: laterality (label right, shipment left); abo (…)"):
+ * [{field, label, shipment}], [] when it matches, null if not a check-in. */
+export function checkinResult(entry) {
+  const c = String(entry?.comment || '');
+  if (entry?.type !== 'checkin') return null;
+  const i = c.indexOf('MISMATCH: ');
+  if (i < 0) return [];
+  const out = [];
+  const re = /(donation_code|profile|laterality|abo) \(label (.*?), shipment (.*?)\)/g;
+  let m;
+  while ((m = re.exec(c.slice(i))) !== null) out.push({ field: m[1], label: m[2], shipment: m[3] });
+  return out.length ? out : [{ field: '', label: '', shipment: c.slice(i + 10) }];
+}

@@ -68,7 +68,28 @@ function view(s) {
     ischemia: { elapsed_min: Math.round(elapsed), remaining_min: Math.round(s.limit - elapsed), limit_min: s.limit },
     eta: new Date(Date.now() + (s.id === 1 ? 170 : 60) * 60000).toISOString(),
     deadline: new Date(Date.parse(s.cross_clamp_at) + s.limit * 60000).toISOString(),
-    latest: list[list.length - 1], alarms_active: alarms.filter((a) => a.shipment === s.id && a.state !== 'cleared').length };
+    latest: list[list.length - 1], alarms_active: alarms.filter((a) => a.shipment === s.id && a.state !== 'cleared').length,
+    // SPEC v1.1 flight mode: the heart's container flies with its radio off
+    radio: s.id === 1 ? 'flight' : 'online', radio_since: s.id === 1 ? new Date(now - 25 * 60000).toISOString() : null,
+    last_position: s.id === 1 ? { lat: 51.15, lon: 51.54, ts: new Date(now - 25 * 60000).toISOString() } : null };
+}
+function withCards(s, inc) {
+  const o = view(s);
+  if (inc.includes('alarms')) o.alarms = alarms.filter((a) => a.shipment === s.id && a.state !== 'cleared');
+  if (inc.includes('spark')) {
+    const list = readings.get(s.id);
+    const every = 120000;
+    const last = list[list.length - 1].ts;
+    const b0 = Math.floor((last - 3 * 3600000) / every) + 1;
+    const temp = [];
+    for (const r of list) {
+      const i = Math.floor(r.ts / every) - b0;
+      if (i >= 0) temp[i] = r.temp_c;
+    }
+    const from = Math.min(...list.map((r) => Math.floor(r.ts / every))) * every;
+    o.spark = { from, every_s: 120, temp_c: temp.slice(Math.floor(from / every) - b0).map((v) => v ?? null) };
+  }
+  return o;
 }
 const ROLES = { coordinator: 'coordinator', crew: 'crew', auditor: 'auditor' };
 function send(res, status, body) {
@@ -111,7 +132,11 @@ createServer((req, res) => {
       return send(res, 200, a);
     }
     let list = role === 'crew' ? ships.filter((s) => s.container === 'KZ-WKO-0001') : ships;
-    if (!id) return send(res, 200, { items: list.map(view), next: null });
+    if (!id) {
+      // ?include=alarms,spark as the real list: each card's active alarms and sparkline
+      const inc = (url.searchParams.get('include') || '').split(',');
+      return send(res, 200, { items: list.map((x) => withCards(x, inc)), next: null });
+    }
     const s = list.find((x) => x.id === Number(id));
     if (!s) return send(res, 404, { error: { code: 'not_found', message: 'shipment' } });
     if (!sub) return send(res, 200, view(s));

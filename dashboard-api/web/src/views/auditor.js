@@ -5,7 +5,7 @@
 // EPCIS 2.0 JSON-LD, CSV), the shipment report (PDF) in each language and
 // the sign-off dialog (an electronic signature appended to the trail).
 import { h, items, shortHash, toMs, num, keepFocus } from '../util.js';
-import { t, tv, fmtDateTime, fmtTemp } from '../i18n.js';
+import { t, tv, fmtDateTimeZone, fmtTemp } from '../i18n.js';
 import { api, all } from '../api.js';
 import { alarmList, errorText, actorText, title } from '../components.js';
 import { downloadExport, reportButtons, signOffDialog } from '../report.js';
@@ -102,7 +102,7 @@ export function auditorView(root, { params, go }) {
           const linked = i === 0 || e.prev_hash === sorted[i - 1].hash;
           return h('tr', { class: linked ? '' : 'bad', 'data-index': e.index },
             h('td', {}, String(e.index ?? '—')),
-            h('td', {}, fmtDateTime(toMs(e.ts ?? e.time ?? e.at))),
+            h('td', {}, fmtDateTimeZone(toMs(e.ts ?? e.time ?? e.at))),
             h('td', {}, tv('ctype', e.type), e.type === 'signed' && e.meaning ? ` · ${t(`meaning.${e.meaning}`)}` : ''),
             h('td', {}, actorText(e).replace(/^[^:]*: /, '')),
             h('td', {}, e.from || e.to ? `${e.from || '—'} → ${e.to || '—'}` : ''),
@@ -112,7 +112,7 @@ export function auditorView(root, { params, go }) {
             h('td', {}, h('code', {}, shortHash(e.prev_hash))),
             h('td', {}, h('code', {}, shortHash(e.hash)), linked ? '' : ` ${t('audit.broken')}`));
         })))) : h('p', { class: 'muted' }, t('custody.none'))));
-    root.append(h('section', { class: 'panel' }, h('h2', {}, t('alarm.title')), alarmList(alarms, { canAck: false, onlyActive: false })));
+    root.append(h('section', { class: 'panel' }, h('h2', {}, t('alarm.title')), alarmList(alarms, { canAck: false, onlyActive: false, zoned: true })));
   }
 
   const render = () => keepFocus(root, draw);

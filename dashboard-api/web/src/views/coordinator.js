@@ -1,22 +1,17 @@
 // Coordinator view: every active shipment on the map of Kazakhstan and one
 // card each (sparkline with band, temperature, ischaemia, ETA vs deadline,
-// active alarms with Acknowledge).
+// radio, active alarms with Acknowledge). One refresh is one request: the
+// list carries each card's active alarms and sparkline (?include=).
 import { h, keepFocus } from '../util.js';
 import { t, tv } from '../i18n.js';
-import { api, all } from '../api.js';
+import { all } from '../api.js';
 import { renderMap } from '../map.js';
 import { renderChart } from '../chart.js';
-import { band, latest, status, profileName } from '../model.js';
-import { statusBadge, facts, route, alarmList, errorText, title } from '../components.js';
-import { num, items, toMs } from '../util.js';
+import { band, latest, status, profileName, sparkReadings, radio } from '../model.js';
+import { statusBadge, facts, route, alarmList, errorText, title, radioBadge, radioText } from '../components.js';
+import { num } from '../util.js';
 import { getLang } from '../i18n.js';
 import { reportButtons } from '../report.js';
-
-// The last 3 h of reading time, one point a minute (server-side buckets).
-function sparkQuery(sh) {
-  const last = toMs(latest(sh)?.ts);
-  return Number.isFinite(last) ? `?from=${Math.round(last - 3 * 3600000)}&every=60&limit=500` : '?every=60&limit=500';
-}
 
 export function coordinatorView(root, { go }) {
   let data = null;
@@ -25,19 +20,14 @@ export function coordinatorView(root, { go }) {
 
   async function load() {
     try {
-      const list = await all('/shipments?status=active');
-      const rows = await Promise.all(list.map(async (sh) => {
-        const [r, a] = await Promise.all([
-          api.readings(sh.id, sparkQuery(sh)).then(items).catch(() => []),
-          api.alarms(sh.id).then(items).catch(() => []),
-        ]);
-        return { sh, readings: r, alarms: a };
-      }));
-      data = rows;
+      // up to 500 shipments a page: one request unless more are open
+      const list = await all('/shipments?status=active&include=alarms,spark&limit=500');
+      data = list.map((sh) => ({ sh, readings: sparkReadings(sh.spark), alarms: Array.isArray(sh.alarms) ? sh.alarms : [] }));
       error = null;
     } catch (e) {
       error = e;
     }
+    root.dataset.loads = String(Number(root.dataset.loads || 0) + 1);
     render();
   }
 
@@ -49,11 +39,20 @@ export function coordinatorView(root, { go }) {
       root.append(h('p', { class: 'muted' }, t('loading')));
       return;
     }
-    const markers = data.map(({ sh, alarms }) => ({
-      lat: num(latest(sh)?.lat), lon: num(latest(sh)?.lon), status: status(sh, alarms),
-      label: `${title(sh)} — ${t(`status.${status(sh, alarms)}`)}`, short: sh.container,
-      onclick: () => go(`#/shipment/${sh.id}`),
-    }));
+    const markers = data.map(({ sh, alarms }) => {
+      // the latest reading may have no position (no fix, or in flight):
+      // then the last reading that had one (last_position)
+      const r = radio(sh);
+      const l = latest(sh);
+      const p = Number.isFinite(num(l?.lat)) && Number.isFinite(num(l?.lon)) ? { lat: num(l.lat), lon: num(l.lon) }
+        : r.pos || { lat: NaN, lon: NaN };
+      return {
+        lat: p.lat, lon: p.lon, status: status(sh, alarms),
+        label: `${title(sh)} — ${t(`status.${status(sh, alarms)}`)}${r.mode === 'flight' ? ` — ${radioText(sh)}` : ''}`,
+        short: r.mode === 'flight' ? `✈ ${sh.container}` : sh.container,
+        onclick: () => go(`#/shipment/${sh.id}`),
+      };
+    });
     const places = [];
     for (const { sh } of data) {
       if (sh.destination) places.push({ lat: num(sh.destination.lat), lon: num(sh.destination.lon), label: sh.destination.name || '' });
@@ -72,6 +71,7 @@ export function coordinatorView(root, { go }) {
         h('h3', { id: `card-${sh.id}` }, h('a', { href: `#/shipment/${sh.id}`, 'data-focus': `card-${sh.id}` }, sh.donation_code || `#${sh.id}`)),
         statusBadge(st)),
       h('p', { class: 'muted' }, tv('profile', profileName(sh.profile)), ' · ', tv('sstatus', sh.status)),
+      radioBadge(sh),
       route(sh),
       h('div', { class: 'spark-wrap' }, renderChart(readings, band(sh), { width: 300, height: 60 })),
       facts(sh),

@@ -1,12 +1,15 @@
 // Crew view, made for a phone: my container, one big status (OK / WARNING
 // / ALARM, colour AND words), current temperature, time left, and the form
 // to log a hand-off (the second person, the witness, is required). The
-// place is taken from the container's latest position.
+// place is taken from the container's latest position. At the receiving
+// centre (receipt.js): the check-in (what the label says, with a witness;
+// a mismatch is shown as the server stored it) and reperfusion.
 import { h, num, items, shortHash, toMs, keepFocus } from '../util.js';
-import { t, tv, fmtTemp, fmtMinutes, fmtTime, fmtDateTime } from '../i18n.js';
+import { t, tv, fmtTemp, fmtMinutes, fmtTime, fmtDateTimeZone } from '../i18n.js';
 import { api, all } from '../api.js';
 import { latest, status, etaMs, deadlineMs, isLate, profileName } from '../model.js';
-import { statusBadge, alarmList, custodyTimeline, errorText } from '../components.js';
+import { statusBadge, alarmList, custodyTimeline, errorText, radioBadge } from '../components.js';
+import { receiptSection } from '../receipt.js';
 
 const TYPES = ['handoff', 'packed', 'departed', 'arrived', 'received', 'opened', 'note', 'discarded'];
 const form = { type: 'handoff', from: '', to: '', witness: '', seal: '', comment: '' };
@@ -23,7 +26,14 @@ export function crewView(root) {
 
   async function load() {
     try {
-      list = await all('/shipments?status=active');
+      // open shipments, and those received in the last 12 h: check-in and
+      // reperfusion often follow the hand-over at the receiving centre
+      const since = Date.now() - 12 * 3600000;
+      const [open, delivered] = await Promise.all([
+        all('/shipments?status=active&limit=500'),
+        all('/shipments?status=delivered&limit=500').catch(() => []),
+      ]);
+      list = [...open, ...delivered.filter((s) => toMs(s.delivered_at) >= since)];
       if (!list.some((s) => String(s.id) === selected)) selected = list.length ? String(list[0].id) : '';
       if (selected) {
         [alarms, custody] = await Promise.all([
@@ -112,7 +122,10 @@ export function crewView(root) {
       h('p', { class: 'crew-advice' }, t(`advice.${st}`)),
       h('div', { class: 'crew-big' },
         h('div', {}, h('span', { class: 'lbl' }, t('fact.temp')), h('span', { class: 'val', 'data-field': 'temp' }, fmtTemp(num(l?.temp_c)))),
-        h('div', {}, h('span', { class: 'lbl' }, t('fact.remaining')), h('span', { class: 'val' }, fmtMinutes(num(sh.ischemia?.remaining_min))))),
+        sh.ischemia?.ended_at
+          ? h('div', {}, h('span', { class: 'lbl' }, t('fact.total')), h('span', { class: 'val', 'data-field': 'total' }, fmtMinutes(num(sh.ischemia?.total_min))))
+          : h('div', {}, h('span', { class: 'lbl' }, t('fact.remaining')), h('span', { class: 'val' }, fmtMinutes(num(sh.ischemia?.remaining_min))))),
+      radioBadge(sh),
       h('p', { class: isLate(sh) ? 'bad' : 'muted' }, t('fact.eta'), ': ', fmtTime(etaMs(sh)), ' · ', t('fact.deadline'), ': ', fmtTime(deadlineMs(sh)),
         isLate(sh) ? ` — ${t('eta.late')}` : '')));
     root.append(h('section', { class: 'panel' }, h('h2', {}, t('alarm.active')), alarmList(alarms, { canAck: true, onChange: load })));
@@ -130,10 +143,11 @@ export function crewView(root) {
       formError ? h('p', { class: 'error', role: 'alert' }, formError) : null,
       h('button', { type: 'submit', class: 'primary big', disabled: busy }, busy ? t('crew.sending') : t('crew.submit')));
     root.append(f);
+    root.append(receipt.draw());
     if (lastEntry) {
       root.append(h('section', { class: 'panel ok-panel', id: 'handoff-result', tabindex: -1, role: 'status' },
         h('h2', {}, t('crew.logged')),
-        h('p', {}, tv('ctype', lastEntry.type), ' #', String(lastEntry.index ?? '—'), ' · ', fmtDateTime(toMs(lastEntry.ts ?? lastEntry.time ?? lastEntry.at))),
+        h('p', {}, tv('ctype', lastEntry.type), ' #', String(lastEntry.index ?? '—'), ' · ', fmtDateTimeZone(toMs(lastEntry.ts ?? lastEntry.time ?? lastEntry.at))),
         lastEntry.from || lastEntry.to ? h('p', {}, `${lastEntry.from || '—'} → ${lastEntry.to || '—'}`) : null,
         lastEntry.witness ? h('p', {}, t('crew.witness'), ': ', lastEntry.witness) : null,
         h('p', {}, t('custody.hash'), ' ', h('code', {}, shortHash(lastEntry.hash)))));
@@ -141,6 +155,7 @@ export function crewView(root) {
     root.append(h('section', { class: 'panel' }, h('h2', {}, t('custody.title')), custodyTimeline([...custody].reverse(), { compact: true })));
   }
 
+  const receipt = receiptSection({ current, reload: load, render: () => render() });
   const render = () => keepFocus(root, draw);
   load();
   return { refresh: load, render, destroy() {} };

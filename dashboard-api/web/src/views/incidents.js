@@ -3,20 +3,13 @@
 // the server clock. Coordinators answer and close; auditors read only (the
 // same list without the forms). Times with day and the UTC offset.
 import { h, items, toMs } from '../util.js';
-import { t, tv, fmtDateTime } from '../i18n.js';
+import { t, tv, fmtDateTimeZone } from '../i18n.js';
 import { session, request } from '../api.js';
 import { errorText } from '../components.js';
 
 const STATES = ['open', 'answered', 'closed'];
 
-function zoned(iso) {
-  const ms = toMs(iso);
-  if (!Number.isFinite(ms)) return '—';
-  const off = -new Date(ms).getTimezoneOffset();
-  const sign = off < 0 ? '−' : '+';
-  const a = Math.abs(off);
-  return `${fmtDateTime(ms)} UTC${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
-}
+const zoned = (iso) => fmtDateTimeZone(toMs(iso));
 
 export function incidentsView(root) {
   let list = null;
