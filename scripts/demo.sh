@@ -116,12 +116,15 @@ each_shipment() { # CMD: CMD with the arguments of create_shipment, for each of 
   # warns about 5 min in, the excursion alarm comes about 13 min in
   "$1" "${containers[2]}" liver KZ-DIN-A0003-26 30 ground "$ORAL_HOSP" "$AKTOBE" '"abo":"O+"'
 }
-# the kidney's redirect (the coordinator, 1.5 min in) and the label the
-# receiving team reads back at the heart's check-in
+# the kidney's redirect (the coordinator, 1.5 min in), and the labels the
+# receiving teams read back at check-in (matching the shipments)
 redirect_body='{"destination":'"$AKTOBE"',"comment":"recipient in Astana withdrawn (positive crossmatch); the kidney goes to the next matched recipient at Aktobe medical centre, on its road"}'
-team="Cardiac transplant team, National transplant centre"
-witness="Theatre nurse, National transplant centre"
-checkin_body='{"type":"checkin","from":"Transport crew","to":"'"$team"'","witness":"'"$witness"'","verify":{"donation_code":"KZ-DIN-A0001-26","profile":"heart","abo":"O+"},"comment":"label read back at the theatre door"}'
+heart_team="Cardiac transplant team, National transplant centre"
+heart_witness="Theatre nurse, National transplant centre"
+heart_checkin='{"type":"checkin","from":"Transport crew","to":"'"$heart_team"'","witness":"'"$heart_witness"'","verify":{"donation_code":"KZ-DIN-A0001-26","profile":"heart","abo":"O+"},"comment":"label read back at the theatre door"}'
+kidney_team="Transplant team, Aktobe medical centre"
+kidney_witness="Ward nurse, Aktobe medical centre"
+kidney_checkin='{"type":"checkin","from":"Transport crew","to":"'"$kidney_team"'","witness":"'"$kidney_witness"'","verify":{"donation_code":"KZ-DIN-A0002-26","profile":"kidney","laterality":"left","abo":"O+"},"comment":"label read back on the ward"}'
 
 if [ "$plan_only" = 1 ]; then
   # what the demo would send, planned from now (tests/integration/demo_plan.py)
@@ -131,7 +134,7 @@ if [ "$plan_only" = 1 ]; then
   printf 't0 {"t0_ms":%s,"heart_scenario":"%s","time_scale":%s}\n' "$t0_ms" "$(json_get config/sensors.json scenario)" "$heart_scale"
   print_create() { printf 'create %s\n' "$(ship_body "$@")"; }
   each_shipment print_create
-  printf 'redirect %s\ncheckin %s\n' "$redirect_body" "$checkin_body"
+  printf 'redirect %s\ncheckin_heart %s\ncheckin_kidney %s\n' "$redirect_body" "$heart_checkin" "$kidney_checkin"
   exit 0
 fi
 
@@ -312,9 +315,9 @@ start gateway-heart "$DEMO/logs/gateway-heart.log" "$BIN/organtrack-gateway" --c
 start gateway-kidney "$DEMO/logs/gateway-kidney.log" "$BIN/organtrack-gateway" --config "${gateways[1]}"
 start gateway-excursion "$DEMO/logs/gateway-excursion.log" "$BIN/organtrack-gateway" --config "${gateways[2]}"
 
-# --- what the people do: a redirect, and the heart's receipt -------------
+# --- what the people do: a redirect, and the receipts ------------------
 # One background shell, stopped by the cleanup (by PID) like the rest. It
-# does not sleep out the journey: it polls the API for the heart's position.
+# does not sleep out the journeys: it polls the API for the positions.
 latest_of() { # shipment JSON file -> "lat lon speed_kmh" of its latest reading
   sed -n 's/.*"latest": *{\([^}]*\)}.*/\1/p' "$1" | awk -F, '
     { for (i = 1; i <= NF; i++) {
@@ -344,15 +347,22 @@ redirect_kidney() {
     log "redirecting shipment $1 refused: HTTP $status $(cat "$DEMO/logs/redirect.json")"
   fi
 }
-receive_heart() { # shipment_id lat lon
-  local id=$1
-  custody "$id" "$t_crew" '{"type":"arrived","from":"Transport crew","place":{"lat":'"$2"',"lon":'"$3"'},"comment":"at the National transplant centre, Astana"}'
+stopped_at() { # shipment_id lat lon: its latest reading stands within 0.3 km (prints "lat lon")
+  local f=$DEMO/logs/driver-$1.json p
+  api_get "/api/v1/shipments/$1" "$f" || return 1
+  p=$(latest_of "$f")
+  [ -n "$p" ] || return 1
+  set -- $p "$2" "$3"
+  near "$1" "$2" "$4" "$5" 0.3 && awk -v v="$3" 'BEGIN { exit !(v < 1) }' && echo "$1 $2"
+}
+receive() { # shipment_id "lat lon" container place team witness checkin_body
+  local id=$1 lat=${2% *} lon=${2#* }
+  log "shipment $id at $4 (latest reading $lat, $lon)"
+  custody "$id" "$t_crew" '{"type":"arrived","from":"Transport crew","place":{"lat":'"$lat"',"lon":'"$lon"'},"comment":"at '"$4"'"}'
   nap 5 # the receiving team reads the label with a witness
-  custody "$id" "$t_coord" "$checkin_body"
+  custody "$id" "$t_coord" "$7"
   nap 3
-  custody "$id" "$t_coord" '{"type":"received","from":"Transport crew","to":"'"$team"'","witness":"'"$witness"'","seal":"SEAL-'"${containers[0]}"'","comment":"seal intact"}'
-  nap 20 # the implantation, much shortened
-  custody "$id" "$t_coord" '{"type":"reperfused","comment":"first anastomosis, cross-clamp released: cold ischaemia ends"}'
+  custody "$id" "$t_coord" '{"type":"received","from":"Transport crew","to":"'"$5"'","witness":"'"$6"'","seal":"SEAL-'"$3"'","comment":"seal intact"}'
 }
 nap_pid=
 nap() { # sleep that the cleanup's TERM ends at once (a trap runs only between commands)
@@ -364,30 +374,35 @@ drive() {
   trap - EXIT INT
   trap '[ -z "$nap_pid" ] || kill "$nap_pid" 2>/dev/null; exit 0' TERM
   set +e
-  local heart=${ship_id[${containers[0]}]:-} kidney=${ship_id[${containers[1]}]:-}
-  local f=$DEMO/logs/heart-now.json pos
+  local heart=${ship_id[${containers[0]}]:-} kidney=${ship_id[${containers[1]}]:-} at
+  local redirected=
+  [ -n "$kidney" ] || redirected=done
   while [ -n "$kidney" ] || [ -n "$heart" ]; do
     nap 2
-    if [ -n "$kidney" ] && [ $(($(date +%s%3N) - t0_ms)) -ge 90000 ]; then
+    if [ -z "$redirected" ] && [ $(($(date +%s%3N) - t0_ms)) -ge 90000 ]; then
       redirect_kidney "$kidney"
+      redirected=done
+    fi
+    # stopped at the centre: its latest reading (for the heart, after the
+    # flight's backlog has been replayed)
+    if [ -n "$heart" ] && at=$(stopped_at "$heart" 51.0900 71.4200); then
+      receive "$heart" "$at" "${containers[0]}" "the National transplant centre, Astana" \
+        "$heart_team" "$heart_witness" "$heart_checkin"
+      nap 20 # the implantation, much shortened
+      custody "$heart" "$t_coord" '{"type":"reperfused","comment":"first anastomosis, cross-clamp released: cold ischaemia ends"}'
+      heart=
+    fi
+    if [ -n "$redirected" ] && [ -n "$kidney" ] && at=$(stopped_at "$kidney" 50.2839 57.1670); then
+      receive "$kidney" "$at" "${containers[1]}" "Aktobe medical centre" \
+        "$kidney_team" "$kidney_witness" "$kidney_checkin"
       kidney=
     fi
-    if [ -n "$heart" ] && api_get "/api/v1/shipments/$heart" "$f"; then
-      pos=$(latest_of "$f")
-      # stopped at the centre (its latest reading, after the backlog replayed)
-      if [ -n "$pos" ] && set -- $pos && near "$1" "$2" 51.0900 71.4200 0.3 &&
-        awk -v v="$3" 'BEGIN { exit !(v < 1) }'; then
-        log "heart at the National transplant centre (latest reading $1, $2)"
-        receive_heart "$heart" "$1" "$2"
-        heart=
-      fi
-    fi
   done
-  log "scripted events done (redirect, the heart's receipt)"
+  log "scripted events done (the redirect, both receipts)"
 }
 drive &
 driver_pid=$!
-log "started driver pid=$driver_pid (redirect at +1:30, the heart's receipt on arrival)"
+log "started driver pid=$driver_pid (the redirect at +1:30, the receipts on arrival)"
 
 cat >&2 <<MSG
 
@@ -400,8 +415,9 @@ cat >&2 <<MSG
     +1:30  the coordinator redirects the kidney from Astana to Aktobe
     +3:41  the heart lands at Astana; ~+3:52 its gateway is back on the radio and
            replays the flight's backlog
-    ~+4:20 the heart at the National transplant centre: arrived, checkin, received;
+    +4:16  the heart at the National transplant centre: arrived, checkin, received;
            reperfused about 30 s later
+    +6:38  the kidney at Aktobe: arrived, checkin (laterality left), received
     ~+5:05 the liver's trend forecast warns (temp_forecast)
     ~+8:20 the liver leaves its 2-8 degC band
     ~+13:20 the liver's excursion alarm (temp_excursion), and its container's

@@ -12,8 +12,9 @@ anything. Checked here:
   the band within forecast_horizon_s, then out of band for longer than the
   liver's grace (the excursion alarm and the local alarm);
 - a real API takes every body: the shipments (legs valid), the redirect
-  (a `redirected` custody entry with the reason), the check-in (matches:
-  no identity_mismatch), then reperfused ends cold ischaemia."""
+  (a `redirected` custody entry with the reason), the heart's and the
+  kidney's check-in (they match: no identity_mismatch), then reperfused
+  ends the heart's cold ischaemia."""
 import json
 import math
 import os
@@ -49,7 +50,8 @@ def plan():
             out["create"].append(json.loads(body))
         else:
             out[key] = json.loads(body)
-    ottest.check(len(out["create"]) == 3 and "redirect" in out and "checkin" in out,
+    ottest.check(len(out["create"]) == 3 and "redirect" in out and "checkin_heart" in out and
+                 "checkin_kidney" in out,
                  f"plan: {r.stdout}")
     return out
 
@@ -149,12 +151,13 @@ def test():
         s, j, _ = api.req("GET", f"/api/v1/shipments/{kid}/custody", None, coord)
         red = [e for e in j["items"] if e["type"] == "redirected"]
         ottest.check(len(red) == 1 and "crossmatch" in (red[0]["comment"] or ""), f"{j}")
-        for body in ({"type": "arrived", "from": "Transport crew"}, p["checkin"]):
-            s, j, _ = api.req("POST", f"/api/v1/shipments/{hid}/custody", body, coord)
-            ottest.check(s == 201, f"{body['type']}: {s} {j}")
-        ottest.check("; matches" in j["comment"], f"checkin: {j}")
-        s, j, _ = api.req("GET", f"/api/v1/shipments/{hid}/alarms", None, coord)
-        ottest.check(not [a for a in j["items"] if a["type"] == "identity_mismatch"], f"{j}")
+        for sid, checkin in ((hid, p["checkin_heart"]), (kid, p["checkin_kidney"])):
+            for body in ({"type": "arrived", "from": "Transport crew"}, checkin):
+                s, j, _ = api.req("POST", f"/api/v1/shipments/{sid}/custody", body, coord)
+                ottest.check(s == 201, f"{body['type']}: {s} {j}")
+            ottest.check("; matches" in j["comment"], f"checkin: {j}")
+            s, j, _ = api.req("GET", f"/api/v1/shipments/{sid}/alarms", None, coord)
+            ottest.check(not [a for a in j["items"] if a["type"] == "identity_mismatch"], f"{j}")
         s, j, _ = api.req("POST", f"/api/v1/shipments/{hid}/custody", {"type": "reperfused"}, coord)
         ottest.check(s == 201, f"reperfused: {s} {j}")
         s, j, _ = api.req("GET", f"/api/v1/shipments/{hid}", None, coord)
