@@ -18,7 +18,8 @@
 #   the crew and the receiving centre would: arrived, checkin (the label read
 #   back against the shipment, with a witness), received and reperfused.
 # - a kidney by road for Astana, redirected by the coordinator to Aktobe
-#   1.5 min in (PATCH destination, a reason in the ledger).
+#   1.5 min in (PATCH destination, a reason in the ledger), and received there
+#   (arrived, checkin with its laterality, received).
 # - a liver whose container warms slowly out of its 2-8 degC band: the
 #   collector's trend forecast warns first (temp_forecast, about 5 min in),
 #   then the excursion alarm (about 13 min in), and the container's own
@@ -81,7 +82,7 @@ iso_at() { # simulated seconds on the heart's scenario -> RFC 3339
 }
 plan_heart() { # sets heart_legs from t0_ms
   local heart_scn heart_times d0 a0 d1 a1 d2 a2
-  heart_scn=$(json_get config/sensors.json scenario)
+  heart_scn=$(json_get config/sensors.json scenario) # the first device is the heart's
   heart_scale=$(sed -n 's/^ *"time_scale": *\([0-9.]*\).*/\1/p' "$heart_scn" | head -n 1)
   heart_times=$("$BIN/organtrack-sensors" --dump-scenario "$heart_scn" --at 0 --to 30000 --step 5 | awk '
     { t = $0; sub(/.*"t_s":/, "", t); sub(/[,}].*/, "", t)
@@ -413,15 +414,16 @@ cat >&2 <<MSG
     +0:12  the heart leaves Oral regional hospital; the kidney and the liver set off
     +1:00  the heart takes off at Oral; ~+1:05 its gateway goes radio silent (flight mode)
     +1:30  the coordinator redirects the kidney from Astana to Aktobe
-    +3:41  the heart lands at Astana; ~+3:52 its gateway is back on the radio and
+    +3:41  the heart lands at Astana; ~+3:53 its gateway is back on the radio and
            replays the flight's backlog
     +4:16  the heart at the National transplant centre: arrived, checkin, received;
            reperfused about 30 s later
+    +5:00  the liver's trend forecast warns (temp_forecast), still in band
     +6:38  the kidney at Aktobe: arrived, checkin (laterality left), received
-    ~+5:05 the liver's trend forecast warns (temp_forecast)
-    ~+8:20 the liver leaves its 2-8 degC band
-    ~+13:20 the liver's excursion alarm (temp_excursion), and its container's
+    +8:30  the liver leaves its 2-8 degC band
+    +13:45 the liver's excursion alarm (temp_excursion), and its container's
            local alarm ("alarm output ON" in $DEMO/logs/sensors.log)
+    +26:10 the liver back in band: the local alarm goes off
   Ctrl-C stops everything.
 
 MSG
