@@ -421,7 +421,7 @@ cat >&2 <<MSG
     +5:00  the liver's trend forecast warns (temp_forecast), still in band
     +6:38  the kidney at Aktobe: arrived, checkin (laterality left), received
     +8:30  the liver leaves its 2-8 degC band
-    +13:45 the liver's excursion alarm (temp_excursion), and its container's
+    +13:30 the liver's excursion alarm (temp_excursion), and its container's
            local alarm ("alarm output ON" in $DEMO/logs/sensors.log)
     +26:10 the liver back in band: the local alarm goes off
   Ctrl-C stops everything.
