@@ -133,6 +133,7 @@ if [ "$plan_only" = 1 ]; then
   t0_ms=$(date +%s%3N)
   plan_heart
   printf 't0 {"t0_ms":%s,"heart_scenario":"%s","time_scale":%s}\n' "$t0_ms" "$(json_get config/sensors.json scenario)" "$heart_scale"
+  # shellcheck disable=SC2317 # called by each_shipment
   print_create() { printf 'create %s\n' "$(ship_body "$@")"; }
   each_shipment print_create
   printf 'redirect %s\ncheckin_heart %s\ncheckin_kidney %s\n' "$redirect_body" "$heart_checkin" "$kidney_checkin"
@@ -349,12 +350,11 @@ redirect_kidney() {
   fi
 }
 stopped_at() { # shipment_id lat lon: its latest reading stands within 0.3 km (prints "lat lon")
-  local f=$DEMO/logs/driver-$1.json p
+  local f=$DEMO/logs/driver-$1.json la lo sp
   api_get "/api/v1/shipments/$1" "$f" || return 1
-  p=$(latest_of "$f")
-  [ -n "$p" ] || return 1
-  set -- $p "$2" "$3"
-  near "$1" "$2" "$4" "$5" 0.3 && awk -v v="$3" 'BEGIN { exit !(v < 1) }' && echo "$1 $2"
+  read -r la lo sp <<<"$(latest_of "$f")"
+  [ -n "$sp" ] || return 1
+  near "$la" "$lo" "$2" "$3" 0.3 && awk -v v="$sp" 'BEGIN { exit !(v < 1) }' && echo "$la $lo"
 }
 receive() { # shipment_id "lat lon" container place team witness checkin_body
   local id=$1 lat=${2% *} lon=${2#* }
@@ -377,12 +377,12 @@ drive() {
   set +e
   local heart=${ship_id[${containers[0]}]:-} kidney=${ship_id[${containers[1]}]:-} at
   local redirected=
-  [ -n "$kidney" ] || redirected=done
+  [ -n "$kidney" ] || redirected=1
   while [ -n "$kidney" ] || [ -n "$heart" ]; do
     nap 2
     if [ -z "$redirected" ] && [ $(($(date +%s%3N) - t0_ms)) -ge 90000 ]; then
       redirect_kidney "$kidney"
-      redirected=done
+      redirected=1
     fi
     # stopped at the centre: its latest reading (for the heart, after the
     # flight's backlog has been replayed)
