@@ -11,9 +11,8 @@ Positions go north along a meridian (1 degree = 111.195 km)."""
 
 import ottest
 from api_common import Api
-from collector_lib import Client, collector_config, reading, start_collector
+from collector_lib import KM_DEG, Client, collector_config, reading, start_collector
 
-KM_DEG = 111.19508
 MIN = 60_000
 
 

@@ -21,9 +21,8 @@ import threading
 
 import ottest
 from api_common import Api, SseStream
-from collector_lib import Client, collector_config, reading, start_collector
+from collector_lib import KM_DEG, Client, collector_config, place, reading, start_collector
 
-KM_DEG = 111.19508
 MIN = 60_000
 STEP = 20_000  # a fix every 20 s
 C = "PROG-HEART-1"
@@ -49,12 +48,6 @@ class Hook(http.server.BaseHTTPRequestHandler):
 
 def lat_at(km):
     return LAT0 + km / KM_DEG
-
-
-def place(name, km, **extra):
-    p = {"name": name, "lat": round(lat_at(km), 6), "lon": LON}
-    p.update(extra)
-    return p
 
 
 def dist_m(lat, km):

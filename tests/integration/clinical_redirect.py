@@ -8,16 +8,11 @@ import subprocess
 
 import ottest
 from api_common import Api
-from collector_lib import Client, collector_config, reading, start_collector
+from collector_lib import KM_DEG, Client, collector_config, place, reading, start_collector
 
-KM_DEG = 111.19508
 MIN = 60_000
 TOOL = os.path.join(ottest.BIN, "organtrack-ledger")
 C = "LEGS-1"
-
-
-def place(name, km):
-    return {"name": name, "lat": round(45.0 + km / KM_DEG, 6), "lon": 60.0}
 
 
 def test():
@@ -81,7 +76,7 @@ def test():
             s, j, _ = api.req("GET", f"/api/v1/shipments/{sid}", token=coord)
             ottest.check(s == 200, f"{s} {j}")
             return j if j["eta_source"] == "collector" else None
-        before = ottest.wait_for(eta, timeout=20, what="collector ETA")
+        ottest.wait_for(eta, timeout=20, what="collector ETA")
         planned_end = dep + 220 * MIN
         got = api.sql("SELECT eta FROM shipments WHERE id=?", (sid,))[0][0]
         ottest.check(abs(got - planned_end) < 5 * MIN,

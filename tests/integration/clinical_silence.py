@@ -4,14 +4,9 @@ silence is made by readings whose time is in the past (no sleep): the
 collector's tick measures from the newest reading's time."""
 import ottest
 from api_common import Api
-from collector_lib import Client, collector_config, reading, start_collector
+from collector_lib import Client, collector_config, place, reading, start_collector
 
 MIN = 60_000
-KM_DEG = 111.19508
-
-
-def place(name, km):
-    return {"name": name, "lat": round(45.0 + km / KM_DEG, 6), "lon": 60.0}
 
 
 def test():

@@ -14,14 +14,9 @@ import time
 
 import ottest
 from api_common import Api
-from collector_lib import TOPIC, Client, collector_config, reading, start_collector
+from collector_lib import TOPIC, Client, collector_config, place, reading, start_collector
 
 MIN = 60_000
-KM_DEG = 111.19508
-
-
-def place(name, km):
-    return {"name": name, "lat": round(45.0 + km / KM_DEG, 6), "lon": 60.0}
 
 
 def state(cl, container, online, flight=None, ts=None, seq=0):

@@ -10,6 +10,17 @@ import ottest
 
 ROOT = ottest.ROOT
 TOPIC = "organtrack/v1"
+# km per degree of latitude on the collector's Earth (common/ot_geo.c,
+# radius 6371.0088 km): the clinical tests lay their routes due north
+# along lon 60 from lat 45, so a distance is a latitude
+KM_DEG = 111.19508
+
+
+def place(name, km, **extra):
+    """A place km north of (45, 60), as the shipment and legs JSON take it."""
+    p = {"name": name, "lat": round(45.0 + km / KM_DEG, 6), "lon": 60.0}
+    p.update(extra)
+    return p
 
 
 def collector_config(env, broker, extra=None):
